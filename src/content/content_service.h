@@ -1,0 +1,69 @@
+// VideoContentService: where the files of each video (manifests, segments,
+// posters) live. Implementations: fs/ (a local folder) and network/ (storage
+// servers on a hash ring). Every method is safe to call from many threads.
+// Callers validate ids and file names with common::ValidateName first;
+// implementations check again and refuse anything else with InvalidArgument.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace dvs::content {
+
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct ContentInfo {
+  uint64_t size = 0;
+  std::string sha256;  // lowercase hex; empty when the backend cannot tell cheaply
+};
+
+// A file being read, in order, chunk by chunk. Not thread-safe.
+class ContentReader {
+ public:
+  virtual ~ContentReader() = default;
+  // Bytes this reader will yield in all (the range's length, or the file's size).
+  virtual uint64_t size() const = 0;
+  // Fills up to `max` bytes; 0 at the end. An error when the bytes cannot be
+  // read or fail their checksum.
+  [[nodiscard]] virtual absl::StatusOr<size_t> Read(char* buffer, size_t max) = 0;
+};
+
+class VideoContentService {
+ public:
+  virtual ~VideoContentService() = default;
+
+  // Stores the file whole or not at all (a reader never sees part of it).
+  [[nodiscard]] virtual absl::Status Write(std::string_view video_id, std::string_view filename,
+                                           std::string_view bytes) = 0;
+  [[nodiscard]] virtual absl::Status WriteFile(std::string_view video_id,
+                                               std::string_view filename,
+                                               const std::filesystem::path& source) = 0;
+  // NotFound when missing; OutOfRange when `range` lies past the end.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<ContentReader>> Read(
+      std::string_view video_id, std::string_view filename,
+      std::optional<ByteRange> range = std::nullopt) = 0;
+  [[nodiscard]] virtual absl::StatusOr<ContentInfo> Stat(std::string_view video_id,
+                                                         std::string_view filename) = 0;
+  // The file names of a video, sorted; empty when it has none.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> List(
+      std::string_view video_id) = 0;
+  // Removes every file of the video; OK when it had none.
+  [[nodiscard]] virtual absl::Status Delete(std::string_view video_id) = 0;
+
+  // OK when the backend can serve (for /readyz).
+  [[nodiscard]] virtual absl::Status CheckHealth() = 0;
+};
+
+}  // namespace dvs::content

@@ -1,0 +1,42 @@
+// The embedded content backend: ROOT/<video_id>/<filename> on a local disk.
+// Writes go to a temp file in the same folder, are fsynced and renamed into
+// place (then the folder is fsynced), so a file is either whole or absent.
+// Safe for concurrent use from many threads.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "content/content_service.h"
+
+namespace dvs::content {
+
+class FsContentService final : public VideoContentService {
+ public:
+  // Creates ROOT when missing and removes temp files a crash left behind.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<FsContentService>> Open(
+      const std::filesystem::path& root);
+
+  absl::Status Write(std::string_view video_id, std::string_view filename,
+                     std::string_view bytes) override;
+  absl::Status WriteFile(std::string_view video_id, std::string_view filename,
+                         const std::filesystem::path& source) override;
+  absl::StatusOr<std::unique_ptr<ContentReader>> Read(
+      std::string_view video_id, std::string_view filename,
+      std::optional<ByteRange> range) override;
+  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename) override;
+  absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
+  absl::Status Delete(std::string_view video_id) override;
+  absl::Status CheckHealth() override;
+
+ private:
+  explicit FsContentService(std::filesystem::path root) : root_(std::move(root)) {}
+  // ROOT/<video_id>/<filename> after both names pass common::ValidateName.
+  absl::StatusOr<std::filesystem::path> PathFor(std::string_view video_id,
+                                                std::string_view filename) const;
+
+  const std::filesystem::path root_;
+};
+
+}  // namespace dvs::content

@@ -1,0 +1,87 @@
+// HTTP requests and responses as the web app sees them, free of Beast: the
+// server (server.cc) converts at the edge. Plain values; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace dvs::http {
+
+// Header fields with case-insensitive names, in the order added.
+class Headers {
+ public:
+  void Add(std::string name, std::string value);
+  void Set(std::string name, std::string value);  // replaces every field of that name
+  std::optional<std::string_view> Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct Request {
+  std::string method;  // "GET", "HEAD", "POST" …
+  std::string target;  // as sent: path and query
+  std::string path;  // the target before '?', still percent-encoded
+  std::string query;  // after '?', still encoded
+  Headers headers;
+  std::string body;  // for routes that are not streaming; bounded by the server
+  std::vector<std::string> params;  // percent-decoded ":name" segments matched by the router
+  std::string remote_address;
+
+  // The decoded value of a query parameter, or nullopt.
+  std::optional<std::string> QueryParam(std::string_view name) const;
+  // True when the client prefers JSON (an /api/ path or Accept: application/json).
+  bool WantsJson() const;
+};
+
+// The bytes of a response body produced while it is sent (a file, a stream
+// from a storage server). Read is called on a worker thread, never two at once.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  [[nodiscard]] virtual absl::StatusOr<size_t> Read(char* buffer, size_t max) = 0;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;  // used when `source` is null
+  std::unique_ptr<BodySource> source;  // exactly `source_length` bytes
+  uint64_t source_length = 0;
+
+  static Response Text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
+  static Response Html(int status, std::string html);
+  static Response Json(int status, std::string json);
+  static Response Redirect(int status, std::string location);
+  // The error as JSON {"error": …} for API clients, a short page for browsers,
+  // with the HTTP status mapped from the code (common::HttpStatusFor).
+  static Response Error(const Request& request, const absl::Status& status);
+};
+
+// The body of a streaming route (an upload), fed as it arrives. Consume and
+// Finish are called on worker threads, one at a time, in order.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // An error stops the upload: the client gets Response::Error(status) and the
+  // connection is closed.
+  [[nodiscard]] virtual absl::Status Consume(std::string_view chunk) = 0;
+  // The whole body has arrived.
+  virtual Response Finish() = 0;
+};
+
+std::string PercentDecode(std::string_view text, bool plus_is_space = false);
+std::string HtmlEscape(std::string_view text);
+
+}  // namespace dvs::http

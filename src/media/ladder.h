@@ -1,0 +1,45 @@
+// The rendition ladder: which renditions to make from a source, and the
+// ffmpeg command line that packages them as DASH + HLS over shared fMP4
+// segments. Pure functions; thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "media/probe.h"
+
+namespace dvs::media {
+
+inline constexpr int kSegmentSeconds = 4;
+
+struct RenditionPlan {
+  int width = 0;  // even
+  int height = 0;  // even
+  int video_kbps = 0;
+  bool operator==(const RenditionPlan&) const = default;
+};
+
+// The source height and each of 1080/720/480/360/240 below it, never upscaled,
+// widths keeping the display aspect ratio, both dimensions even.
+std::vector<RenditionPlan> PlanLadder(const ProbeResult& probe);
+
+struct PackageCommand {
+  std::filesystem::path source;
+  ProbeResult probe;
+  std::vector<RenditionPlan> ladder;
+  std::filesystem::path output_dir;  // gets manifest.mpd, master.m3u8, init-*.m4s, chunk-*.m4s
+  std::string ffmpeg = "ffmpeg";
+};
+
+// argv for one ffmpeg run that encodes every rendition (H.264 + AAC, keyframes
+// every kSegmentSeconds) and writes the DASH manifest, HLS playlists and
+// segments, reporting progress on standard output (-progress pipe:1).
+std::vector<std::string> PackageArgs(const PackageCommand& command);
+
+// argv for ffmpeg writing `poster` (JPEG) from a frame near the start.
+std::vector<std::string> PosterArgs(const std::filesystem::path& source, const ProbeResult& probe,
+                                    const std::filesystem::path& poster,
+                                    const std::string& ffmpeg = "ffmpeg");
+
+}  // namespace dvs::media

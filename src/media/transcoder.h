@@ -1,0 +1,44 @@
+// Runs the packaging of one video: ffmpeg with the ladder, progress from its
+// -progress output, a time limit and cancellation. Thread-safe; each call owns
+// its ffmpeg process.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "media/ladder.h"
+#include "media/probe.h"
+
+namespace dvs::media {
+
+struct TranscodeOptions {
+  std::string ffmpeg = "ffmpeg";
+  std::chrono::milliseconds time_limit{std::chrono::hours(2)};
+  uint64_t memory_limit_bytes = 4ull << 30;
+};
+
+struct TranscodeRequest {
+  std::filesystem::path source;
+  ProbeResult probe;
+  std::filesystem::path output_dir;  // created if missing; holds the result
+  std::function<void(double progress)> on_progress;  // 0..1, may be unset
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Writes manifest.mpd, master.m3u8 (+ media playlists), init-*.m4s,
+// chunk-*.m4s and poster.jpg into output_dir. Cancelled when *cancel became
+// true, DeadlineExceeded past the time limit, Internal with ffmpeg's last
+// words when it fails.
+[[nodiscard]] absl::Status Transcode(const TranscodeRequest& request,
+                                     const TranscodeOptions& options = {});
+
+// Parses one line of ffmpeg's -progress output; returns the progress in 0..1
+// for "out_time_us=N" lines given the duration, or -1 for other lines.
+double ProgressFromLine(std::string_view line, double duration_s);
+
+}  // namespace dvs::media
