@@ -1,1 +1,72 @@
-int main() { return 0; }
+// `dvs`: subcommand dispatch only. Each subcommand's flags may also come from
+// DVS_* environment variables.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "web/serve.h"
+
+namespace {
+
+constexpr int kExitUnsupported = 2;
+
+void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
+  CLI::App* web = dvs.add_subcommand(
+      "web", "Serve the web UI and API: upload, transcode to DASH/HLS, stream");
+  web->add_option("--host", config.host, "Address to listen on")
+      ->envname("DVS_HOST")
+      ->capture_default_str();
+  web->add_option("--port", config.port, "Port to listen on (0 picks a free one)")
+      ->envname("DVS_PORT")
+      ->capture_default_str();
+  web->add_option("--work-dir", config.work_dir, "Folder for uploads in flight and transcoding")
+      ->envname("DVS_WORK_DIR")
+      ->capture_default_str();
+  web->add_option("--static-dir", config.static_dir,
+                  "Folder of the UI's static files (default: static/ beside the binary)")
+      ->envname("DVS_STATIC_DIR");
+  web->add_option("--upload-limit", config.upload_limit_bytes, "Largest upload in bytes (413 over it)")
+      ->envname("DVS_UPLOAD_LIMIT")
+      ->capture_default_str();
+  web->add_option("--jobs", config.transcode_jobs, "Videos transcoded at once")
+      ->envname("DVS_JOBS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  web->add_option("--transcode-timeout", config.transcode_timeout_s,
+                  "Seconds one video may take to transcode")
+      ->envname("DVS_TRANSCODE_TIMEOUT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  web->add_option("--http-workers", config.http_workers, "Threads that run request handlers")
+      ->envname("DVS_HTTP_WORKERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  web->add_option("backends", config.backends,
+                  "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
+                  "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw ADMIN:PORT,NODE[,NODE...]\n"
+                  "  (default: sqlite ./data/metadata.db fs ./data/content)")
+      ->expected(4);
+}
+
+void AddUnavailableCommand(CLI::App& dvs, const char* name, const char* description) {
+  CLI::App* command = dvs.add_subcommand(name, description);
+  command->allow_extras();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App dvs{"dvs: distributed video storage and streaming"};
+  dvs.require_subcommand(1);
+  dvs::web::WebConfig web_config;
+  AddWebCommand(dvs, web_config);
+  AddUnavailableCommand(dvs, "storage", "Run a storage server (not available in this build)");
+  AddUnavailableCommand(dvs, "admin", "Manage the storage cluster (not available in this build)");
+  CLI11_PARSE(dvs, argc, argv);
+
+  if (dvs.got_subcommand("web")) return dvs::web::RunWebServer(web_config);
+  std::fprintf(stderr, "dvs %s: not available in this build\n",
+               dvs.get_subcommands().front()->get_name().c_str());
+  return kExitUnsupported;
+}

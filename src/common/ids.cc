@@ -26,22 +26,22 @@ std::string_view Stem(std::string_view name) {
 }  // namespace
 
 absl::Status ValidateName(std::string_view name, std::string_view what) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " is empty"));
   if (name.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " is longer than ", kMaxNameLength, " characters"));
+        absl::StrCat(AsAbsl(what), " is longer than ", kMaxNameLength, " characters"));
   }
   if (!absl::ascii_isalnum(static_cast<unsigned char>(name.front()))) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must start with a letter or digit"));
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " must start with a letter or digit"));
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(what, " may contain only letters, digits, '.', '_' and '-'"));
+          absl::StrCat(AsAbsl(what), " may contain only letters, digits, '.', '_' and '-'"));
     }
   }
   if (name.find("..") != std::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must not contain \"..\""));
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " must not contain \"..\""));
   }
   return absl::OkStatus();
 }
@@ -63,7 +63,7 @@ absl::StatusOr<std::string> SlugFromFilename(std::string_view filename) {
   while (!slug.empty() && slug.back() == '-') slug.pop_back();
   if (slug.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot make a video id from the file name \"", filename,
+        absl::StrCat("cannot make a video id from the file name \"", AsAbsl(filename),
                      "\": it needs letters or digits"));
   }
   RETURN_IF_ERROR(ValidateName(slug, "video id"));

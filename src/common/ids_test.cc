@@ -1,0 +1,58 @@
+#include "common/ids.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace dvs::common {
+namespace {
+
+TEST(ValidateNameTest, AcceptsLettersDigitsDotsDashesUnderscores) {
+  EXPECT_TRUE(ValidateName("clip").ok());
+  EXPECT_TRUE(ValidateName("My-Trip_2024").ok());
+  EXPECT_TRUE(ValidateName("chunk-0-00001.m4s").ok());
+  EXPECT_TRUE(ValidateName("9").ok());
+  EXPECT_TRUE(ValidateName(std::string(kMaxNameLength, 'a')).ok());
+}
+
+TEST(ValidateNameTest, RejectsEverythingThatCouldLeaveItsFolder) {
+  for (std::string bad : {"", "..", "../etc", "a/b", "a\\b", "/abs", ".hidden", "-dash", "_x",
+                          "a..b", "a b", "a%2Fb", "caf\xc3\xa9", std::string("a\0b", 3)}) {
+    absl::Status status = ValidateName(bad, "video id");
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << "accepted: " << bad;
+    EXPECT_NE(status.message().find("video id"), std::string::npos) << status.message();
+  }
+  EXPECT_FALSE(ValidateName(std::string(kMaxNameLength + 1, 'a')).ok());
+}
+
+TEST(SlugFromFilenameTest, TurnsAFileNameIntoAnId) {
+  EXPECT_EQ(*SlugFromFilename("My Trip 2024.mp4"), "My-Trip-2024");
+  EXPECT_EQ(*SlugFromFilename("clip.mp4"), "clip");
+  EXPECT_EQ(*SlugFromFilename("a.b.c.webm"), "a-b-c");
+  EXPECT_EQ(*SlugFromFilename("noextension"), "noextension");
+  EXPECT_EQ(*SlugFromFilename("  (draft) final!!.mov"), "draft-final");
+}
+
+TEST(SlugFromFilenameTest, DropsFoldersSentByBrowsersOrAttackers) {
+  EXPECT_EQ(*SlugFromFilename("C:\\fakepath\\holiday.mp4"), "holiday");
+  EXPECT_EQ(*SlugFromFilename("../../etc/passwd"), "passwd");
+  EXPECT_EQ(*SlugFromFilename("..\\..\\boot.ini"), "boot");
+}
+
+TEST(SlugFromFilenameTest, ResultAlwaysPassesValidation) {
+  for (std::string name : {"é.mp4", "-x-.mp4", "a..b.mp4", "..mp4", std::string(300, 'z') + ".mp4",
+                           "日本語 video.mp4", "<script>alert(1)</script>.mp4"}) {
+    absl::StatusOr<std::string> slug = SlugFromFilename(name);
+    if (slug.ok()) EXPECT_TRUE(ValidateName(*slug).ok()) << *slug;
+  }
+  EXPECT_EQ(SlugFromFilename(std::string(300, 'z') + ".mp4")->size(), kMaxNameLength);
+}
+
+TEST(SlugFromFilenameTest, RejectsNamesWithNothingToKeep) {
+  for (std::string bad : {"", "...", "日本語.mp4", "/", "C:\\dir\\"}) {
+    EXPECT_EQ(SlugFromFilename(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace dvs::common

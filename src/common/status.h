@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/strings.h"
 
 #define DVS_CONCAT_INNER(a, b) a##b
 #define DVS_CONCAT(a, b) DVS_CONCAT_INNER(a, b)

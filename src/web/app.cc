@@ -1,0 +1,158 @@
+#include "web/app.h"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status.h"
+#include "spdlog/spdlog.h"
+#include "web/content_route.h"
+#include "web/pages.h"
+#include "web/processing.h"
+#include "web/upload.h"
+#include "web/video_json.h"
+
+namespace dvs::web {
+namespace {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view StaticContentType(std::string_view file) {
+  absl::string_view name = common::AsAbsl(file);
+  if (absl::EndsWith(name, ".js")) return "text/javascript; charset=utf-8";
+  if (absl::EndsWith(name, ".css")) return "text/css; charset=utf-8";
+  if (absl::EndsWith(name, ".svg")) return "image/svg+xml";
+  if (absl::EndsWith(name, ".png")) return "image/png";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+App::App(AppOptions options, metadata::VideoMetadataService& metadata,
+         content::VideoContentService& content, media::JobQueue& jobs)
+    : options_(std::move(options)), metadata_(metadata), content_(content), jobs_(jobs) {
+  if (!options_.now_ms) options_.now_ms = SystemNowMs;
+  processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, jobs_);
+  upload_context_ = std::make_unique<UploadContext>(UploadContext{options_, metadata_, *processor_});
+  LoadStaticFiles();
+}
+
+App::~App() = default;
+
+void App::LoadStaticFiles() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.static_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || !common::ValidateName(name).ok()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    static_files_[name] = bytes.str();
+  }
+  if (ec || static_files_.empty()) {
+    spdlog::warn("no static files in {}: pages will lack their style and player",
+                 options_.static_dir.string());
+  }
+}
+
+void App::RegisterRoutes(http::Router& router) {
+  auto bind = [this](http::Response (App::*method)(http::Request&)) {
+    return [this, method](http::Request& request) { return (this->*method)(request); };
+  };
+  router.Add("GET", "/", bind(&App::IndexPage));
+  router.AddStreaming("POST", "/upload", [this](http::Request& request) {
+    return MakeUploadSink(request, *upload_context_);
+  });
+  router.Add("GET", "/videos/:id", bind(&App::VideoPage));
+  router.Add("GET", "/content/:id/:file", bind(&App::Content));
+  router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
+  router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
+  router.Add("DELETE", "/api/videos/:id", bind(&App::DeleteVideo));
+  router.Add("GET", "/static/:file", bind(&App::Static));
+  router.Add("GET", "/healthz", [](http::Request&) { return http::Response::Text(200, "ok\n"); });
+  router.Add("GET", "/readyz", bind(&App::Ready));
+}
+
+absl::Status App::ResumeUnfinished() { return processor_->ResumeUnfinished(); }
+
+absl::StatusOr<metadata::VideoMetadata> App::ReadVideo(const http::Request& request) {
+  const std::string& id = request.params.at(0);
+  RETURN_IF_ERROR(common::ValidateName(id, "video id"));
+  absl::StatusOr<metadata::VideoMetadata> meta = metadata_.Read(id);
+  if (meta.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat("there is no video \"", id, "\""));
+  }
+  return meta;
+}
+
+http::Response App::IndexPage(http::Request& request) {
+  absl::StatusOr<std::vector<metadata::VideoMetadata>> videos = metadata_.List();
+  if (!videos.ok()) return http::Response::Error(request, videos.status());
+  return http::Response::Html(200, web::IndexPage(*videos));
+}
+
+http::Response App::VideoPage(http::Request& request) {
+  absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  if (!meta.ok()) return http::Response::Error(request, meta.status());
+  return http::Response::Html(200, web::VideoPage(*meta));
+}
+
+http::Response App::ListVideosJson(http::Request& request) {
+  absl::StatusOr<std::vector<metadata::VideoMetadata>> videos = metadata_.List();
+  if (!videos.ok()) return http::Response::Error(request, videos.status());
+  return http::Response::Json(200, VideoListJson(*videos));
+}
+
+http::Response App::VideoJson(http::Request& request) {
+  absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  if (!meta.ok()) return http::Response::Error(request, meta.status());
+  return http::Response::Json(200, web::VideoJson(*meta));
+}
+
+// Stops the job first so that it cannot store files after they are removed.
+http::Response App::DeleteVideo(http::Request& request) {
+  absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  if (!meta.ok()) return http::Response::Error(request, meta.status());
+  processor_->Cancel(meta->id);
+  absl::Status status = content_.Delete(meta->id);
+  if (status.ok()) status = metadata_.Delete(meta->id);
+  if (!status.ok()) return http::Response::Error(request, status);
+  spdlog::info("deleted video {}", meta->id);
+  return http::Response::Text(204, "");
+}
+
+http::Response App::Content(http::Request& request) {
+  return ServeContent(request, metadata_, content_);
+}
+
+http::Response App::Static(http::Request& request) {
+  auto found = static_files_.find(request.params.at(0));
+  if (found == static_files_.end()) {
+    return http::Response::Error(request, absl::NotFoundError("no such file"));
+  }
+  http::Response response =
+      http::Response::Text(200, found->second, std::string(StaticContentType(found->first)));
+  response.headers.Set("Cache-Control", "public, max-age=3600");
+  return response;
+}
+
+http::Response App::Ready(http::Request& request) {
+  absl::Status status = metadata_.CheckHealth();
+  if (status.ok()) status = content_.CheckHealth();
+  if (!status.ok()) {
+    return http::Response::Error(request, absl::UnavailableError(status.message()));
+  }
+  return http::Response::Text(200, "ready\n");
+}
+
+}  // namespace dvs::web

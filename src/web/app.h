@@ -1,0 +1,72 @@
+// The dvs web application: the routes of DESIGN §10 over the two services
+// (metadata, content) and the media pipeline. Routes are plain functions run
+// on the HTTP server's worker threads; the App is safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "content/content_service.h"
+#include "http/router.h"
+#include "media/job_queue.h"
+#include "media/probe.h"
+#include "media/transcoder.h"
+#include "metadata/metadata_service.h"
+
+namespace dvs::web {
+
+class VideoProcessor;
+struct UploadContext;
+
+struct AppOptions {
+  // Uploads in flight and transcoding work: uploads/, jobs/<id>/.
+  std::filesystem::path work_dir = "data/work";
+  // style.css, app.js, player.js, dash.all.min.js.
+  std::filesystem::path static_dir = "static";
+  media::ProbeOptions probe;
+  media::TranscodeOptions transcode;
+  // How long POST /upload?wait=1 waits for the video to be ready.
+  std::chrono::milliseconds upload_wait_limit{std::chrono::minutes(30)};
+  std::function<int64_t()> now_ms;  // Unix time in ms; the system clock when unset
+};
+
+class App {
+ public:
+  App(AppOptions options, metadata::VideoMetadataService& metadata,
+      content::VideoContentService& content, media::JobQueue& jobs);
+  ~App();
+
+  void RegisterRoutes(http::Router& router);
+  // At start-up: resumes every `processing` video whose upload is still on
+  // disk and marks the others failed, removing half-written content.
+  [[nodiscard]] absl::Status ResumeUnfinished();
+
+ private:
+  void LoadStaticFiles();
+  // The video named by the route's :id, or InvalidArgument / NotFound.
+  absl::StatusOr<metadata::VideoMetadata> ReadVideo(const http::Request& request);
+  http::Response ListVideosJson(http::Request& request);
+  http::Response VideoJson(http::Request& request);
+  http::Response DeleteVideo(http::Request& request);
+  http::Response IndexPage(http::Request& request);
+  http::Response VideoPage(http::Request& request);
+  http::Response Content(http::Request& request);
+  http::Response Static(http::Request& request);
+  http::Response Ready(http::Request& request);
+
+  AppOptions options_;
+  metadata::VideoMetadataService& metadata_;
+  content::VideoContentService& content_;
+  media::JobQueue& jobs_;
+  std::unique_ptr<VideoProcessor> processor_;
+  std::unique_ptr<UploadContext> upload_context_;
+  std::map<std::string, std::string, std::less<>> static_files_;  // read once at start
+};
+
+}  // namespace dvs::web

@@ -1,0 +1,123 @@
+#include "web/pages.h"
+
+#include <cmath>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/strings.h"
+#include "http/message.h"
+#include "web/video_json.h"
+
+namespace dvs::web {
+namespace {
+
+using http::HtmlEscape;
+
+std::string Layout(std::string_view title, std::string_view head_extra, std::string_view body) {
+  using common::AsAbsl;
+  return absl::StrCat(
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>",
+      HtmlEscape(title),
+      " · dvs</title><link rel=\"stylesheet\" href=\"/static/style.css\">", AsAbsl(head_extra),
+      "</head><body><header><a class=\"brand\" href=\"/\">dvs</a></header><main>", AsAbsl(body),
+      "</main></body></html>\n");
+}
+
+std::string StateBadge(const metadata::VideoMetadata& meta) {
+  absl::string_view state = common::AsAbsl(metadata::VideoStateName(meta.state));
+  std::string label(state.data(), state.size());
+  if (meta.state == metadata::VideoState::kProcessing) {
+    label = absl::StrFormat("processing %d%%", static_cast<int>(meta.progress * 100));
+  }
+  return absl::StrCat("<span class=\"state state-", state, "\">", label, "</span>");
+}
+
+std::string VideoListItem(const metadata::VideoMetadata& meta) {
+  std::string poster = meta.FindFile("poster.jpg") != nullptr
+                           ? absl::StrCat("<img src=\"", ContentPath(meta.id, "poster.jpg"),
+                                          "\" alt=\"\" loading=\"lazy\">")
+                           : "<div class=\"poster-missing\"></div>";
+  return absl::StrCat("<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"",
+                      VideoPagePath(meta.id), "\">", poster, "<span class=\"title\">",
+                      HtmlEscape(meta.title), "</span></a><span class=\"details\"><time>",
+                      FormatDate(meta.uploaded_at_ms), "</time> · ",
+                      FormatDuration(meta.duration_s), " · ", StateBadge(meta), "</span></li>");
+}
+
+constexpr std::string_view kUploadForm = R"(<section class="upload"><h1>Upload a video</h1>
+<form id="upload-form" method="post" action="/upload" enctype="multipart/form-data">
+<input type="file" name="file" accept="video/*" required aria-label="Video file">
+<button type="submit">Upload</button>
+<progress id="upload-progress" max="1" value="0" hidden></progress>
+<p id="upload-status" role="status" aria-live="polite"></p>
+</form></section>)";
+
+std::string PlayerSection(const metadata::VideoMetadata& meta) {
+  std::string poster = meta.FindFile("poster.jpg") != nullptr
+                           ? absl::StrCat(" poster=\"", ContentPath(meta.id, "poster.jpg"), "\"")
+                           : "";
+  return absl::StrCat(
+      "<video id=\"player\" controls playsinline preload=\"metadata\"", poster,
+      " data-dash=\"", ContentPath(meta.id, "manifest.mpd"), "\" data-hls=\"",
+      ContentPath(meta.id, "master.m3u8"), "\"></video>",
+      "<p class=\"quality\"><label for=\"quality\">Quality</label> <select id=\"quality\">"
+      "<option value=\"auto\">Auto</option></select></p>"
+      "<script src=\"/static/dash.all.min.js\" defer></script>");
+}
+
+std::string StateSection(const metadata::VideoMetadata& meta) {
+  if (meta.state == metadata::VideoState::kFailed) {
+    return absl::StrCat("<p class=\"error\" id=\"video-state\" data-state=\"failed\">",
+                        "This video could not be processed: ", HtmlEscape(meta.error), "</p>");
+  }
+  return absl::StrCat(
+      "<div id=\"video-state\" data-state=\"processing\"><p>Processing… <span id=\"percent\">",
+      static_cast<int>(meta.progress * 100), "%</span></p><progress id=\"processing-progress\" max=\"1\" value=\"",
+      absl::StrFormat("%.3f", meta.progress), "\"></progress></div>");
+}
+
+}  // namespace
+
+std::string FormatDuration(double seconds) {
+  long total = std::lround(std::max(0.0, seconds));
+  if (total >= 3600) {
+    return absl::StrFormat("%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60);
+  }
+  return absl::StrFormat("%d:%02d", total / 60, total % 60);
+}
+
+std::string FormatDate(int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+std::string IndexPage(const std::vector<metadata::VideoMetadata>& videos) {
+  std::string list;
+  for (const metadata::VideoMetadata& meta : videos) list += VideoListItem(meta);
+  if (videos.empty()) list = "<li class=\"empty\">No videos yet. Upload one above.</li>";
+  return Layout("Videos", "<script src=\"/static/app.js\" defer></script>",
+                absl::StrCat(common::AsAbsl(kUploadForm), "<section><h2>Videos</h2><ul class=\"videos\">", list,
+                             "</ul></section>"));
+}
+
+std::string VideoPage(const metadata::VideoMetadata& meta) {
+  bool settled = meta.playable || meta.state == metadata::VideoState::kFailed;
+  std::string head = absl::StrCat(
+      settled ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>",
+      "<script src=\"/static/player.js\" defer></script>");
+  std::string body = absl::StrCat(
+      "<article class=\"watch\" data-id=\"", meta.id, "\"><h1>", HtmlEscape(meta.title), "</h1>",
+      meta.playable ? PlayerSection(meta) : StateSection(meta), "<p class=\"details\">",
+      FormatDate(meta.uploaded_at_ms), " · ", FormatDuration(meta.duration_s),
+      meta.width > 0 ? absl::StrCat(" · ", meta.width, "×", meta.height) : "", "</p></article>");
+  return Layout(meta.title, head, body);
+}
+
+}  // namespace dvs::web

@@ -1,0 +1,29 @@
+// `dvs web`: builds the chosen metadata and content backends, the job queue,
+// the app and the HTTP server, and serves until SIGINT/SIGTERM.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace dvs::web {
+
+struct WebConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  // The reference's positional form: METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS.
+  std::vector<std::string> backends = {"sqlite", "./data/metadata.db", "fs", "./data/content"};
+  std::filesystem::path work_dir = "./data/work";
+  std::filesystem::path static_dir;  // empty: static/ beside the executable
+  uint64_t upload_limit_bytes = 8ull << 30;
+  int transcode_jobs = 1;
+  int transcode_timeout_s = 2 * 3600;
+  int http_workers = 8;
+};
+
+// The process exit code: 0 after a clean shutdown, 1 on a start-up error, 2
+// for a configuration this build cannot run.
+int RunWebServer(const WebConfig& config);
+
+}  // namespace dvs::web

@@ -1,0 +1,212 @@
+#include "web/upload.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status.h"
+#include "http/multipart.h"
+#include "media/probe.h"
+#include "spdlog/spdlog.h"
+#include "web/video_json.h"
+
+namespace dvs::web {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::Status ErrnoError(std::string_view what) {
+  return absl::InternalError(absl::StrCat(common::AsAbsl(what), ": ", std::strerror(errno)));
+}
+
+// A file that receives an upload; removed on destruction unless moved away.
+class SpoolFile {
+ public:
+  ~SpoolFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+
+  absl::Status Open(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    std::string name = (dir / "upload-XXXXXX").string();
+    fd_ = ::mkstemp(name.data());
+    if (fd_ < 0) return ErrnoError("cannot create an upload file");
+    path_ = name;
+    return absl::OkStatus();
+  }
+
+  absl::Status Append(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("cannot store the upload");
+      data.remove_prefix(static_cast<size_t>(n));
+      size_ += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  // Makes the bytes durable: once the client hears "accepted", a crash must
+  // not lose the upload.
+  absl::Status Close() {
+    if (::fsync(fd_) != 0) return ErrnoError("cannot store the upload");
+    ::close(fd_);
+    fd_ = -1;
+    return absl::OkStatus();
+  }
+
+  absl::Status MoveTo(const fs::path& target) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    fs::rename(path_, target, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot keep the upload: ", ec.message()));
+    path_.clear();
+    return absl::OkStatus();
+  }
+
+  bool is_open() const { return fd_ >= 0; }
+  const fs::path& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  fs::path path_;
+  uint64_t size_ = 0;
+};
+
+class UploadSink final : public http::BodySink {
+ public:
+  UploadSink(const UploadContext& context, const http::Request& request, std::string boundary)
+      : context_(context),
+        wants_json_(request.WantsJson()),
+        wait_(request.QueryParam("wait").value_or("0") == "1"),
+        parser_(std::move(boundary),
+                {.on_part_begin = [this](const http::PartHeaders& part) { return OnPartBegin(part); },
+                 .on_part_data = [this](std::string_view data) { return OnPartData(data); },
+                 .on_part_end = [this] { return OnPartEnd(); }}) {
+    head_.path = request.path;
+    head_.headers = request.headers;
+  }
+
+  absl::Status Consume(std::string_view chunk) override { return parser_.Feed(chunk); }
+
+  http::Response Finish() override {
+    absl::StatusOr<metadata::VideoMetadata> meta = Accept();
+    if (!meta.ok()) return http::Response::Error(head_, meta.status());
+    if (wait_) meta = WaitUntilSettled(meta->id);
+    if (!meta.ok()) return http::Response::Error(head_, meta.status());
+    if (wants_json_ || wait_) {
+      http::Response response = http::Response::Json(wait_ ? 200 : 202, VideoJson(*meta));
+      response.headers.Set("Location", VideoPagePath(meta->id));
+      return response;
+    }
+    return http::Response::Redirect(303, VideoPagePath(meta->id));
+  }
+
+ private:
+  absl::Status OnPartBegin(const http::PartHeaders& part) {
+    in_file_part_ = part.name == "file" && !filename_.has_value();
+    if (!in_file_part_) return absl::OkStatus();
+    if (!part.filename || part.filename->empty()) {
+      return absl::InvalidArgumentError("the \"file\" field carries no file name");
+    }
+    filename_ = *part.filename;
+    return spool_.Open(context_.options.work_dir / "uploads");
+  }
+
+  absl::Status OnPartData(std::string_view data) {
+    return in_file_part_ ? spool_.Append(data) : absl::OkStatus();
+  }
+
+  absl::Status OnPartEnd() {
+    if (!in_file_part_) return absl::OkStatus();
+    in_file_part_ = false;
+    return spool_.Close();
+  }
+
+  absl::StatusOr<metadata::VideoMetadata> Accept();
+  absl::StatusOr<metadata::VideoMetadata> WaitUntilSettled(const std::string& id);
+
+  const UploadContext& context_;
+  http::Request head_;
+  const bool wants_json_;
+  const bool wait_;
+  http::MultipartParser parser_;
+  SpoolFile spool_;
+  std::optional<std::string> filename_;
+  bool in_file_part_ = false;
+};
+
+absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
+  RETURN_IF_ERROR(parser_.Finish());
+  if (!filename_ || spool_.is_open()) {
+    return absl::InvalidArgumentError("the form has no \"file\" field with a video");
+  }
+  ASSIGN_OR_RETURN(std::string id, common::SlugFromFilename(*filename_));
+  metadata::VideoMetadata meta;
+  meta.id = id;
+  meta.title = *filename_;
+  meta.uploaded_at_ms = context_.options.now_ms();
+  if (absl::Status created = context_.metadata.Create(meta); !created.ok()) {
+    if (created.code() != absl::StatusCode::kAlreadyExists) return created;
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a video with the id \"", id, "\" exists already; rename the file or delete that video"));
+  }
+  VideoProcessor& processor = context_.processor;
+  fs::path source = processor.SourcePath(id);
+  std::error_code ec;
+  fs::remove_all(processor.JobDir(id), ec);
+  absl::Status kept = spool_.MoveTo(source);
+  absl::StatusOr<media::ProbeResult> probe =
+      kept.ok() ? media::Probe(source, context_.options.probe) : kept;
+  if (!probe.ok()) {
+    processor.Cancel(id);  // removes the job folder
+    if (absl::Status deleted = context_.metadata.Delete(id); !deleted.ok()) {
+      spdlog::error("cannot remove the record of rejected upload {}: {}", id, deleted.message());
+    }
+    return probe.status();
+  }
+  meta.duration_s = probe->duration_s;
+  meta.width = probe->display_width();
+  meta.height = probe->display_height();
+  RETURN_IF_ERROR(context_.metadata.Update(meta));
+  spdlog::info("accepted upload {} ({}x{}, {:.1f} s, {})", id, meta.width, meta.height,
+               meta.duration_s, probe->video_codec);
+  processor.Enqueue(id, *probe);
+  return meta;
+}
+
+absl::StatusOr<metadata::VideoMetadata> UploadSink::WaitUntilSettled(const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + context_.options.upload_wait_limit;
+  while (true) {
+    ASSIGN_OR_RETURN(metadata::VideoMetadata meta, context_.metadata.Read(id));
+    if (meta.state != metadata::VideoState::kProcessing) return meta;
+    if (std::chrono::steady_clock::now() > deadline) return meta;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& request,
+                                                               const UploadContext& context) {
+  std::optional<std::string_view> content_type = request.headers.Get("Content-Type");
+  if (!content_type) {
+    return absl::InvalidArgumentError("an upload must be multipart/form-data with a \"file\" field");
+  }
+  ASSIGN_OR_RETURN(std::string boundary, http::MultipartBoundary(*content_type));
+  return std::make_unique<UploadSink>(context, request, std::move(boundary));
+}
+
+}  // namespace dvs::web

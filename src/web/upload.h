@@ -1,0 +1,27 @@
+// POST /upload: the multipart body streams into a temp file under
+// work_dir/uploads (never into memory); when it is complete the id is made
+// from the file name and reserved, the file is probed, and the video is
+// queued for processing. A rejected upload leaves no record and no file.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "http/message.h"
+#include "metadata/metadata_service.h"
+#include "web/app.h"
+#include "web/processing.h"
+
+namespace dvs::web {
+
+struct UploadContext {
+  const AppOptions& options;
+  metadata::VideoMetadataService& metadata;
+  VideoProcessor& processor;
+};
+
+// The sink for one upload request (called with its head, before the body).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(
+    http::Request& request, const UploadContext& context);
+
+}  // namespace dvs::web

@@ -1,0 +1,104 @@
+// Shared by the integration tests: start a real `dvs web` in a temp folder on
+// a free port, make clips with ffmpeg, and speak raw HTTP when a test needs
+// bytes that fetch() would normalise (like "../").
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const dvsBinary = process.env.DVS_BINARY || path.resolve('build/dvs');
+
+export async function makeTempDir(prefix = 'dvs-test-') {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+// Starts `dvs web --port 0 ...` with cwd `dir`; resolves once it prints the
+// address it serves.
+export async function startWeb(dir, args = []) {
+  const child = spawn(dvsBinary, ['web', '--port', '0', ...args], {
+    cwd: dir,
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dvs did not start:\n${log}`)), 20000);
+    const onData = (data) => {
+      log += data;
+      const match = log.match(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dvs exited ${code}:\n${log}`)); });
+  });
+  child.stderr.on('data', (data) => { log += data; });
+  return {
+    url,
+    child,
+    log: () => log,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+// An H.264/AAC clip of test pattern and tone.
+export async function makeClip(file, { width = 1280, height = 720, seconds = 8, audio = true } = {}) {
+  const args = ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`];
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`);
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+  if (audio) args.push('-c:a', 'aac');
+  args.push('-movflags', '+faststart', file);
+  await run('ffmpeg', args);
+  return file;
+}
+
+export async function upload(baseUrl, fileName, bytes, { headers = {}, query = '' } = {}) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes]), fileName);
+  return fetch(`${baseUrl}/upload${query}`, { method: 'POST', body: form, redirect: 'manual', headers });
+}
+
+export async function waitForVideo(baseUrl, id, predicate, timeoutMs = 300000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${baseUrl}/api/videos/${id}`);
+    last = await response.json();
+    if (predicate(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`video ${id} did not settle: ${JSON.stringify(last)}`);
+}
+
+// Sends `request` verbatim and returns the status line's code and the raw text.
+export function rawRequest(baseUrl, request) {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(request));
+    let data = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => { data += chunk; });
+    socket.on('end', () => resolve({ status: Number(data.split(' ')[1]), text: data }));
+    socket.on('error', reject);
+    socket.setTimeout(10000, () => { socket.destroy(); reject(new Error('raw request timed out')); });
+  });
+}
+
+export async function rawGet(baseUrl, target) {
+  return rawRequest(baseUrl, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+}
+
+export async function removeDir(dir) {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,64 @@
+// The video page: plays with dash.js (automatic quality plus a manual menu),
+// falls back to native HLS where Media Source Extensions are missing, and
+// while the video is processing follows its state until it can play.
+'use strict';
+
+(() => {
+  const article = document.querySelector('article.watch');
+  if (!article) return;
+  const video = document.getElementById('player');
+
+  const fillQualityMenu = (player) => {
+    const menu = document.getElementById('quality');
+    const representations = player.getRepresentationsByType('video') || [];
+    menu.length = 1;
+    representations
+      .slice()
+      .sort((a, b) => b.height - a.height)
+      .forEach((representation) => {
+        const option = document.createElement('option');
+        option.value = representation.id;
+        option.textContent = `${representation.height}p`;
+        menu.append(option);
+      });
+    menu.onchange = () => {
+      const auto = menu.value === 'auto';
+      player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } });
+      if (!auto) player.setRepresentationForTypeById('video', menu.value, true);
+    };
+  };
+
+  const play = () => {
+    const hasMse = 'MediaSource' in window || 'ManagedMediaSource' in window;
+    if (!hasMse && video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = video.dataset.hls;
+      return;
+    }
+    const player = dashjs.MediaPlayer().create();
+    player.initialize(video, video.dataset.dash, false);
+    player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => fillQualityMenu(player));
+    window.dvsPlayer = player;
+  };
+
+  const follow = async () => {
+    const state = document.getElementById('video-state');
+    if (!state || state.dataset.state !== 'processing') return;
+    const id = article.dataset.id;
+    while (true) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const response = await fetch(`/api/videos/${encodeURIComponent(id)}`);
+      if (!response.ok) return;
+      const meta = await response.json();
+      if (meta.playable || meta.state !== 'processing') return window.location.reload();
+      document.getElementById('percent').textContent = `${Math.floor(meta.progress * 100)}%`;
+      document.getElementById('processing-progress').value = meta.progress;
+    }
+  };
+
+  if (video) {
+    if (window.dashjs) play();
+    else window.addEventListener('load', play);
+  } else {
+    follow();
+  }
+})();
