@@ -16,7 +16,13 @@ struct ProbeResult {
   std::string audio_codec;  // empty when there is no audio stream
   int width = 0;  // as stored, before rotation
   int height = 0;
-  int rotation = 0;  // degrees from the display matrix, normalised to 0/90/180/270
+  // Degrees the stored picture is turned clockwise for display, as ffmpeg's
+  // autorotate applies it (ffprobe's counter-clockwise display-matrix angle,
+  // negated), normalised to 0/90/180/270.
+  int rotation = 0;
+  // Sample (pixel) aspect ratio, 1:1 for square pixels.
+  int sar_num = 1;
+  int sar_den = 1;
   double fps = 0;
   double duration_s = 0;
   int64_t bit_rate = 0;
