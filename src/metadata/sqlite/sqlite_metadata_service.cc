@@ -1,0 +1,275 @@
+#include "metadata/sqlite/sqlite_metadata_service.h"
+
+#include <sqlite3.h>
+
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace dvs::metadata {
+namespace {
+
+// Long enough to ride out another process's write (a few ms each), short
+// enough that a wedged peer surfaces as Unavailable instead of a hung request.
+constexpr int kBusyTimeoutMs = 5000;
+constexpr char kRingKey[] = "ring";
+
+// Schema version 1. IF NOT EXISTS makes Open idempotent and safe when two
+// processes open a fresh file at once.
+constexpr char kSchema[] = R"sql(
+  CREATE TABLE IF NOT EXISTS videos (
+    id TEXT PRIMARY KEY NOT NULL,
+    uploaded_at_ms INTEGER NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS videos_newest_first ON videos (uploaded_at_ms DESC, id);
+  CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+  );
+)sql";
+
+// The most specific canonical code for an SQLite result code, with SQLite's
+// own message so the operator sees what the library saw.
+absl::Status SqliteError(sqlite3* db, int rc, const char* what) {
+  const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string message = absl::StrCat("sqlite: ", what, ": ", detail);
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(message);
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+      return absl::FailedPreconditionError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status Exec(sqlite3* db, const char* sql, const char* what) {
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, what);
+}
+
+// One prepared statement, finalized when it goes out of scope. Used by one
+// thread at a time (the service's mutex is held while it lives).
+class Statement {
+ public:
+  static absl::StatusOr<Statement> Prepare(sqlite3* db, const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
+    return Statement(db, stmt);
+  }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  // Binds copies of the bytes: the statement may outlive the caller's buffer.
+  [[nodiscard]] absl::Status BindText(int index, std::string_view text) {
+    return Check(
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+        "bind");
+  }
+  [[nodiscard]] absl::Status BindInt64(int index, int64_t value) {
+    return Check(sqlite3_bind_int64(stmt_, index, value), "bind");
+  }
+  // True when a row is ready, false when the statement has finished.
+  [[nodiscard]] absl::StatusOr<bool> Step(const char* what) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, what);
+  }
+  std::string ColumnText(int column) const {
+    const void* text = sqlite3_column_blob(stmt_, column);
+    int size = sqlite3_column_bytes(stmt_, column);
+    return text == nullptr ? std::string() : std::string(static_cast<const char*>(text), size);
+  }
+  int Changes() const { return sqlite3_changes(db_); }
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  absl::Status Check(int rc, const char* what) {
+    return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc, what);
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
+
+absl::Status CreateParentFolder(const std::filesystem::path& path) {
+  std::filesystem::path parent = path.parent_path();
+  if (parent.empty()) return absl::OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(parent, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", parent.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+// WAL lets readers run beside the one writer (the web app reads the list
+// while processing updates progress). synchronous=FULL fsyncs the WAL on every
+// commit: with NORMAL a power cut may roll back the last commits, and a video
+// whose upload was already answered would vanish while its files stay on disk.
+// Writes are a handful per upload, so the extra fsync costs nothing visible.
+absl::Status Configure(sqlite3* db) {
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db, "PRAGMA journal_mode=WAL"));
+  ASSIGN_OR_RETURN(bool has_row, wal.Step("set journal_mode"));
+  if (!has_row || wal.ColumnText(0) != "wal") {
+    return absl::FailedPreconditionError("sqlite: the database cannot use WAL mode");
+  }
+  RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL", "set synchronous"));
+  return Exec(db, kSchema, "create schema");
+}
+
+absl::Status NoSuchVideo(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("no video with id \"", std::string(id), "\""));
+}
+
+// Rows hold only what ToJson wrote, so one that does not parse was damaged.
+absl::StatusOr<VideoMetadata> ParseRow(const std::string& json) {
+  absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(json);
+  if (!meta.ok())
+    return absl::DataLossError(absl::StrCat("sqlite: damaged row: ", meta.status().message()));
+  return meta;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteMetadataService>> SqliteMetadataService::Open(
+    const std::filesystem::path& path) {
+  RETURN_IF_ERROR(CreateParentFolder(path));
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);  // sqlite3_open_v2 may hand back a handle even on failure
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "open");
+  absl::Status configured = Configure(db.get());
+  if (!configured.ok()) {
+    return absl::Status(configured.code(), absl::StrCat(path.string(), ": ", configured.message()));
+  }
+  return std::unique_ptr<SqliteMetadataService>(new SqliteMetadataService(db.release()));
+}
+
+SqliteMetadataService::SqliteMetadataService(sqlite3* db) : db_(db) {}
+
+SqliteMetadataService::~SqliteMetadataService() { sqlite3_close_v2(db_); }
+
+absl::Status SqliteMetadataService::Create(const VideoMetadata& meta) {
+  RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement insert,
+                   Statement::Prepare(db_,
+                                      "INSERT INTO videos (id, uploaded_at_ms, json) "
+                                      "VALUES (?1, ?2, ?3)"));
+  RETURN_IF_ERROR(insert.BindText(1, meta.id));
+  RETURN_IF_ERROR(insert.BindInt64(2, meta.uploaded_at_ms));
+  RETURN_IF_ERROR(insert.BindText(3, ToJson(meta)));
+  absl::StatusOr<bool> stepped = insert.Step("insert video");
+  // The primary key is what makes Create atomic, across threads and processes.
+  if (!stepped.ok() && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return absl::AlreadyExistsError(absl::StrCat("video id \"", meta.id, "\" is taken"));
+  }
+  return stepped.status();
+}
+
+absl::StatusOr<VideoMetadata> SqliteMetadataService::Read(std::string_view id) {
+  RETURN_IF_ERROR(common::ValidateName(id, "video id"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement select,
+                   Statement::Prepare(db_, "SELECT json FROM videos WHERE id = ?1"));
+  RETURN_IF_ERROR(select.BindText(1, id));
+  ASSIGN_OR_RETURN(bool found, select.Step("read video"));
+  if (!found) return NoSuchVideo(id);
+  return ParseRow(select.ColumnText(0));
+}
+
+absl::StatusOr<std::vector<VideoMetadata>> SqliteMetadataService::List() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(
+      Statement select,
+      Statement::Prepare(db_, "SELECT json FROM videos ORDER BY uploaded_at_ms DESC, id"));
+  std::vector<VideoMetadata> videos;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, select.Step("list videos"));
+    if (!has_row) break;
+    ASSIGN_OR_RETURN(VideoMetadata meta, ParseRow(select.ColumnText(0)));
+    videos.push_back(std::move(meta));
+  }
+  return videos;
+}
+
+absl::Status SqliteMetadataService::Update(const VideoMetadata& meta) {
+  RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement update,
+                   Statement::Prepare(db_,
+                                      "UPDATE videos SET uploaded_at_ms = ?2, json = ?3 "
+                                      "WHERE id = ?1"));
+  RETURN_IF_ERROR(update.BindText(1, meta.id));
+  RETURN_IF_ERROR(update.BindInt64(2, meta.uploaded_at_ms));
+  RETURN_IF_ERROR(update.BindText(3, ToJson(meta)));
+  RETURN_IF_ERROR(update.Step("update video").status());
+  return update.Changes() == 0 ? NoSuchVideo(meta.id) : absl::OkStatus();
+}
+
+absl::Status SqliteMetadataService::Delete(std::string_view id) {
+  RETURN_IF_ERROR(common::ValidateName(id, "video id"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement remove, Statement::Prepare(db_, "DELETE FROM videos WHERE id = ?1"));
+  RETURN_IF_ERROR(remove.BindText(1, id));
+  RETURN_IF_ERROR(remove.Step("delete video").status());
+  return remove.Changes() == 0 ? NoSuchVideo(id) : absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteMetadataService::LoadRingState() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement select,
+                   Statement::Prepare(db_, "SELECT value FROM kv WHERE key = ?1"));
+  RETURN_IF_ERROR(select.BindText(1, kRingKey));
+  ASSIGN_OR_RETURN(bool found, select.Step("load ring state"));
+  if (!found) return std::optional<std::string>();
+  return std::optional<std::string>(select.ColumnText(0));
+}
+
+absl::Status SqliteMetadataService::StoreRingState(std::string_view state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement upsert,
+                   Statement::Prepare(db_,
+                                      "INSERT INTO kv (key, value) VALUES (?1, ?2) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  RETURN_IF_ERROR(upsert.BindText(1, kRingKey));
+  RETURN_IF_ERROR(upsert.BindText(2, state));
+  return upsert.Step("store ring state").status();
+}
+
+// Runs a real query, so a locked or damaged database is noticed, not just an
+// open handle.
+absl::Status SqliteMetadataService::CheckHealth() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement probe, Statement::Prepare(db_, "SELECT 1 FROM videos LIMIT 1"));
+  return probe.Step("health check").status();
+}
+
+}  // namespace dvs::metadata
