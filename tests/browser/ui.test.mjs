@@ -1,0 +1,119 @@
+// The viewer's side in real headless Chromium (Debian's package) driven by
+// playwright-core: upload through the page's form, watch the progress, play
+// the video with dash.js. Screenshots go to DVS_TEST_OUTPUT (default
+// build/test-output/browser).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { makeClip, makeTempDir, removeDir, startWeb } from '../integration/harness.mjs';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const outputDir = process.env.DVS_TEST_OUTPUT || path.resolve('build/test-output/browser');
+const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--disable-background-networking', '--disable-component-update', '--no-first-run',
+  '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+
+let dir;
+let web;
+let browser;
+let clip;
+
+before(async () => {
+  dir = await makeTempDir('dvs-browser-');
+  await mkdir(outputDir, { recursive: true });
+  clip = await makeClip(path.join(dir, 'Sunset Walk.mp4'), { seconds: 12 });
+  web = await startWeb(dir);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumFlags });
+});
+
+after(async () => {
+  await browser?.close();
+  if (web) await web.stop();
+  await removeDir(dir);
+});
+
+// A page that records console errors and failed requests.
+async function openPage(viewport = { width: 1280, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin !== web.url) problems.push(`request to another host: ${request.url()}`);
+  });
+  return { page, problems };
+}
+
+test('upload through the form, see progress, then play with at least two qualities', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(web.url);
+  await page.screenshot({ path: path.join(outputDir, 'index-empty.png') });
+
+  // Slow the upload down so its progress can be seen moving.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions',
+    { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1_000_000 });
+  await page.evaluate(() => {
+    window.seenProgress = [];
+    const bar = document.getElementById('upload-progress');
+    setInterval(() => { if (!bar.hidden) window.seenProgress.push(bar.value); }, 50);
+  });
+  await page.setInputFiles('input[name=file]', clip);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /Uploading… [1-9]/.test(document.getElementById('upload-status').textContent));
+  await page.screenshot({ path: path.join(outputDir, 'upload-in-progress.png') });
+  await page.waitForFunction(() => /Processing/.test(document.getElementById('upload-status').textContent),
+    null, { timeout: 60000 });
+  await cdp.send('Network.emulateNetworkConditions',
+    { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.screenshot({ path: path.join(outputDir, 'processing.png') });
+  const watch = page.locator('#upload-status a', { hasText: 'Watch it' });
+  await watch.waitFor({ timeout: 240000 });
+  const seen = await page.evaluate(() => window.seenProgress);
+  const distinct = new Set(seen.filter((value) => value > 0 && value < 1).map((v) => v.toFixed(2)));
+  assert.ok(distinct.size >= 2, `the progress bar moved: ${[...distinct]}`);
+
+  await watch.click();
+  await page.waitForURL(`${web.url}/videos/Sunset-Walk`);
+  await page.waitForFunction(() => window.dvsPlayer && document.getElementById('quality').options.length > 2,
+    null, { timeout: 30000 });
+  await page.evaluate(() => { const video = document.getElementById('player'); video.muted = true; return video.play(); });
+  await page.waitForFunction(() => document.getElementById('player').currentTime > 3, null, { timeout: 60000 });
+  const heights = await page.evaluate(() => window.dvsPlayer.getRepresentationsByType('video').map((r) => r.height));
+  assert.ok(heights.length >= 2, `representations offered: ${heights}`);
+  const options = await page.locator('#quality option').allTextContents();
+  assert.deepEqual(options.slice(1), [...heights].sort((a, b) => b - a).map((h) => `${h}p`));
+  await page.screenshot({ path: path.join(outputDir, 'playing.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the index lists the upload with its poster, date and duration', async () => {
+  const { page, problems } = await openPage({ width: 390, height: 844 });
+  await page.goto(web.url);
+  const item = page.locator('li.video', { hasText: 'Sunset Walk.mp4' });
+  await item.waitFor();
+  assert.match(await item.textContent(), /0:12/);
+  assert.match(await item.textContent(), /ready/);
+  const posterLoaded = await item.locator('img').evaluate((img) => img.complete && img.naturalWidth > 0);
+  assert.ok(posterLoaded, 'the poster is shown');
+  await page.screenshot({ path: path.join(outputDir, 'index-phone.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('an unknown video gets a 404 page', async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(`${web.url}/videos/no-such-video`);
+  assert.equal(response.status(), 404);
+  assert.match(await page.textContent('body'), /no video "no-such-video"/);
+  await page.close();
+});
