@@ -31,10 +31,10 @@ class Headers {
 struct Request {
   std::string method;  // "GET", "HEAD", "POST" …
   std::string target;  // as sent: path and query
-  std::string path;  // the target before '?', still percent-encoded
-  std::string query;  // after '?', still encoded
+  std::string path;    // the target before '?', still percent-encoded
+  std::string query;   // after '?', still encoded
   Headers headers;
-  std::string body;  // for routes that are not streaming; bounded by the server
+  std::string body;                 // for routes that are not streaming; bounded by the server
   std::vector<std::string> params;  // percent-decoded ":name" segments matched by the router
   std::string remote_address;
 
@@ -55,7 +55,7 @@ class BodySource {
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;  // used when `source` is null
+  std::string body;                    // used when `source` is null
   std::unique_ptr<BodySource> source;  // exactly `source_length` bytes
   uint64_t source_length = 0;
 
@@ -80,6 +80,10 @@ class BodySink {
   // The whole body has arrived.
   virtual Response Finish() = 0;
 };
+
+// Response::Error for an HTTP status that no status code maps to (405, 413,
+// 431 …): the same JSON or HTML shape.
+Response ErrorResponse(const Request& request, int http_status, std::string_view message);
 
 std::string PercentDecode(std::string_view text, bool plus_is_space = false);
 std::string HtmlEscape(std::string_view text);

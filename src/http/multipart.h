@@ -14,7 +14,7 @@
 namespace dvs::http {
 
 struct PartHeaders {
-  std::string name;  // Content-Disposition name
+  std::string name;                     // Content-Disposition name
   std::optional<std::string> filename;  // Content-Disposition filename, when present
   std::string content_type;
 };
@@ -40,15 +40,21 @@ class MultipartParser {
   [[nodiscard]] absl::Status Finish();
 
  private:
-  enum class State { kPreamble, kHeaders, kBody, kEpilogue, kFailed };
+  // kDelimiter: the buffer starts with a delimiter whose line is not yet read.
+  enum class State { kPreamble, kDelimiter, kHeaders, kBody, kEpilogue, kFailed };
   absl::Status Step(bool* progressed);
+  absl::Status SkipPreamble(bool* progressed);
+  absl::Status AfterDelimiter(bool* progressed);
+  absl::Status ReadHeaders(bool* progressed);
+  absl::Status ReadBody(bool* progressed);
   absl::Status ParseHeaders(std::string_view block);
+  size_t SafePrefixLength() const;
 
   const std::string delimiter_;  // "\r\n--" + boundary
   Callbacks callbacks_;
   State state_ = State::kPreamble;
   std::string buffer_;
-  size_t header_bytes_ = 0;
+  size_t header_bytes_ = 0;  // of the header block already searched for its end
 };
 
 }  // namespace dvs::http

@@ -1,0 +1,135 @@
+#include "http/response_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/beast/http.hpp>
+#include <ctime>
+#include <string_view>
+
+#include "http/text.h"
+
+namespace dvs::http::internal {
+namespace {
+
+namespace http = beast::http;
+
+constexpr size_t kSourceChunkSize = 256 << 10;
+
+// The server owns framing; a handler's own values for these are replaced.
+bool IsFramingField(std::string_view name) {
+  return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+         EqualsIgnoreCase(name, "Connection");
+}
+
+// CR, LF or NUL in a field would let a value smuggle in headers of its own.
+bool IsSafeField(std::string_view name, std::string_view value) {
+  auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  return !name.empty() && std::none_of(name.begin(), name.end(), bad) &&
+         std::none_of(value.begin(), value.end(), bad);
+}
+
+std::string HttpDate() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc;
+  gmtime_r(&now, &utc);
+  char text[40];
+  size_t length = std::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  return std::string(text, length);
+}
+
+bool StatusHasBody(int status) { return status >= 200 && status != 204 && status != 304; }
+
+template <typename Body>
+void ApplyHead(const Response& response, bool keep_alive, uint64_t length,
+               http::response<Body>& message) {
+  message.result(static_cast<unsigned>(response.status));
+  message.version(11);
+  for (const auto& [name, value] : response.headers.fields()) {
+    if (IsFramingField(name)) continue;
+    if (!IsSafeField(name, value)) {
+      spdlog::error("dropping response header field {} with CR, LF or NUL", name);
+      continue;
+    }
+    message.insert(name, value);
+  }
+  message.set(http::field::server, "dvs");
+  message.set(http::field::date, HttpDate());
+  if (StatusHasBody(response.status)) message.content_length(length);
+  message.keep_alive(keep_alive);
+}
+
+absl::StatusOr<size_t> ReadSource(BodySource& source, char* buffer, size_t max) {
+  try {
+    return source.Read(buffer, max);
+  } catch (const std::exception& e) {
+    return absl::InternalError(e.what());
+  }
+}
+
+}  // namespace
+
+asio::awaitable<bool> ResponseWriter::Send(const Request& request, Response response,
+                                           bool keep_alive) {
+  keep_alive = keep_alive && !core_.stopping;
+  bool head = request.method == "HEAD";
+  bool sent = false;
+  // Plain if/else: GCC 12 miscompiles co_await inside a conditional expression.
+  if (response.source) {
+    sent = co_await SendSource(head, response, keep_alive);
+  } else {
+    sent = co_await SendString(head, response, keep_alive);
+  }
+  if (response.source) {
+    // A source's destructor may close a file or a remote stream: not on an I/O thread.
+    co_await OnWorkers(core_, [&] { response.source.reset(); });
+  }
+  co_return sent&& keep_alive;
+}
+
+asio::awaitable<bool> ResponseWriter::SendString(bool head, Response& response, bool keep_alive) {
+  http::response<http::string_body> message;
+  ApplyHead(response, keep_alive, response.body.size(), message);
+  if (!head && StatusHasBody(response.status)) message.body() = std::move(response.body);
+  connection_.stream.expires_after(core_.options.read_timeout);
+  auto [ec, n] = co_await http::async_write(connection_.stream, message, kUseTuple);
+  co_return !ec;
+}
+
+// Content-Length is promised up front, so a source that fails or ends early
+// leaves the connection unusable: it is closed (false).
+asio::awaitable<bool> ResponseWriter::SendSource(bool head, Response& response, bool keep_alive) {
+  http::response<http::buffer_body> message;
+  ApplyHead(response, keep_alive, response.source_length, message);
+  message.body().data = nullptr;
+  message.body().more = !head && response.source_length > 0;
+  http::response_serializer<http::buffer_body> serializer(message);
+  connection_.stream.expires_after(core_.options.read_timeout);
+  auto [ec, n] = co_await http::async_write_header(connection_.stream, serializer, kUseTuple);
+  if (ec) co_return false;
+  std::string buffer(
+      static_cast<size_t>(std::min<uint64_t>(kSourceChunkSize, response.source_length)), '\0');
+  uint64_t remaining = head ? 0 : response.source_length;
+  while (remaining > 0) {
+    size_t wanted = static_cast<size_t>(std::min<uint64_t>(buffer.size(), remaining));
+    absl::StatusOr<size_t> read = co_await OnWorkers(
+        core_, [&] { return ReadSource(*response.source, buffer.data(), wanted); });
+    if (!read.ok() || *read == 0 || *read > wanted) {
+      spdlog::warn("response body source failed after {} of {} bytes: {}",
+                   response.source_length - remaining, response.source_length,
+                   read.ok() ? "ended early" : read.status().ToString());
+      co_return false;
+    }
+    remaining -= *read;
+    message.body().data = buffer.data();
+    message.body().size = *read;
+    message.body().more = remaining > 0;
+    connection_.stream.expires_after(core_.options.read_timeout);
+    auto [write_ec, written] =
+        co_await http::async_write(connection_.stream, serializer, kUseTuple);
+    if (write_ec && write_ec != http::error::need_buffer) co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace dvs::http::internal

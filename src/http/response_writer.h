@@ -1,0 +1,28 @@
+// Private to the http module (includes Beast through server_core.h): writes
+// a Response to a connection, a string body in one write or a BodySource in
+// chunks read on the worker pool. Used by one session at a time, on its strand.
+#pragma once
+
+#include "http/message.h"
+#include "http/server_core.h"
+
+namespace dvs::http::internal {
+
+class ResponseWriter {
+ public:
+  ResponseWriter(ServerCore& core, Connection& connection) : core_(core), connection_(connection) {}
+
+  // Sends `response` (headers only for HEAD) with "Connection: close" unless
+  // `keep_alive` and the server is not stopping. True when the connection can
+  // serve another request.
+  asio::awaitable<bool> Send(const Request& request, Response response, bool keep_alive);
+
+ private:
+  asio::awaitable<bool> SendString(bool head, Response& response, bool keep_alive);
+  asio::awaitable<bool> SendSource(bool head, Response& response, bool keep_alive);
+
+  ServerCore& core_;
+  Connection& connection_;
+};
+
+}  // namespace dvs::http::internal
