@@ -21,7 +21,8 @@ std::string Layout(std::string_view title, std::string_view head_extra, std::str
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>",
       HtmlEscape(title),
-      " · dvs</title><link rel=\"stylesheet\" href=\"/static/style.css\">", AsAbsl(head_extra),
+      " · dvs</title><link rel=\"icon\" href=\"/static/icon.svg\">"
+      "<link rel=\"stylesheet\" href=\"/static/style.css\">", AsAbsl(head_extra),
       "</head><body><header><a class=\"brand\" href=\"/\">dvs</a></header><main>", AsAbsl(body),
       "</main></body></html>\n");
 }

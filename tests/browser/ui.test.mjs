@@ -44,6 +44,9 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
+  });
   page.on('request', (request) => {
     const url = new URL(request.url());
     if (url.origin !== web.url) problems.push(`request to another host: ${request.url()}`);

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const dvsBinary = process.env.DVS_BINARY || path.resolve('build/dvs');
+export const dvsBinary = path.resolve(process.env.DVS_BINARY || 'build/dvs');
 
 export async function makeTempDir(prefix = 'dvs-test-') {
   return mkdtemp(path.join(tmpdir(), prefix));
@@ -35,6 +35,7 @@ export async function startWeb(dir, args = []) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dvs exited ${code}:\n${log}`)); });
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
   });
   child.stderr.on('data', (data) => { log += data; });
   return {
