@@ -1,6 +1,7 @@
 #include "common/ids.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -16,8 +17,9 @@ TEST(ValidateNameTest, AcceptsLettersDigitsDotsDashesUnderscores) {
 }
 
 TEST(ValidateNameTest, RejectsEverythingThatCouldLeaveItsFolder) {
-  for (std::string bad : {"", "..", "../etc", "a/b", "a\\b", "/abs", ".hidden", "-dash", "_x",
-                          "a..b", "a b", "a%2Fb", "caf\xc3\xa9", std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "..", "../etc", "a/b", "a\\b", "/abs", ".hidden", "-dash", "_x",
+                                "a..b", "a b", "a%2Fb", "caf\xc3\xa9", std::string("a\0b", 3)}) {
     absl::Status status = ValidateName(bad, "video id");
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << "accepted: " << bad;
     EXPECT_NE(status.message().find("video id"), std::string::npos) << status.message();
@@ -40,16 +42,20 @@ TEST(SlugFromFilenameTest, DropsFoldersSentByBrowsersOrAttackers) {
 }
 
 TEST(SlugFromFilenameTest, ResultAlwaysPassesValidation) {
-  for (std::string name : {"é.mp4", "-x-.mp4", "a..b.mp4", "..mp4", std::string(300, 'z') + ".mp4",
-                           "日本語 video.mp4", "<script>alert(1)</script>.mp4"}) {
+  for (const std::string& name : std::vector<std::string>{
+           "é.mp4", "-x-.mp4", "a..b.mp4", "..mp4", std::string(300, 'z') + ".mp4",
+           "日本語 video.mp4", "<script>alert(1)</script>.mp4"}) {
     absl::StatusOr<std::string> slug = SlugFromFilename(name);
-    if (slug.ok()) EXPECT_TRUE(ValidateName(*slug).ok()) << *slug;
+    if (slug.ok()) {
+      EXPECT_TRUE(ValidateName(*slug).ok()) << *slug;
+    }
   }
   EXPECT_EQ(SlugFromFilename(std::string(300, 'z') + ".mp4")->size(), kMaxNameLength);
 }
 
 TEST(SlugFromFilenameTest, RejectsNamesWithNothingToKeep) {
-  for (std::string bad : {"", "...", "日本語.mp4", "/", "C:\\dir\\"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "...", "日本語.mp4", "/", "C:\\dir\\"}) {
     EXPECT_EQ(SlugFromFilename(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -127,7 +127,46 @@ void AppendVideoOutputs(const PackageCommand& command, std::vector<std::string>&
                absl::StrCat("expr:gte(t,n_forced*", kSegmentSeconds, ")")});
 }
 
+std::vector<std::string> InputArgs(const PackageCommand& command) {
+  return {command.ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "warning", "-protocol_whitelist",
+          "file,pipe", "-f", Demuxer(command.probe), "-i", "file:" + command.source.string()};
+}
+
+// The DASH muxer's output. A SegmentTimeline lists each segment's real
+// duration: with 29.97 fps sources keyframes land a frame after each 4 s
+// mark (and a copied source has its own keyframes), which a fixed @duration
+// template would let drift.
+void AppendDashOutput(const PackageCommand& command, std::string_view name_prefix, bool hls,
+                      std::vector<std::string>& args) {
+  const bool has_audio = !command.probe.audio_codec.empty();
+  std::string prefix(name_prefix);
+  args.insert(args.end(),
+              {"-f", "dash", "-seg_duration", absl::StrCat(kSegmentSeconds), "-use_template", "1",
+               "-use_timeline", "1", "-init_seg_name", "init-" + prefix + "$RepresentationID$.m4s",
+               "-media_seg_name", "chunk-" + prefix + "$RepresentationID$-$Number%05d$.m4s",
+               "-adaptation_sets",
+               has_audio ? "id=0,streams=v id=1,streams=a" : "id=0,streams=v", "-hls_playlist",
+               hls ? "1" : "0", "-progress", "pipe:1", "-nostats",
+               (command.output_dir / "manifest.mpd").string()});
+}
+
 }  // namespace
+
+bool CanRemux(const ProbeResult& probe) {
+  bool audio_ok = probe.audio_codec.empty() || probe.audio_codec == "aac";
+  return probe.video_codec == "h264" && (probe.pix_fmt == "yuv420p" || probe.pix_fmt == "yuvj420p") &&
+         audio_ok && probe.rotation == 0 && probe.fps <= kMaxFps;
+}
+
+std::vector<std::string> RemuxArgs(const PackageCommand& command) {
+  std::vector<std::string> args = InputArgs(command);
+  args.insert(args.end(), {"-map", "0:v:0", "-c:v", "copy"});
+  if (!command.probe.audio_codec.empty()) {
+    args.insert(args.end(), {"-map", "0:a:0", "-c:a", "copy"});
+  }
+  AppendDashOutput(command, "q", /*hls=*/false, args);
+  return args;
+}
 
 std::vector<RenditionPlan> PlanLadder(const ProbeResult& probe) {
   Ratio aspect = DisplayAspect(probe);
@@ -140,48 +179,13 @@ std::vector<RenditionPlan> PlanLadder(const ProbeResult& probe) {
 }
 
 std::vector<std::string> PackageArgs(const PackageCommand& command) {
-  const bool has_audio = !command.probe.audio_codec.empty();
-  std::vector<std::string> args = {command.ffmpeg,
-                                   "-hide_banner",
-                                   "-nostdin",
-                                   "-y",
-                                   "-v",
-                                   "warning",
-                                   "-protocol_whitelist",
-                                   "file,pipe",
-                                   "-f",
-                                   Demuxer(command.probe),
-                                   "-i",
-                                   "file:" + command.source.string(),
-                                   "-filter_complex",
-                                   FilterGraph(command.probe, command.ladder)};
+  std::vector<std::string> args = InputArgs(command);
+  args.insert(args.end(), {"-filter_complex", FilterGraph(command.probe, command.ladder)});
   AppendVideoOutputs(command, args);
-  if (has_audio) {
+  if (!command.probe.audio_codec.empty()) {
     args.insert(args.end(), {"-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"});
   }
-  // A SegmentTimeline lists each segment's real duration: with 29.97 fps
-  // sources keyframes land a frame after each 4 s mark, which a fixed
-  // @duration template would let drift.
-  args.insert(args.end(), {"-f",
-                           "dash",
-                           "-seg_duration",
-                           absl::StrCat(kSegmentSeconds),
-                           "-use_template",
-                           "1",
-                           "-use_timeline",
-                           "1",
-                           "-init_seg_name",
-                           "init-$RepresentationID$.m4s",
-                           "-media_seg_name",
-                           "chunk-$RepresentationID$-$Number%05d$.m4s",
-                           "-adaptation_sets",
-                           has_audio ? "id=0,streams=v id=1,streams=a" : "id=0,streams=v",
-                           "-hls_playlist",
-                           "1",
-                           "-progress",
-                           "pipe:1",
-                           "-nostats",
-                           (command.output_dir / "manifest.mpd").string()});
+  AppendDashOutput(command, "", /*hls=*/true, args);
   return args;
 }
 

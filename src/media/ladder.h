@@ -32,6 +32,17 @@ struct PackageCommand {
   std::string ffmpeg = "ffmpeg";
 };
 
+// True when the source can be packaged as it is, without re-encoding, and
+// still play in browsers: H.264 in 8-bit 4:2:0, AAC or no audio, upright
+// (players ignore a rotation matrix), at most 60 fps.
+bool CanRemux(const ProbeResult& probe);
+
+// argv for ffmpeg copying the source's streams into DASH (manifest.mpd,
+// init-q*.m4s, chunk-q*.m4s; no HLS): playable in about a second. The "q"
+// names never collide with the ladder's, so a player that loaded this
+// manifest keeps finding its segments after the ladder replaces it.
+std::vector<std::string> RemuxArgs(const PackageCommand& command);
+
 // argv for one ffmpeg run that encodes every rendition (H.264 + AAC, keyframes
 // every kSegmentSeconds) and writes the DASH manifest, HLS playlists and
 // segments, reporting progress on standard output (-progress pipe:1).

@@ -188,4 +188,41 @@ TEST(LadderTest, PosterIsOneSmallFrameNearTheStart) {
 }
 
 }  // namespace
+TEST(RemuxTest, OnlyBrowserFriendlyH264IsPackagedAsIs) {
+  ProbeResult probe = Source(1280, 720);
+  probe.pix_fmt = "yuv420p";
+  EXPECT_TRUE(CanRemux(probe));
+  ProbeResult silent = probe;
+  silent.audio_codec = "";
+  EXPECT_TRUE(CanRemux(silent));
+  for (auto spoil : std::vector<void (*)(ProbeResult&)>{
+           [](ProbeResult& p) { p.video_codec = "hevc"; },
+           [](ProbeResult& p) { p.video_codec = "vp9"; },
+           [](ProbeResult& p) { p.pix_fmt = "yuv420p10le"; },
+           [](ProbeResult& p) { p.audio_codec = "mp3"; },
+           [](ProbeResult& p) { p.rotation = 90; },
+           [](ProbeResult& p) { p.fps = 120; }}) {
+    ProbeResult other = probe;
+    spoil(other);
+    EXPECT_FALSE(CanRemux(other)) << other.video_codec << " " << other.pix_fmt << " "
+                                  << other.audio_codec << " " << other.rotation << " " << other.fps;
+  }
+}
+
+TEST(RemuxTest, RemuxArgsCopyStreamsUnderNamesTheLadderNeverUses) {
+  ProbeResult probe = Source(1280, 720);
+  PackageCommand command{.source = "/in/clip", .probe = probe, .output_dir = "/out"};
+  std::vector<std::string> args = RemuxArgs(command);
+  EXPECT_EQ(ValueOf(args, "-protocol_whitelist"), "file,pipe");
+  EXPECT_EQ(ValueOf(args, "-f"), "mov");
+  EXPECT_EQ(ValueOf(args, "-c:v"), "copy");
+  EXPECT_EQ(ValueOf(args, "-c:a"), "copy");
+  EXPECT_EQ(ValueOf(args, "-init_seg_name"), "init-q$RepresentationID$.m4s");
+  EXPECT_EQ(ValueOf(args, "-media_seg_name"), "chunk-q$RepresentationID$-$Number%05d$.m4s");
+  EXPECT_EQ(args.back(), "/out/manifest.mpd");
+  EXPECT_THAT(args, Not(Contains("-filter_complex")));
+  command.ladder = PlanLadder(probe);
+  EXPECT_EQ(ValueOf(PackageArgs(command), "-init_seg_name"), "init-$RepresentationID$.m4s");
+}
+
 }  // namespace dvs::media

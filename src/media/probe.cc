@@ -91,6 +91,7 @@ bool IsAttachedPicture(const json& stream) {
 
 void FillVideo(const json& stream, ProbeResult& result) {
   result.video_codec = StringField(stream, "codec_name");
+  result.pix_fmt = StringField(stream, "pix_fmt");
   result.width = static_cast<int>(NumberField(stream, "width"));
   result.height = static_cast<int>(NumberField(stream, "height"));
   result.rotation = RotationOf(stream);

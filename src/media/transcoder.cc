@@ -147,6 +147,24 @@ double ProgressFromLine(std::string_view line, double duration_s) {
   return std::clamp(static_cast<double>(micros) / 1e6 / duration_s, 0.0, 1.0);
 }
 
+absl::Status Remux(const TranscodeRequest& request, const TranscodeOptions& options) {
+  std::error_code error;
+  bool created_dir = fs::create_directories(request.output_dir, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", request.output_dir.string(), ": ", error.message()));
+  }
+  PackageCommand command{request.source, request.probe, {}, request.output_dir, options.ffmpeg};
+  absl::Status status = StatusOf(
+      common::RunSubprocess(RunOptions(RemuxArgs(command), request, options, options.time_limit)),
+      "packaging a copy", options.time_limit);
+  if (status.ok() && (fs::file_size(request.output_dir / "manifest.mpd", error) == 0 || error)) {
+    status = absl::InternalError("ffmpeg succeeded but wrote no manifest.mpd");
+  }
+  if (!status.ok()) RemovePartialOutput(request.output_dir, created_dir);
+  return status;
+}
+
 absl::Status Transcode(const TranscodeRequest& request, const TranscodeOptions& options) {
   std::error_code error;
   bool created_dir = fs::create_directories(request.output_dir, error);

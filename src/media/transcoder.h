@@ -37,6 +37,12 @@ struct TranscodeRequest {
 [[nodiscard]] absl::Status Transcode(const TranscodeRequest& request,
                                      const TranscodeOptions& options = {});
 
+// Packages the source as it is, without re-encoding (CanRemux(probe) must
+// hold): manifest.mpd, init-q*.m4s and chunk-q*.m4s in output_dir. Takes about
+// as long as copying the file. Errors as for Transcode.
+[[nodiscard]] absl::Status Remux(const TranscodeRequest& request,
+                                 const TranscodeOptions& options = {});
+
 // Parses one line of ffmpeg's -progress output; returns the progress in 0..1
 // for "out_time_us=N" lines given the duration, or -1 for other lines.
 double ProgressFromLine(std::string_view line, double duration_s);

@@ -204,6 +204,38 @@ TEST_F(TranscoderTest, AFailingFfmpegIsInternalWithItsLastWordsAndKeepsOtherFile
   EXPECT_EQ(FilesIn(out_.path()), (std::set<std::string>{"garbage.mp4", "keep.txt"}));
 }
 
+TEST_F(TranscoderTest, RemuxPackagesTheSourceAsItIsInAboutNoTime) {
+  ProbeResult probe = MustProbe(clips_->path() / "av.mp4");
+  ASSERT_TRUE(CanRemux(probe));
+  TranscodeRequest request{clips_->path() / "av.mp4", probe, out_ / "quick"};
+  Clock::time_point start = Clock::now();
+  absl::Status status = Remux(request);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+
+  std::vector<Representation> reps = RepresentationsIn(ReadFile(out_ / "quick" / "manifest.mpd"));
+  ASSERT_EQ(reps.size(), 2u);  // the source's video and audio, untouched
+  std::set<std::string> expected = {"manifest.mpd"};
+  for (const Representation& rep : reps) {
+    expected.insert("init-q" + rep.id + ".m4s");
+    for (int n = 1; n <= rep.segments; ++n) {
+      char name[64];
+      std::snprintf(name, sizeof(name), "chunk-q%s-%05d.m4s", rep.id.c_str(), n);
+      expected.insert(name);
+    }
+  }
+  EXPECT_EQ(FilesIn(out_ / "quick"), expected);
+}
+
+TEST_F(TranscoderTest, RemuxOfABrokenSourceFailsAndLeavesNothing) {
+  std::ofstream(out_ / "broken.mp4") << "not really a video";
+  ProbeResult probe = MustProbe(clips_->path() / "av.mp4");
+  TranscodeRequest request{out_ / "broken.mp4", probe, out_ / "quick"};
+  absl::Status status = Remux(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_FALSE(fs::exists(out_ / "quick"));
+}
+
 TEST(ProgressFromLineTest, ReadsOutTimeAgainstTheDuration) {
   EXPECT_DOUBLE_EQ(ProgressFromLine("out_time_us=2500000", 10), 0.25);
   EXPECT_DOUBLE_EQ(ProgressFromLine("out_time_ms=5000000", 10), 0.5);  // µs despite the name

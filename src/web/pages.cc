@@ -115,7 +115,12 @@ std::string VideoPage(const metadata::VideoMetadata& meta) {
       "<script src=\"/static/player.js\" defer></script>");
   std::string body = absl::StrCat(
       "<article class=\"watch\" data-id=\"", meta.id, "\"><h1>", HtmlEscape(meta.title), "</h1>",
-      meta.playable ? PlayerSection(meta) : StateSection(meta), "<p class=\"details\">",
+      meta.playable ? PlayerSection(meta) : StateSection(meta),
+      meta.playable && meta.state == metadata::VideoState::kProcessing
+          ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
+            "qualities are on their way.</p>"
+          : "",
+      "<p class=\"details\">",
       FormatDate(meta.uploaded_at_ms), " · ", FormatDuration(meta.duration_s),
       meta.width > 0 ? absl::StrCat(" · ", meta.width, "×", meta.height) : "", "</p></article>");
   return Layout(meta.title, head, body);

@@ -55,19 +55,61 @@ fs::path VideoProcessor::JobDir(std::string_view id) const {
   return options_.work_dir / "jobs" / std::string(id);
 }
 
-void VideoProcessor::Enqueue(const std::string& id, std::optional<media::ProbeResult> probe) {
+void VideoProcessor::Enqueue(const std::string& id, const media::ProbeResult& probe) {
+  if (!media::CanRemux(probe)) return EnqueueLadder(id, probe);
+  bool queued = quick_jobs_.Submit(id, [this, id, probe](const std::atomic<bool>& cancel) {
+    RunQuick(id, probe, cancel);
+  });
+  if (!queued) spdlog::warn("video {} is already being processed", id);
+}
+
+void VideoProcessor::EnqueueLadder(const std::string& id, const media::ProbeResult& probe) {
   bool queued = jobs_.Submit(id, [this, id, probe](const std::atomic<bool>& cancel) {
     Run(id, probe, cancel);
   });
   if (!queued) spdlog::warn("video {} is already being processed", id);
 }
 
+// The quick job queues the ladder when it ends, so it is cancelled first.
 void VideoProcessor::Cancel(const std::string& id) {
+  quick_jobs_.Cancel(id);
   jobs_.Cancel(id);
   RemoveAll(JobDir(id));
 }
 
-void VideoProcessor::Run(const std::string& id, std::optional<media::ProbeResult> probe,
+void VideoProcessor::RunQuick(const std::string& id, const media::ProbeResult& probe,
+                              const std::atomic<bool>& cancel) {
+  auto started = std::chrono::steady_clock::now();
+  absl::Status status = PublishQuick(id, probe, cancel);
+  if (cancel.load()) return;
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (status.ok()) {
+    spdlog::info("video {} is playable as uploaded ({:.2f} s); making the ladder", id, seconds);
+  } else {
+    // Not fatal: the ladder makes the video playable too, only later.
+    spdlog::warn("cannot package video {} as uploaded: {}", id, status.message());
+  }
+  EnqueueLadder(id, probe);
+}
+
+absl::Status VideoProcessor::PublishQuick(const std::string& id, const media::ProbeResult& probe,
+                                          const std::atomic<bool>& cancel) {
+  fs::path out_dir = JobDir(id) / "quick";
+  RemoveAll(out_dir);
+  media::TranscodeRequest request{
+      .source = SourcePath(id), .probe = probe, .output_dir = out_dir, .cancel = &cancel};
+  RETURN_IF_ERROR(media::Remux(request, options_.transcode));
+  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(id));
+  RETURN_IF_ERROR(StoreOutput(id, out_dir, meta));
+  RemoveAll(out_dir);
+  meta.playable = true;
+  meta.renditions = {{probe.display_width(), probe.display_height(),
+                      static_cast<int>(std::min<int64_t>(probe.bit_rate, INT32_MAX))}};
+  return metadata_.Update(meta);
+}
+
+void VideoProcessor::Run(const std::string& id, const media::ProbeResult& probe,
                          const std::atomic<bool>& cancel) {
   auto started = std::chrono::steady_clock::now();
   absl::Status status = Process(id, probe, cancel);
@@ -84,17 +126,13 @@ void VideoProcessor::Run(const std::string& id, std::optional<media::ProbeResult
   }
 }
 
-absl::Status VideoProcessor::Process(const std::string& id,
-                                     std::optional<media::ProbeResult> probe,
+absl::Status VideoProcessor::Process(const std::string& id, const media::ProbeResult& probe,
                                      const std::atomic<bool>& cancel) {
-  if (!probe) {
-    ASSIGN_OR_RETURN(probe, media::Probe(SourcePath(id), options_.probe));
-  }
   fs::path out_dir = JobDir(id) / "out";
   RemoveAll(out_dir);
   media::TranscodeRequest request{
       .source = SourcePath(id),
-      .probe = *probe,
+      .probe = probe,
       .output_dir = out_dir,
       .on_progress = [this, id](double progress) { ReportProgress(id, progress); },
       .cancel = &cancel,
@@ -103,11 +141,11 @@ absl::Status VideoProcessor::Process(const std::string& id,
   if (cancel.load()) return absl::CancelledError("the video was deleted");
 
   ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(id));
-  meta.duration_s = probe->duration_s;
-  meta.width = probe->display_width();
-  meta.height = probe->display_height();
+  meta.duration_s = probe.duration_s;
+  meta.width = probe.display_width();
+  meta.height = probe.display_height();
   meta.renditions.clear();
-  for (const media::RenditionPlan& plan : media::PlanLadder(*probe)) {
+  for (const media::RenditionPlan& plan : media::PlanLadder(probe)) {
     meta.renditions.push_back({plan.width, plan.height, plan.video_kbps * 1000});
   }
   RETURN_IF_ERROR(StoreOutput(id, out_dir, meta));
@@ -126,7 +164,6 @@ absl::Status VideoProcessor::Process(const std::string& id,
 absl::Status VideoProcessor::StoreOutput(const std::string& id, const fs::path& out_dir,
                                          metadata::VideoMetadata& meta) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, OutputFiles(out_dir));
-  meta.files.clear();
   for (const std::string& name : names) {
     fs::path path = out_dir / name;
     ASSIGN_OR_RETURN(std::string sha256, common::Sha256OfFile(path));
@@ -134,6 +171,9 @@ absl::Status VideoProcessor::StoreOutput(const std::string& id, const fs::path& 
     uint64_t size = fs::file_size(path, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot stat ", name, ": ", ec.message()));
     RETURN_IF_ERROR(content_.WriteFile(id, name, path));
+    // A file of the quick copy that the ladder rewrote (manifest.mpd) is
+    // replaced; the copy's segments stay for players that loaded it.
+    std::erase_if(meta.files, [&](const metadata::StoredFile& file) { return file.name == name; });
     meta.files.push_back({name, size, std::move(sha256)});
   }
   return absl::OkStatus();
@@ -172,14 +212,24 @@ absl::Status VideoProcessor::ResumeUnfinished() {
     if (meta.state != metadata::VideoState::kProcessing) continue;
     // Whatever the interrupted run stored is incomplete.
     RETURN_IF_ERROR(content_.Delete(meta.id));
+    metadata::VideoMetadata reset = meta;
+    reset.playable = false;
+    reset.progress = 0;
+    reset.files.clear();
+    RETURN_IF_ERROR(metadata_.Update(reset));
     std::error_code ec;
-    if (fs::is_regular_file(SourcePath(meta.id), ec)) {
+    absl::StatusOr<media::ProbeResult> probe =
+        fs::is_regular_file(SourcePath(meta.id), ec)
+            ? media::Probe(SourcePath(meta.id), options_.probe)
+            : absl::NotFoundError("the upload is gone");
+    if (probe.ok()) {
       spdlog::info("resuming the processing of video {}", meta.id);
-      Enqueue(meta.id, std::nullopt);
+      Enqueue(meta.id, *probe);
     } else {
-      MarkFailed(meta.id, absl::AbortedError(
-                              "the server stopped before the video was processed, and the "
-                              "upload is gone; please upload it again"));
+      MarkFailed(meta.id, absl::AbortedError(absl::StrCat(
+                              "the server stopped before the video was processed, and its "
+                              "upload cannot be resumed (",
+                              probe.status().message(), "); please upload it again")));
     }
   }
   return absl::OkStatus();

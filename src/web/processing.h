@@ -1,5 +1,8 @@
-// VideoProcessor turns an accepted upload into a stored, playable video: on
-// the job queue it transcodes the source kept in the video's job folder,
+// VideoProcessor turns an accepted upload into a stored, playable video. When
+// the source is browser-friendly H.264 it is first packaged as it is (on a
+// queue of its own, so it never waits behind another video's ladder) and the
+// video becomes playable within about a second. Then, on the job queue, it
+// transcodes the ladder from the source kept in the video's job folder,
 // writes every file to the content service (segments before manifests, so a
 // manifest never names a missing file), records the files with their SHA-256
 // and marks the video ready; on failure it marks it failed and keeps nothing.
@@ -30,18 +33,22 @@ class VideoProcessor {
   std::filesystem::path JobDir(std::string_view id) const;
   std::filesystem::path SourcePath(std::string_view id) const { return JobDir(id) / "source"; }
 
-  // Queues the processing of a video whose upload is at SourcePath(id). The
-  // probe is run again when not given.
-  void Enqueue(const std::string& id, std::optional<media::ProbeResult> probe);
+  // Queues the processing of a video whose upload is at SourcePath(id).
+  void Enqueue(const std::string& id, const media::ProbeResult& probe);
   // Stops the video's job (if any) and removes its job folder.
   void Cancel(const std::string& id);
   // See App::ResumeUnfinished.
   [[nodiscard]] absl::Status ResumeUnfinished();
 
  private:
-  void Run(const std::string& id, std::optional<media::ProbeResult> probe,
-           const std::atomic<bool>& cancel);
-  absl::Status Process(const std::string& id, std::optional<media::ProbeResult> probe,
+  void EnqueueLadder(const std::string& id, const media::ProbeResult& probe);
+  // The quick copy: stores it and marks the video playable, then queues the ladder.
+  void RunQuick(const std::string& id, const media::ProbeResult& probe,
+                const std::atomic<bool>& cancel);
+  absl::Status PublishQuick(const std::string& id, const media::ProbeResult& probe,
+                            const std::atomic<bool>& cancel);
+  void Run(const std::string& id, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
+  absl::Status Process(const std::string& id, const media::ProbeResult& probe,
                        const std::atomic<bool>& cancel);
   absl::Status StoreOutput(const std::string& id, const std::filesystem::path& out_dir,
                            metadata::VideoMetadata& meta);
@@ -52,6 +59,7 @@ class VideoProcessor {
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
   media::JobQueue& jobs_;
+  media::JobQueue quick_jobs_{1};
 };
 
 }  // namespace dvs::web

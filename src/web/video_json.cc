@@ -10,10 +10,9 @@ namespace {
 nlohmann::json VideoObject(const metadata::VideoMetadata& meta) {
   nlohmann::json video = nlohmann::json::parse(metadata::ToJson(meta));
   nlohmann::json urls = {{"page", VideoPagePath(meta.id)}};
-  if (meta.playable) {
-    urls["dash"] = ContentPath(meta.id, "manifest.mpd");
-    urls["hls"] = ContentPath(meta.id, "master.m3u8");
-  }
+  if (meta.playable) urls["dash"] = ContentPath(meta.id, "manifest.mpd");
+  // HLS playlists come with the ladder, not with the quick copy.
+  if (meta.FindFile("master.m3u8") != nullptr) urls["hls"] = ContentPath(meta.id, "master.m3u8");
   if (meta.FindFile("poster.jpg") != nullptr) urls["poster"] = ContentPath(meta.id, "poster.jpg");
   video["urls"] = std::move(urls);
   return video;
