@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { makeClip, makeTempDir, removeDir, startWeb } from '../integration/harness.mjs';
+import { makeClip, makeTempDir, removeDir, startWeb, waitForVideo } from '../integration/harness.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -84,6 +84,9 @@ test('upload through the form, see progress, then play with at least two qualiti
   const distinct = new Set(seen.filter((value) => value > 0 && value < 1).map((v) => v.toFixed(2)));
   assert.ok(distinct.size >= 2, `the progress bar moved: ${[...distinct]}`);
 
+  // The upload plays as it is within seconds; the full ladder (every
+  // quality) follows. Wait for it so the quality menu has every height.
+  await waitForVideo(web.url, 'Sunset-Walk', (video) => video.state === 'ready');
   await watch.click();
   await page.waitForURL(`${web.url}/videos/Sunset-Walk`);
   await page.waitForFunction(() => window.dvsPlayer && document.getElementById('quality').options.length > 2,
