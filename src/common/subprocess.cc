@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -105,9 +106,12 @@ void CloseAllFdsExcept(int keep) {
 }
 
 // Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void ExecChild(const char* program, char* const argv[], int stdout_fd, int stderr_fd,
-                            int exec_error_fd, uint64_t memory_limit_bytes) {
+[[noreturn]] void ExecChild(pid_t parent, const char* program, char* const argv[], int stdout_fd,
+                            int stderr_fd, int exec_error_fd, uint64_t memory_limit_bytes) {
   setpgid(0, 0);  // own process group, so a kill reaches grandchildren too
+  // A child must not outlive a server that was killed (kill -9): an orphaned
+  // ffmpeg would go on writing into a folder the restarted server reuses.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) FailInChild(exec_error_fd);
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   sigaction(SIGPIPE, &default_action, nullptr);  // servers often ignore it
@@ -283,10 +287,11 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const SubprocessOptions& options)
   auto exec_error = MakePipe();
   if (!exec_error.ok()) return exec_error.status();
 
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0) {
-    ExecChild(program->c_str(), argv.data(), out->write.get(), err->write.get(),
+    ExecChild(parent, program->c_str(), argv.data(), out->write.get(), err->write.get(),
               exec_error->write.get(), options.memory_limit_bytes);
   }
   setpgid(pid, pid);  // also in the parent, so an early kill finds the group

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status.h"
 #include "common/subprocess.h"
 #include "nlohmann/json.hpp"
 
@@ -188,6 +189,44 @@ absl::StatusOr<ProbeResult> ParseAndJudge(const std::string& text) {
   return parsed.result;
 }
 
+common::SubprocessOptions FfprobeRun(const ProbeOptions& options, std::vector<std::string> args) {
+  common::SubprocessOptions run;
+  run.argv = {options.ffprobe, "-v", "error", "-protocol_whitelist", "file"};
+  run.argv.insert(run.argv.end(), args.begin(), args.end());
+  run.time_limit = options.time_limit;
+  run.memory_limit_bytes = 2ull << 30;
+  return run;
+}
+
+// A file cut short (an interrupted copy) can have a complete index and so
+// look whole to -show_streams. Counting the video packets actually present
+// (demuxing only, no decoding) against the index's frame count finds it.
+absl::Status CheckComplete(const std::string& file_arg, const ProbeOptions& options) {
+  auto ran = common::RunSubprocess(
+      FfprobeRun(options, {"-count_packets", "-select_streams", "v:0", "-show_entries",
+                           "stream=nb_frames,nb_read_packets", "-of", "json", file_arg}));
+  if (!ran.ok()) {
+    return absl::InternalError(absl::StrCat("cannot run ffprobe: ", ran.status().message()));
+  }
+  if (ran->timed_out) return Unusable("ffprobe took too long to read the file");
+  if (absl::StrContains(ran->stderr_tail, "partial file")) {
+    return Unusable("the file is truncated: it ends before its last frame");
+  }
+  try {
+    json streams = json::parse(ran->stdout_text).value("streams", json::array());
+    if (streams.empty()) return absl::OkStatus();
+    int64_t indexed = 0, present = 0;
+    if (absl::SimpleAtoi(StringField(streams[0], "nb_frames"), &indexed) &&
+        absl::SimpleAtoi(StringField(streams[0], "nb_read_packets"), &present) && present < indexed) {
+      return Unusable(absl::StrCat("the file is truncated: only ", present, " of its ", indexed,
+                                   " video frames are present"));
+    }
+  } catch (const json::exception&) {
+    // The first probe read this file fine; a count we cannot read proves nothing.
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ProbeResult> Probe(const std::filesystem::path& file, const ProbeOptions& options) {
@@ -199,12 +238,8 @@ absl::StatusOr<ProbeResult> Probe(const std::filesystem::path& file, const Probe
   // "file:" keeps a name like "http:..." from being taken as a URL; the
   // whitelist stops a playlist from making ffprobe open network URLs.
   const std::string file_arg = "file:" + file.string();
-  common::SubprocessOptions run;
-  run.argv = {options.ffprobe, "-v",   "error",        "-protocol_whitelist", "file",
-              "-print_format", "json", "-show_format", "-show_streams",       file_arg};
-  run.time_limit = options.time_limit;
-  run.memory_limit_bytes = 2ull << 30;
-  auto ran = common::RunSubprocess(run);
+  auto ran = common::RunSubprocess(
+      FfprobeRun(options, {"-print_format", "json", "-show_format", "-show_streams", file_arg}));
   if (!ran.ok()) {
     return absl::InternalError(absl::StrCat("cannot run ffprobe: ", ran.status().message()));
   }
@@ -213,7 +248,9 @@ absl::StatusOr<ProbeResult> Probe(const std::filesystem::path& file, const Probe
     return Unusable(absl::StrCat("not a video file ffprobe can read: ",
                                  FirstComplaint(ran->stderr_tail, file_arg)));
   }
-  return ParseAndJudge(ran->stdout_text);
+  ASSIGN_OR_RETURN(ProbeResult result, ParseAndJudge(ran->stdout_text));
+  RETURN_IF_ERROR(CheckComplete(file_arg, options));
+  return result;
 }
 
 }  // namespace dvs::media

@@ -141,6 +141,20 @@ TEST_F(ProbeTest, RejectsATruncatedMp4) {
   EXPECT_THAT(RejectionOf(dir_ / "cut.mp4"), HasSubstr("not a video file ffprobe can read"));
 }
 
+TEST_F(ProbeTest, RejectsATruncatedMp4WhoseIndexComesFirst) {
+  fs::path clip = MakeVideo(dir_ / "whole.mp4", 320, 180, 3, /*audio=*/true);
+  fs::path faststart = dir_ / "faststart.mp4";
+  RunFfmpeg({"-i", clip.string(), "-c", "copy", "-movflags", "+faststart", faststart.string()});
+  std::string bytes;
+  {
+    std::ifstream in(faststart, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  WriteFile(dir_ / "cut.mp4", bytes.substr(0, bytes.size() * 3 / 10));
+  EXPECT_TRUE(Probe(faststart).ok());
+  EXPECT_THAT(RejectionOf(dir_ / "cut.mp4"), HasSubstr("the file is truncated"));
+}
+
 TEST_F(ProbeTest, RejectsAbsurdDimensions) {
   fs::path wide = dir_ / "wide.nut";
   RunFfmpeg(
