@@ -97,7 +97,9 @@ test('VP9 goes straight to the ladder; odd sizes, silent and rotated phone video
   const cases = [
     { name: 'webm-clip.webm', args: ['-f', 'lavfi', '-i', 'testsrc2=s=640x360:d=3', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'], width: 640, height: 360 },
     { name: 'odd-size.mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=1278x718:d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'], width: 1278, height: 718 },
-    { name: 'phone.mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=s=640x360:d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-metadata:s:v:0', 'rotate=90'], width: 360, height: 640 },
+    // A phone's portrait video: landscape pixels plus a rotation, which
+    // ffmpeg 5.1 writes only when copying.
+    { name: 'phone.mp4', args: ['-i', path.join(dir, 'odd-size.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90'], width: 718, height: 1278 },
   ];
   for (const c of cases) {
     const file = path.join(dir, c.name);
@@ -112,7 +114,7 @@ test('VP9 goes straight to the ladder; odd sizes, silent and rotated phone video
       return v.state !== 'processing';
     });
     assert.equal(video.state, 'ready', `${id}: ${video.error}`);
-    assert.deepEqual([video.width, video.height], [c.width, c.height], id);
+    assert.deepEqual([video.width, video.height], [c.width, c.height], `${id}: ${JSON.stringify(video.renditions)}`);
     for (const r of video.renditions) {
       assert.ok(r.width % 2 === 0 && r.height % 2 === 0, `${id} even: ${r.width}x${r.height}`);
       assert.ok(r.height <= Math.max(c.height, c.width), `${id} never upscaled`);
