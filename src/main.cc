@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "storage/storage_server.h"
 #include "web/serve.h"
 
 namespace {
@@ -49,6 +50,19 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->expected(4);
 }
 
+void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
+  CLI::App* storage = dvs.add_subcommand("storage", "Run a storage server: blobs in DIR, over gRPC");
+  storage->add_option("--host", config.host, "Address to listen on")
+      ->envname("DVS_STORAGE_HOST")
+      ->capture_default_str();
+  storage->add_option("--port", config.port, "Port to listen on (0 picks a free one)")
+      ->envname("DVS_STORAGE_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")
+      ->required();
+}
+
 void AddUnavailableCommand(CLI::App& dvs, const char* name, const char* description) {
   CLI::App* command = dvs.add_subcommand(name, description);
   command->allow_extras();
@@ -61,11 +75,13 @@ int main(int argc, char** argv) {
   dvs.require_subcommand(1);
   dvs::web::WebConfig web_config;
   AddWebCommand(dvs, web_config);
-  AddUnavailableCommand(dvs, "storage", "Run a storage server (not available in this build)");
+  dvs::storage::StorageConfig storage_config;
+  AddStorageCommand(dvs, storage_config);
   AddUnavailableCommand(dvs, "admin", "Manage the storage cluster (not available in this build)");
   CLI11_PARSE(dvs, argc, argv);
 
   if (dvs.got_subcommand("web")) return dvs::web::RunWebServer(web_config);
+  if (dvs.got_subcommand("storage")) return dvs::storage::RunStorageServer(storage_config);
   std::fprintf(stderr, "dvs %s: not available in this build\n",
                dvs.get_subcommands().front()->get_name().c_str());
   return kExitUnsupported;

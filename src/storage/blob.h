@@ -1,0 +1,82 @@
+// What the storage server stores and reports: blobs named "video_id/filename"
+// with their size and SHA-256. Shared by the blob store, the gRPC service and
+// the client; no gRPC here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status.h"
+#include "common/strings.h"
+
+namespace dvs::storage {
+
+// The unit of per-block checksums on disk and of chunks on the wire: a ranged
+// read verifies only the blocks it covers, and no message exceeds a block.
+inline constexpr size_t kBlockSize = 1 << 20;
+
+struct BlobInfo {
+  std::string key;  // "video_id/filename"
+  uint64_t size = 0;
+  std::string sha256;  // 64 lowercase hex digits
+  bool operator==(const BlobInfo&) const = default;
+};
+
+enum class PutOutcome {
+  kCreated,    // the key was not stored before
+  kReplaced,   // the key held different content
+  kUnchanged,  // the key held this content already
+};
+
+struct PutResult {
+  BlobInfo blob;
+  PutOutcome outcome = PutOutcome::kCreated;
+};
+
+struct NodeInfo {
+  std::string node_id;
+  uint64_t bytes_used = 0;
+  uint64_t bytes_free = 0;
+  uint64_t blob_count = 0;
+};
+
+inline std::string MakeKey(std::string_view video_id, std::string_view filename) {
+  return absl::StrCat(common::AsAbsl(video_id), "/", common::AsAbsl(filename));
+}
+
+// The video id and file name of a key, each checked by common::ValidateName,
+// so a valid key can never name a path outside the store's folder.
+[[nodiscard]] inline absl::StatusOr<std::pair<std::string_view, std::string_view>> SplitKey(
+    std::string_view key) {
+  size_t slash = key.find('/');
+  if (slash == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key \"", common::AsAbsl(key), "\" is not video_id/filename"));
+  }
+  std::string_view video_id = key.substr(0, slash);
+  std::string_view filename = key.substr(slash + 1);
+  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  RETURN_IF_ERROR(common::ValidateName(filename, "file name"));
+  return std::pair{video_id, filename};
+}
+
+[[nodiscard]] inline absl::Status ValidateKey(std::string_view key) {
+  return SplitKey(key).status();
+}
+
+// OK for 64 lowercase hex digits, the form every dvs SHA-256 takes.
+[[nodiscard]] inline absl::Status ValidateSha256Hex(std::string_view hex) {
+  bool ok = hex.size() == 64;
+  for (char c : hex) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError("sha256 must be 64 lowercase hex digits");
+}
+
+}  // namespace dvs::storage

@@ -1,0 +1,183 @@
+// BlobStore: the storage server's blobs on local disk, no gRPC.
+//
+// A blob is named "video_id/filename" (both parts checked by
+// common::ValidateName, so no key can reach a path outside the folder) and
+// lives at DIR/blobs/<video_id>/<filename>. DIR/index.db (BlobIndex) holds
+// each blob's size, SHA-256 and per-block SHA-256; DIR/node-id the node's
+// stable random id; DIR/LOCK keeps a second process off the folder.
+//
+// Promises:
+// - A put is whole or nothing: bytes go to a temp file in the blob's folder,
+//   are checked against the declared size and SHA-256, fsynced, renamed over
+//   the key and the folder fsynced before Commit reports success. Identical
+//   content again is OK (and rewrites the file, which repairs a damaged
+//   copy); different content replaces the old atomically.
+// - A read yields only bytes whose block checksum matches; otherwise
+//   DataLoss, never data.
+// - Open cleans up after a crash: temp files are removed, and the index is
+//   reconciled with the files (see Recover in blob_store.cc).
+//
+// Thread safety: every method may be called from many threads at once. Puts
+// of different keys run in parallel; a key's commit, the opening of a read
+// of it and its deletion are serialized by a per-key lock, so a reader always
+// pairs a file with its own index entry. An opened reader keeps reading the
+// file it opened even when the key is replaced or deleted meanwhile.
+// BlobWriter and BlobReader objects are not thread-safe; they must not
+// outlive their store.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/sha256.h"
+#include "storage/blob.h"
+#include "storage/blob_index.h"
+#include "storage/posix_file.h"
+
+namespace dvs::storage {
+
+class BlobStore;
+
+// Temp files of puts in flight start with this. '.' never starts a valid
+// name (common::ValidateName), so a temp file can never be mistaken for, or
+// collide with, a stored blob.
+inline constexpr char kTempFilePrefix[] = ".tmp-";
+
+// The bytes of one put, appended in order and stored by Commit. Destroying a
+// writer that was not committed removes its temp file: nothing is stored.
+class BlobWriter {
+ public:
+  ~BlobWriter();
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+
+  // InvalidArgument when the bytes run past the declared size.
+  [[nodiscard]] absl::Status Append(std::string_view bytes);
+  // InvalidArgument ("size/checksum does not match") unless the bytes match
+  // the declared size and SHA-256; then nothing is stored.
+  [[nodiscard]] absl::StatusOr<PutResult> Commit();
+
+ private:
+  friend class BlobStore;
+  BlobWriter(BlobStore* store, BlobInfo expected, std::filesystem::path temp_path, UniqueFd fd);
+  void FinishBlock();
+
+  BlobStore* store_;
+  BlobInfo expected_;
+  std::filesystem::path temp_path_;
+  UniqueFd fd_;
+  common::Sha256 whole_;
+  std::optional<common::Sha256> block_;
+  std::string block_sha256_;
+  uint64_t written_ = 0;
+  bool closed_ = false;  // Commit was called: no more Append or Commit
+  bool stored_ = false;  // the temp file became the blob
+};
+
+// A byte range of one blob, yielded block by block after each block's
+// checksum is verified.
+class BlobReader {
+ public:
+  const BlobInfo& blob() const { return entry_.blob; }
+  // Bytes in the range.
+  uint64_t size() const { return end_ - begin_; }
+  // The next piece of the range (at most kBlockSize bytes), valid until the
+  // next call; empty at the end. DataLoss when the stored bytes fail their
+  // checksum.
+  [[nodiscard]] absl::StatusOr<std::string_view> Next();
+
+ private:
+  friend class BlobStore;
+  BlobReader(UniqueFd fd, std::filesystem::path path, IndexEntry entry, uint64_t begin,
+             uint64_t end);
+
+  UniqueFd fd_;
+  std::filesystem::path path_;
+  IndexEntry entry_;
+  uint64_t begin_;
+  uint64_t end_;
+  uint64_t position_;
+  std::vector<char> block_;
+};
+
+class BlobStore {
+ public:
+  // Opens (creating when missing) the store in `dir` and recovers it.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<BlobStore>> Open(
+      const std::filesystem::path& dir);
+  ~BlobStore();
+  BlobStore(const BlobStore&) = delete;
+  BlobStore& operator=(const BlobStore&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& node_id() const { return node_id_; }
+
+  // Starts a put of `size` bytes whose SHA-256 is `sha256`. InvalidArgument
+  // for a bad key or digest; ResourceExhausted when the disk lacks the space.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobWriter>> BeginPut(std::string_view key,
+                                                                     uint64_t size,
+                                                                     std::string_view sha256);
+  // BeginPut + Append + Commit of bytes in memory.
+  [[nodiscard]] absl::StatusOr<PutResult> Put(std::string_view key, std::string_view bytes,
+                                              std::string_view sha256);
+  // `length` bytes from `offset`; length 0 reads to the end. NotFound when
+  // missing, OutOfRange when the range lies past the end.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobReader>> Read(std::string_view key,
+                                                                 uint64_t offset = 0,
+                                                                 uint64_t length = 0);
+  [[nodiscard]] absl::StatusOr<BlobInfo> Stat(std::string_view key);
+  // Up to `limit` blobs with keys after `after`, in key order; only those of
+  // `video_id` unless it is empty.
+  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view video_id,
+                                                               std::string_view after,
+                                                               size_t limit);
+  // The number of blobs removed (0 when the key was not stored).
+  [[nodiscard]] absl::StatusOr<uint64_t> Delete(std::string_view key);
+  [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view video_id);
+  [[nodiscard]] absl::StatusOr<NodeInfo> Info();
+
+ private:
+  friend class BlobWriter;
+  BlobStore(std::filesystem::path dir, UniqueFd lock_fd, std::string node_id,
+            std::unique_ptr<BlobIndex> index);
+
+  std::filesystem::path PathFor(std::string_view video_id, std::string_view filename) const;
+  std::filesystem::path FolderFor(std::string_view video_id) const;
+  std::mutex& KeyLock(std::string_view key);
+  [[nodiscard]] absl::StatusOr<UniqueFd> CreateTempFile(std::string_view video_id,
+                                                        std::string_view filename,
+                                                        std::filesystem::path& temp_path);
+  [[nodiscard]] absl::StatusOr<PutResult> CommitPut(const IndexEntry& entry,
+                                                    const std::filesystem::path& temp_path);
+  [[nodiscard]] absl::StatusOr<uint64_t> DeleteBlob(std::string_view key);
+  void RemoveFolderIfEmpty(std::string_view video_id);
+  // Crash recovery at open; see blob_recovery.cc.
+  [[nodiscard]] absl::Status Recover();
+  [[nodiscard]] absl::Status ReindexPending();
+  [[nodiscard]] absl::Status DropEntriesWithoutFiles();
+  [[nodiscard]] absl::Status ScanFolders();
+  [[nodiscard]] absl::Status ScanVideoFolder(const std::filesystem::path& folder);
+
+  const std::filesystem::path dir_;
+  const std::filesystem::path blobs_dir_;
+  UniqueFd lock_fd_;  // holds the flock on DIR/LOCK
+  const std::string node_id_;
+  std::unique_ptr<BlobIndex> index_;  // thread-safe itself
+  // Striped per-key locks: see the class comment.
+  std::array<std::mutex, 64> key_locks_;
+};
+
+// The index entry for the file at `path` as key `key`, from its bytes.
+[[nodiscard]] absl::StatusOr<IndexEntry> IndexEntryForFile(std::string_view key,
+                                                           const std::filesystem::path& path);
+
+}  // namespace dvs::storage

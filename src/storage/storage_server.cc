@@ -1,0 +1,109 @@
+#include "storage/storage_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
+#include <pthread.h>
+
+#include <csignal>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "spdlog/spdlog.h"
+#include "storage/blob_store.h"
+#include "storage/storage_service.h"
+
+namespace dvs::storage {
+namespace {
+
+// Room for a 1 MiB chunk plus its framing, with margin for peers that batch.
+constexpr int kMaxMessageBytes = 4 << 20;
+
+// IPv6 literals need brackets in a gRPC target ("[::1]:8090").
+std::string HostPort(const std::string& host, int port) {
+  bool bare_ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  return bare_ipv6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+struct StorageServer::State {
+  std::unique_ptr<BlobStore> store;
+  std::unique_ptr<StorageService> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::string address;
+  std::once_flag shutdown_once;
+};
+
+absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const StorageConfig& config) {
+  if (config.dir.empty()) return absl::InvalidArgumentError("the storage folder is not set");
+  if (config.port < 0 || config.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("port ", config.port, " is out of range"));
+  }
+  auto state = std::make_unique<State>();
+  ASSIGN_OR_RETURN(state->store, BlobStore::Open(config.dir));
+  state->service = std::make_unique<StorageService>(*state->store);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(HostPort(config.host, config.port), grpc::InsecureServerCredentials(),
+                           &state->port);
+  builder.RegisterService(state->service.get());
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would
+  // start and silently share its traffic instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  grpc::ResourceQuota quota("dvs-storage");
+  quota.SetMaxThreads(config.max_threads);
+  builder.SetResourceQuota(quota);
+  state->server = builder.BuildAndStart();
+  if (state->server == nullptr || state->port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                               HostPort(config.host, config.port),
+                                               " (address in use, or not one of this host's?)"));
+  }
+  state->address = HostPort(config.host, state->port);
+  return std::unique_ptr<StorageServer>(new StorageServer(std::move(state)));
+}
+
+StorageServer::StorageServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+StorageServer::~StorageServer() { Shutdown(); }
+
+int StorageServer::port() const { return state_->port; }
+
+const std::string& StorageServer::address() const { return state_->address; }
+
+void StorageServer::Shutdown(std::chrono::milliseconds grace) {
+  std::call_once(state_->shutdown_once, [&] {
+    state_->server->Shutdown(std::chrono::system_clock::now() + grace);
+    state_->server->Wait();
+  });
+}
+
+int RunStorageServer(const StorageConfig& config) {
+  // Blocked here, before gRPC starts its threads (they inherit the mask; main
+  // calls this before anything else starts one), the signals reach only the
+  // sigwait below: no handler runs in signal context.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<StorageServer>> server = StorageServer::Start(config);
+  if (!server.ok()) {
+    spdlog::error("dvs storage: {}", server.status().message());
+    return 1;
+  }
+  spdlog::info("dvs storage serving {} ({})", (*server)->address(), config.dir.string());
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  spdlog::info("dvs storage: {} received, shutting down", strsignal(signal));
+  (*server)->Shutdown();
+  spdlog::info("dvs storage stopped");
+  return 0;
+}
+
+}  // namespace dvs::storage

@@ -1,0 +1,177 @@
+#include "storage/storage_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/status.h"
+#include "spdlog/spdlog.h"
+
+namespace dvs::storage {
+namespace {
+
+// Blobs per List message: small messages, few of them.
+constexpr size_t kListBatch = 256;
+
+const grpc::Status kClientGone(grpc::CANCELLED, "the client went away");
+
+void ToProto(const BlobInfo& blob, v1::Blob* out) {
+  out->set_key(blob.key);
+  out->set_size(blob.size);
+  out->set_sha256(blob.sha256);
+}
+
+v1::PutOutcome ToProto(PutOutcome outcome) {
+  switch (outcome) {
+    case PutOutcome::kCreated:
+      return v1::PUT_OUTCOME_CREATED;
+    case PutOutcome::kReplaced:
+      return v1::PUT_OUTCOME_REPLACED;
+    case PutOutcome::kUnchanged:
+      return v1::PUT_OUTCOME_UNCHANGED;
+  }
+  return v1::PUT_OUTCOME_UNSPECIFIED;
+}
+
+// Server-side faults are logged here; a caller's mistakes (bad key, missing
+// blob) are the caller's to report.
+grpc::Status Reply(const absl::Status& status, std::string_view method) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kDataLoss:  // BlobReader logs it, with the path
+      break;
+    default:
+      spdlog::warn("storage {}: {}", method, status.ToString());
+  }
+  return common::ToGrpcStatus(status);
+}
+
+}  // namespace
+
+grpc::Status StorageService::Put(grpc::ServerContext* context,
+                                 grpc::ServerReader<v1::PutRequest>* reader,
+                                 v1::PutResponse* response) {
+  absl::StatusOr<PutResult> result = ReceivePut(context, reader);
+  if (!result.ok()) return Reply(result.status(), "Put");
+  ToProto(result->blob, response->mutable_blob());
+  response->set_outcome(ToProto(result->outcome));
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<PutResult> StorageService::ReceivePut(grpc::ServerContext* context,
+                                                     grpc::ServerReader<v1::PutRequest>* reader) {
+  v1::PutRequest request;
+  if (!reader->Read(&request))
+    return absl::CancelledError("the put stream ended before its header");
+  if (!request.has_header()) {
+    return absl::InvalidArgumentError("the first message of a put must be its header");
+  }
+  const v1::PutHeader& header = request.header();
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer,
+                   store_.BeginPut(header.key(), header.size(), header.sha256()));
+  // Dropping `writer` on any return below removes its temp file.
+  while (reader->Read(&request)) {
+    if (!request.has_chunk()) {
+      return absl::InvalidArgumentError("a put has one header, in its first message");
+    }
+    if (request.chunk().size() > kBlockSize) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("put chunks are at most ", kBlockSize, " bytes"));
+    }
+    RETURN_IF_ERROR(writer->Append(request.chunk()));
+  }
+  // Read() also ends when the stream breaks; a cancelled put stores nothing
+  // even if its bytes happen to be complete.
+  if (context->IsCancelled()) return absl::CancelledError("the put was cancelled");
+  return writer->Commit();
+}
+
+grpc::Status StorageService::Get(grpc::ServerContext* context, const v1::GetRequest* request,
+                                 grpc::ServerWriter<v1::GetResponse>* writer) {
+  return Reply(SendRange(context, *request, writer), "Get");
+}
+
+absl::Status StorageService::SendRange(grpc::ServerContext* context, const v1::GetRequest& request,
+                                       grpc::ServerWriter<v1::GetResponse>* writer) {
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader,
+                   store_.Read(request.key(), request.offset(), request.length()));
+  v1::GetResponse response;
+  ToProto(reader->blob(), response.mutable_blob());
+  response.set_range_length(reader->size());
+  // The first message carries the first verified chunk too, so a caller
+  // learns of damage at the start before it commits to anything.
+  while (true) {
+    ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
+    bool first = response.has_blob();
+    if (piece.empty() && !first) return absl::OkStatus();
+    response.set_chunk(piece.data(), piece.size());
+    if (!writer->Write(response)) return absl::CancelledError("the client went away");
+    if (piece.empty()) return absl::OkStatus();
+    response.Clear();
+  }
+}
+
+grpc::Status StorageService::Stat(grpc::ServerContext* context, const v1::StatRequest* request,
+                                  v1::StatResponse* response) {
+  absl::StatusOr<BlobInfo> blob = store_.Stat(request->key());
+  if (absl::IsNotFound(blob.status())) {
+    response->set_found(false);
+    return grpc::Status::OK;
+  }
+  if (!blob.ok()) return Reply(blob.status(), "Stat");
+  response->set_found(true);
+  response->set_size(blob->size);
+  response->set_sha256(blob->sha256);
+  return grpc::Status::OK;
+}
+
+grpc::Status StorageService::List(grpc::ServerContext* context, const v1::ListRequest* request,
+                                  grpc::ServerWriter<v1::ListResponse>* writer) {
+  std::string after;
+  while (true) {
+    absl::StatusOr<std::vector<BlobInfo>> page =
+        store_.ListPage(request->video_id(), after, kListBatch);
+    if (!page.ok()) return Reply(page.status(), "List");
+    if (page->empty()) return grpc::Status::OK;
+    v1::ListResponse response;
+    for (const BlobInfo& blob : *page) ToProto(blob, response.add_blobs());
+    if (!writer->Write(response)) return kClientGone;
+    after = page->back().key;
+  }
+}
+
+grpc::Status StorageService::Delete(grpc::ServerContext* context, const v1::DeleteRequest* request,
+                                    v1::DeleteResponse* response) {
+  absl::StatusOr<uint64_t> deleted;
+  switch (request->target_case()) {
+    case v1::DeleteRequest::kKey:
+      deleted = store_.Delete(request->key());
+      break;
+    case v1::DeleteRequest::kVideoId:
+      deleted = store_.DeleteVideo(request->video_id());
+      break;
+    default:
+      deleted = absl::InvalidArgumentError("a delete names a key or a video_id");
+  }
+  if (!deleted.ok()) return Reply(deleted.status(), "Delete");
+  response->set_deleted_count(*deleted);
+  return grpc::Status::OK;
+}
+
+grpc::Status StorageService::Info(grpc::ServerContext* context, const v1::InfoRequest* request,
+                                  v1::InfoResponse* response) {
+  absl::StatusOr<NodeInfo> info = store_.Info();
+  if (!info.ok()) return Reply(info.status(), "Info");
+  response->set_node_id(info->node_id);
+  response->set_bytes_used(info->bytes_used);
+  response->set_bytes_free(info->bytes_free);
+  response->set_blob_count(info->blob_count);
+  return grpc::Status::OK;
+}
+
+}  // namespace dvs::storage

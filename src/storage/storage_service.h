@@ -1,0 +1,45 @@
+// StorageService: the gRPC face (dvs.storage.v1.Storage) of a BlobStore.
+//
+// Every request is validated before it reaches the store (bad key or digest:
+// InvalidArgument), memory stays bounded (a put or a get holds at most one
+// 1 MiB chunk at a time, never a whole blob), and a Put whose stream is
+// cancelled, breaks, or does not match its declared size and SHA-256 stores
+// nothing.
+//
+// Thread-safe: gRPC calls the handlers from its thread pool; all state is in
+// the (thread-safe) BlobStore. Includes gRPC: only server code includes this.
+#pragma once
+
+#include "proto/storage.grpc.pb.h"
+#include "storage/blob_store.h"
+
+namespace dvs::storage {
+
+class StorageService final : public v1::Storage::Service {
+ public:
+  // `store` must outlive the service.
+  explicit StorageService(BlobStore& store) : store_(store) {}
+
+  grpc::Status Put(grpc::ServerContext* context, grpc::ServerReader<v1::PutRequest>* reader,
+                   v1::PutResponse* response) override;
+  grpc::Status Get(grpc::ServerContext* context, const v1::GetRequest* request,
+                   grpc::ServerWriter<v1::GetResponse>* writer) override;
+  grpc::Status Stat(grpc::ServerContext* context, const v1::StatRequest* request,
+                    v1::StatResponse* response) override;
+  grpc::Status List(grpc::ServerContext* context, const v1::ListRequest* request,
+                    grpc::ServerWriter<v1::ListResponse>* writer) override;
+  grpc::Status Delete(grpc::ServerContext* context, const v1::DeleteRequest* request,
+                      v1::DeleteResponse* response) override;
+  grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request,
+                    v1::InfoResponse* response) override;
+
+ private:
+  [[nodiscard]] absl::StatusOr<PutResult> ReceivePut(grpc::ServerContext* context,
+                                                     grpc::ServerReader<v1::PutRequest>* reader);
+  [[nodiscard]] absl::Status SendRange(grpc::ServerContext* context, const v1::GetRequest& request,
+                                       grpc::ServerWriter<v1::GetResponse>* writer);
+
+  BlobStore& store_;
+};
+
+}  // namespace dvs::storage
