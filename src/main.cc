@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "admin/admin_cli.h"
 #include "storage/storage_server.h"
 #include "web/serve.h"
 
@@ -63,9 +64,34 @@ void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
       ->required();
 }
 
-void AddUnavailableCommand(CLI::App& dvs, const char* name, const char* description) {
-  CLI::App* command = dvs.add_subcommand(name, description);
-  command->allow_extras();
+// `dvs admin ACTION SERVER [NODE]`. Usage problems past CLI11's own (a bad
+// action, SERVER or NODE) are RunAdminCommand's: it exits 2 for them.
+struct AdminFlags {
+  dvs::admin::AdminCommand command;
+  double timeout_s = 0;
+  CLI::Option* timeout = nullptr;  // given or not: the default differs per action
+};
+
+void AddAdminCommand(CLI::App& dvs, AdminFlags& flags) {
+  dvs::admin::AdminCommand& command = flags.command;
+  CLI::App* admin =
+      dvs.add_subcommand("admin", "Manage the storage cluster: list, add, remove, status, repair");
+  admin->footer(dvs::admin::kAdminUsage);
+  admin->add_option("action", command.action, "list | add | remove | status | repair");
+  admin->add_option("server", command.server, "The admin address (host:port) of `dvs web ... nw`");
+  admin->add_option("node", command.node, "The storage node (host:port), for add and remove");
+  admin->add_flag("--json", command.json, "Print one JSON object on stdout");
+  admin->add_option("--token", command.token, "The admin token, if the server wants one")
+      ->envname("DVS_ADMIN_TOKEN");
+  flags.timeout = admin->add_option(
+      "--timeout", flags.timeout_s,
+      "Seconds to wait for the server; 0: no limit (default: 10 for list and status, none for "
+      "add, remove and repair)");
+}
+
+int RunAdmin(AdminFlags& flags) {
+  if (flags.timeout->count() > 0) flags.command.timeout_s = flags.timeout_s;
+  return dvs::admin::RunAdminCommand(flags.command);
 }
 
 }  // namespace
@@ -77,11 +103,13 @@ int main(int argc, char** argv) {
   AddWebCommand(dvs, web_config);
   dvs::storage::StorageConfig storage_config;
   AddStorageCommand(dvs, storage_config);
-  AddUnavailableCommand(dvs, "admin", "Manage the storage cluster (not available in this build)");
+  AdminFlags admin_flags;
+  AddAdminCommand(dvs, admin_flags);
   CLI11_PARSE(dvs, argc, argv);
 
   if (dvs.got_subcommand("web")) return dvs::web::RunWebServer(web_config);
   if (dvs.got_subcommand("storage")) return dvs::storage::RunStorageServer(storage_config);
+  if (dvs.got_subcommand("admin")) return RunAdmin(admin_flags);
   std::fprintf(stderr, "dvs %s: not available in this build\n",
                dvs.get_subcommands().front()->get_name().c_str());
   return kExitUnsupported;
