@@ -44,6 +44,20 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->envname("DVS_HTTP_WORKERS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  web->add_option("--replicas", config.replicas, "nw: copies of each file, on a first start")
+      ->envname("DVS_REPLICAS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  web->add_option("--vnodes", config.vnodes, "nw: ring points per storage node, on a first start")
+      ->envname("DVS_VNODES")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  web->add_option("--admin-token", config.admin_token,
+                  "nw: every admin call must carry `authorization: Bearer TOKEN`")
+      ->envname("DVS_ADMIN_TOKEN");
+  web->add_flag("--admin-allow-remote", config.admin_allow_remote,
+                "nw: let the admin server listen on a non-loopback address")
+      ->envname("DVS_ADMIN_ALLOW_REMOTE");
   web->add_option("backends", config.backends,
                   "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
                   "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw ADMIN:PORT,NODE[,NODE...]\n"

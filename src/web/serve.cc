@@ -7,12 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
-#include "content/fs/fs_content_service.h"
 #include "http/server.h"
 #include "media/job_queue.h"
-#include "metadata/sqlite/sqlite_metadata_service.h"
 #include "spdlog/spdlog.h"
 #include "web/app.h"
+#include "web/backends.h"
 
 namespace dvs::web {
 namespace {
@@ -26,50 +25,21 @@ std::filesystem::path DefaultStaticDir() {
   return ec ? std::filesystem::path("static") : exe.parent_path() / "static";
 }
 
-// Which backends the positional arguments name; 0 when this build runs them.
-int CheckBackends(const std::vector<std::string>& backends) {
-  if (backends.size() != 4) {
-    spdlog::error("expected METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS, "
-                  "e.g. `sqlite ./data/metadata.db fs ./data/content`");
-    return kExitUnsupported;
-  }
-  if (backends[0] != "sqlite" && backends[0] != "etcd") {
-    spdlog::error("unknown metadata type \"{}\": use sqlite or etcd", backends[0]);
-    return kExitUnsupported;
-  }
-  if (backends[2] != "fs" && backends[2] != "nw") {
-    spdlog::error("unknown content type \"{}\": use fs or nw", backends[2]);
-    return kExitUnsupported;
-  }
-  for (int i : {0, 2}) {
-    if (backends[i] == "etcd" || backends[i] == "nw") {
-      spdlog::error("the \"{}\" backend is not available in this build", backends[i]);
-      return kExitUnsupported;
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 int RunWebServer(const WebConfig& config) {
-  if (int code = CheckBackends(config.backends); code != 0) return code;
-  auto metadata = metadata::SqliteMetadataService::Open(config.backends[1]);
-  if (!metadata.ok()) {
-    spdlog::error("cannot open the metadata database: {}", metadata.status().message());
-    return kExitStartupError;
-  }
-  auto content = content::FsContentService::Open(config.backends[3]);
-  if (!content.ok()) {
-    spdlog::error("cannot open the content folder: {}", content.status().message());
-    return kExitStartupError;
+  absl::StatusOr<std::unique_ptr<Backends>> backends = Backends::Open(config);
+  if (!backends.ok()) {
+    spdlog::error("{}", backends.status().message());
+    return backends.status().code() == absl::StatusCode::kUnimplemented ? kExitUnsupported
+                                                                         : kExitStartupError;
   }
   media::JobQueue jobs(config.transcode_jobs);
   AppOptions options{.work_dir = config.work_dir,
                      .static_dir = config.static_dir.empty() ? DefaultStaticDir()
                                                              : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
-  App app(options, **metadata, **content, jobs);
+  App app(options, (*backends)->metadata(), (*backends)->content(), jobs);
 
   http::Router router;
   app.RegisterRoutes(router);
@@ -85,9 +55,8 @@ int RunWebServer(const WebConfig& config) {
   if (absl::Status resumed = app.ResumeUnfinished(); !resumed.ok()) {
     spdlog::error("cannot resume unfinished videos: {}", resumed.message());
   }
-  spdlog::info("dvs web serving http://{}:{}/ (metadata: {} {}, content: {} {})", config.host,
-               server.port(), config.backends[0], config.backends[1], config.backends[2],
-               config.backends[3]);
+  spdlog::info("dvs web serving http://{}:{}/ ({})", config.host, server.port(),
+               (*backends)->Describe());
   server.Run();
   spdlog::info("stopping: finishing the running jobs' current step");
   jobs.Shutdown();

@@ -20,6 +20,11 @@ struct WebConfig {
   int transcode_jobs = 1;
   int transcode_timeout_s = 2 * 3600;
   int http_workers = 8;
+  // nw mode: the ring a first start seeds, and the admin server's policy.
+  int replicas = 3;
+  int vnodes = 128;
+  std::string admin_token;
+  bool admin_allow_remote = false;
 };
 
 // The process exit code: 0 after a clean shutdown, 1 on a start-up error, 2

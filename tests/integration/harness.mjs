@@ -52,6 +52,49 @@ export async function startWeb(dir, args = []) {
   };
 }
 
+// Starts `dvs storage --port PORT DIR`; resolves with its address once it
+// serves.
+export async function startStorage(dir, port = 0) {
+  const child = spawn(dvsBinary, ['storage', '--port', String(port), dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dvs storage did not start:\n${log}`)), 20000);
+    const onData = (data) => {
+      log += data;
+      const match = log.match(/serving (127\.0\.0\.1:\d+)/);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dvs storage exited ${code}:\n${log}`)); });
+  });
+  return {
+    address,
+    dir,
+    port: Number(address.split(':')[1]),
+    log: () => log,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+// Runs `dvs admin ARGS... --json`; resolves with the exit code and the parsed output.
+export async function admin(...args) {
+  return new Promise((resolve) => {
+    execFile(dvsBinary, ['admin', ...args, '--json'], (error, stdout, stderr) => {
+      let output = null;
+      try { output = JSON.parse(stdout); } catch { /* not JSON */ }
+      resolve({ code: error ? error.code : 0, output, stdout, stderr });
+    });
+  });
+}
+
 // An H.264/AAC clip of test pattern and tone.
 export async function makeClip(file, { width = 1280, height = 720, seconds = 8, audio = true } = {}) {
   const args = ['-hide_banner', '-loglevel', 'error', '-y',

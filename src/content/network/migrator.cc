@@ -1,0 +1,135 @@
+#include "content/network/migrator.h"
+
+#include <atomic>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace dvs::content {
+namespace {
+
+// Enough to see what went wrong without a message the size of the plan.
+constexpr size_t kFailuresInMessage = 5;
+
+}  // namespace
+
+void ProgressReporter::Phase(std::string_view phase, uint64_t total, std::string_view message) {
+  std::lock_guard lock(mutex_);
+  progress_ = ClusterProgress{std::string(phase), 0, total, std::string(message)};
+  if (callback_) callback_(progress_);
+}
+
+void ProgressReporter::Step(std::string_view message) {
+  std::lock_guard lock(mutex_);
+  ++progress_.done;
+  progress_.message = std::string(message);
+  if (callback_) callback_(progress_);
+}
+
+NodeHoldings GatherHoldings(NodePool& pool, const std::vector<std::string>& nodes) {
+  std::vector<std::vector<std::string>> keys(nodes.size());
+  std::vector<absl::Status> results(nodes.size());
+  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
+    results[i] = pool.Client(nodes[i]).ListEach("", [&](const storage::BlobInfo& blob) {
+      keys[i].push_back(blob.key);
+      return absl::OkStatus();
+    });
+    pool.Report(nodes[i], results[i]);
+  });
+  NodeHoldings holdings;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!results[i].ok()) {
+      spdlog::warn("cannot list storage node {}; counting its files as absent: {}", nodes[i],
+                   results[i].message());
+      holdings.unlisted.push_back({nodes[i], results[i]});
+      continue;
+    }
+    for (const std::string& key : keys[i]) holdings.stored[key].insert(nodes[i]);
+  }
+  return holdings;
+}
+
+CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, size_t parallelism,
+                          bool stop_at_first_failure, ProgressReporter& progress) {
+  progress.Phase("copying", copies.size());
+  std::vector<absl::Status> results(copies.size());
+  std::vector<char> started(copies.size(), 0);  // not vector<bool>: workers write apart
+  std::atomic<bool> failed{false};
+  ParallelFor(copies.size(), parallelism, [&](size_t i) {
+    if (stop_at_first_failure && failed.load()) return;
+    started[i] = 1;  // each index is written by exactly one worker
+    const CopyTask& task = copies[i];
+    results[i] = CopyBlob(pool, task.key, task.sources, task.destination);
+    if (!results[i].ok()) failed = true;
+    progress.Step(absl::StrCat(task.key, " -> ", task.destination));
+  });
+  CopyResults outcome;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (!started[i]) {
+      ++outcome.skipped;
+    } else if (results[i].ok()) {
+      ++outcome.made;
+    } else {
+      spdlog::warn("copy of {} to {} failed: {}", copies[i].key, copies[i].destination,
+                   results[i].message());
+      outcome.failed.push_back({copies[i], results[i]});
+    }
+  }
+  return outcome;
+}
+
+// Deletions are grouped by (node, video) and each group runs in order:
+// parallel deletes in one video folder of one node race with the node
+// removing the folder once it is empty (a delete then fails to sync the
+// folder that vanished, and the node keeps listing the key). Groups run in
+// parallel.
+DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& deletions,
+                               size_t parallelism, const std::set<std::string>& keep,
+                               ProgressReporter& progress) {
+  progress.Phase("cleaning up", deletions.size());
+  std::map<std::pair<std::string, std::string>, std::vector<const DeleteTask*>> groups;
+  for (const DeleteTask& task : deletions) {
+    std::string video_id = task.key.substr(0, task.key.find('/'));
+    groups[{task.node, video_id}].push_back(&task);
+  }
+  std::vector<const std::vector<const DeleteTask*>*> batches;
+  for (const auto& [group, tasks] : groups) batches.push_back(&tasks);
+  std::atomic<uint64_t> deleted{0};
+  std::atomic<uint64_t> failed{0};
+  ParallelFor(batches.size(), parallelism, [&](size_t i) {
+    for (const DeleteTask* task : *batches[i]) {
+      if (!keep.contains(task->key)) {
+        absl::Status result = pool.Client(task->node).Delete(task->key).status();
+        pool.Report(task->node, result);
+        if (result.ok()) {
+          ++deleted;
+        } else {
+          ++failed;
+          spdlog::warn("cannot delete the copy of {} on {} (Repair will retry): {}", task->key,
+                       task->node, result.message());
+        }
+      }
+      progress.Step(task->key);
+    }
+  });
+  return DeleteResults{deleted.load(), failed.load()};
+}
+
+std::string DescribeFailedCopies(const std::vector<FailedCopy>& failed) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < failed.size() && i < kFailuresInMessage; ++i) {
+    parts.push_back(absl::StrCat(failed[i].task.key, " -> ", failed[i].task.destination, ": ",
+                                 failed[i].status.message()));
+  }
+  std::string text = absl::StrJoin(parts, "; ");
+  if (failed.size() > kFailuresInMessage) {
+    absl::StrAppend(&text, " (and ", failed.size() - kFailuresInMessage, " more)");
+  }
+  return text;
+}
+
+}  // namespace dvs::content

@@ -1,0 +1,364 @@
+#include "content/network/network_content_service.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/sha256.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "content/network/node_pool.h"
+#include "content/network/repair_queue.h"
+#include "content/network/replicated_io.h"
+#include "spdlog/spdlog.h"
+#include "storage/blob.h"
+
+namespace dvs::content {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<std::string> KeyFor(std::string_view video_id, std::string_view filename) {
+  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  RETURN_IF_ERROR(common::ValidateName(filename, "file name"));
+  return PlacementKey(video_id, filename);
+}
+
+// The stored state, or the seeded one (stored) when there is none. A stored
+// transition is aborted: see the class comment for why that is safe.
+absl::StatusOr<RingState> LoadOrSeedState(const NetworkContentOptions& options,
+                                          RingStateStore& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
+  if (!stored.has_value()) {
+    ASSIGN_OR_RETURN(RingState seeded,
+                     RingState::Seed(options.seed_nodes, options.vnodes, options.replicas));
+    RETURN_IF_ERROR(store.Store(seeded.ToJson()));
+    spdlog::info("seeded the storage ring with {} nodes: {}", seeded.nodes.size(),
+                 absl::StrJoin(seeded.nodes, ","));
+    return seeded;
+  }
+  ASSIGN_OR_RETURN(RingState state, RingState::FromJson(*stored));
+  std::vector<std::string> seeds = options.seed_nodes;
+  std::sort(seeds.begin(), seeds.end());
+  if (!seeds.empty() && seeds != state.nodes) {
+    spdlog::info(
+        "using the stored storage ring (epoch {}: {}); the nodes given at start-up only "
+        "seed an empty store",
+        state.epoch, absl::StrJoin(state.nodes, ","));
+  }
+  if (state.in_transition()) {
+    spdlog::warn("the stored ring has an unfinished change ({} {}), left by a crash; aborting it",
+                 TransitionKindName(state.transition->kind), state.transition->node);
+    ASSIGN_OR_RETURN(state, state.Abort());
+    RETURN_IF_ERROR(store.Store(state.ToJson()));
+  }
+  return state;
+}
+
+// Hands out `bytes` from the start; each replica's put gets its own.
+storage::PutSource MemorySource(std::string_view bytes) {
+  return [bytes](char* buffer, size_t max) mutable -> absl::StatusOr<size_t> {
+    size_t take = std::min(max, bytes.size());
+    std::memcpy(buffer, bytes.data(), take);
+    bytes.remove_prefix(take);
+    return take;
+  };
+}
+
+absl::StatusOr<storage::PutSource> FileSource(const fs::path& path) {
+  std::shared_ptr<FILE> file(std::fopen(path.c_str(), "rb"), [](FILE* f) {
+    if (f != nullptr) std::fclose(f);
+  });
+  if (file == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path.string(), ": ", std::strerror(errno)));
+  }
+  return [file, path](char* buffer, size_t max) -> absl::StatusOr<size_t> {
+    size_t got = std::fread(buffer, 1, max, file.get());
+    if (got == 0 && std::ferror(file.get())) {
+      return absl::InternalError(absl::StrCat("cannot read ", path.string()));
+    }
+    return got;
+  };
+}
+
+// A zero-length range: nothing to stream, but the file must exist.
+class EmptyReader final : public ContentReader {
+ public:
+  uint64_t size() const override { return 0; }
+  absl::StatusOr<size_t> Read(char*, size_t) override { return 0; }
+};
+
+}  // namespace
+
+// Counts a write in on its slot for as long as it runs.
+class NetworkContentService::WriteTicket {
+ public:
+  WriteTicket(NetworkContentService& service, std::shared_ptr<PlacementSlot> slot)
+      : service_(service), slot_(std::move(slot)) {}
+  WriteTicket(const WriteTicket&) = delete;
+  WriteTicket& operator=(const WriteTicket&) = delete;
+  ~WriteTicket() {
+    std::lock_guard lock(service_.placement_mutex_);
+    if (--slot_->writes_in_flight == 0) service_.writes_drained_.notify_all();
+  }
+  const RingPlacement& placement() const { return slot_->placement; }
+
+ private:
+  NetworkContentService& service_;
+  std::shared_ptr<PlacementSlot> slot_;
+};
+
+absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Open(
+    NetworkContentOptions options, RingStateStore& store) {
+  if (options.copy_parallelism < 1) {
+    return absl::InvalidArgumentError("copy parallelism must be at least 1");
+  }
+  if (!options.now_ms) options.now_ms = SystemNowMs;
+  if (!options.change_lock) options.change_lock = std::make_shared<InProcessRingChangeLock>();
+  ASSIGN_OR_RETURN(RingState state, LoadOrSeedState(options, store));
+  ASSIGN_OR_RETURN(RingPlacement placement, RingPlacement::Create(std::move(state)));
+  return std::unique_ptr<NetworkContentService>(
+      new NetworkContentService(std::move(options), store, std::move(placement)));
+}
+
+NetworkContentService::NetworkContentService(NetworkContentOptions options, RingStateStore& store,
+                                             RingPlacement placement)
+    : options_(std::move(options)),
+      store_(store),
+      pool_(std::make_unique<NodePool>(options_.client, options_.now_ms, options_.down_for)),
+      placement_(std::make_shared<PlacementSlot>(std::move(placement))),
+      repairs_(std::make_unique<RepairQueue>(
+          *pool_,
+          [this](const std::string& key, const std::string& node) {
+            return StillWanted(key, node);
+          },
+          options_.repair_queue_limit)) {}
+
+NetworkContentService::~NetworkContentService() = default;
+
+std::shared_ptr<const NetworkContentService::PlacementSlot>
+NetworkContentService::CurrentPlacement() const {
+  std::lock_guard lock(placement_mutex_);
+  return placement_;
+}
+
+NetworkContentService::WriteTicket NetworkContentService::BeginWrite() {
+  std::lock_guard lock(placement_mutex_);
+  ++placement_->writes_in_flight;
+  return WriteTicket(*this, placement_);
+}
+
+RingState NetworkContentService::ring_state() const {
+  return CurrentPlacement()->placement.state();
+}
+
+NetworkContentStats NetworkContentService::stats() const {
+  RepairQueueStats repairs = repairs_->stats();
+  return NetworkContentStats{
+      .write_replica_failures = write_replica_failures_.load(),
+      .read_repairs = repairs.repaired,
+      .read_repairs_failed = repairs.failed,
+      .read_repairs_dropped = repairs.dropped,
+      .delete_skipped_nodes = delete_skipped_nodes_.load(),
+      .cleanup_failures = cleanup_failures_.load(),
+      .ring_changes_committed = ring_changes_committed_.load(),
+      .ring_changes_aborted = ring_changes_aborted_.load(),
+  };
+}
+
+void NetworkContentService::WaitForRepairs() { repairs_->WaitIdle(); }
+
+// ---- Writes ----
+
+absl::Status NetworkContentService::Write(std::string_view video_id, std::string_view filename,
+                                          std::string_view bytes) {
+  ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
+  return PutReplicated(
+      key, bytes.size(), common::Sha256Hex(bytes),
+      [bytes]() -> absl::StatusOr<storage::PutSource> { return MemorySource(bytes); });
+}
+
+absl::Status NetworkContentService::WriteFile(std::string_view video_id, std::string_view filename,
+                                              const fs::path& source) {
+  ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
+  std::error_code error;
+  if (!fs::is_regular_file(source, error)) {
+    return absl::NotFoundError(absl::StrCat(source.string(), " is not a readable file"));
+  }
+  uint64_t size = fs::file_size(source, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot size ", source.string(), ": ", error.message()));
+  }
+  // Hashed once here rather than by each replica's put.
+  ASSIGN_OR_RETURN(std::string sha256, common::Sha256OfFile(source));
+  return PutReplicated(key, size, sha256, [&source] { return FileSource(source); });
+}
+
+absl::Status NetworkContentService::PutReplicated(
+    const std::string& key, uint64_t size, const std::string& sha256,
+    const std::function<absl::StatusOr<storage::PutSource>()>& make_source) {
+  WriteTicket ticket = BeginWrite();
+  ASSIGN_OR_RETURN(ReplicatedPutResult result,
+                   ReplicatedPut(*pool_, ticket.placement(), key, size, sha256, make_source));
+  for (const NodeAttempt& failed : result.failed) {
+    ++write_replica_failures_;
+    spdlog::warn("wrote {} without its replica on {} (repair will copy it later): {}", key,
+                 failed.node, failed.status.message());
+  }
+  return absl::OkStatus();
+}
+
+// ---- Reads ----
+
+absl::StatusOr<std::unique_ptr<ContentReader>> NetworkContentService::Read(
+    std::string_view video_id, std::string_view filename, std::optional<ByteRange> range) {
+  ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
+  std::vector<std::string> nodes = pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key));
+  if (range.has_value() && range->length == 0) {
+    // The storage API reads to the end for length 0; here it means no bytes.
+    ASSIGN_OR_RETURN(ContentInfo info, StatKey(key, nodes));
+    if (range->offset > info.size) {
+      return absl::OutOfRangeError(absl::StrCat("offset ", range->offset, " lies past the end of ",
+                                                key, " (", info.size, " bytes)"));
+    }
+    return std::make_unique<EmptyReader>();
+  }
+  ByteRange wanted = range.value_or(ByteRange{});
+  return OpenReplicatedRead(*pool_, std::move(key), std::move(nodes), wanted.offset, wanted.length,
+                            [this](const std::string& key, const std::string& bad,
+                                   const std::string& good) { OnBadReplica(key, bad, good); });
+}
+
+absl::StatusOr<ContentInfo> NetworkContentService::Stat(std::string_view video_id,
+                                                        std::string_view filename) {
+  ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
+  return StatKey(key, pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key)));
+}
+
+absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& key,
+                                                           const std::vector<std::string>& nodes) {
+  std::vector<NodeAttempt> attempts;
+  for (const std::string& node : nodes) {
+    absl::StatusOr<storage::BlobInfo> blob = pool_->Client(node).Stat(key);
+    pool_->Report(node, blob.status());
+    if (!blob.ok()) {
+      attempts.push_back({node, blob.status()});
+      continue;
+    }
+    for (const NodeAttempt& attempt : attempts) {
+      if (absl::IsNotFound(attempt.status)) OnBadReplica(key, attempt.node, node);
+    }
+    return ContentInfo{blob->size, blob->sha256};
+  }
+  return NoReplicaServed(absl::StrCat("stat of ", key), attempts);
+}
+
+void NetworkContentService::OnBadReplica(const std::string& key, const std::string& bad_node,
+                                         const std::string& good_node) {
+  if (!StillWanted(key, bad_node)) return;
+  spdlog::warn("replica of {} on {} is missing or damaged; repairing it from {}", key, bad_node,
+               good_node);
+  repairs_->Enqueue(RepairTask{key, bad_node, good_node});
+}
+
+bool NetworkContentService::StillWanted(const std::string& key, const std::string& node) const {
+  std::vector<std::string> owners = CurrentPlacement()->placement.WriteSetFor(key);
+  return std::find(owners.begin(), owners.end(), node) != owners.end();
+}
+
+// ---- List, Delete, health ----
+
+absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string_view video_id) {
+  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  std::shared_ptr<const PlacementSlot> slot = CurrentPlacement();
+  const std::vector<std::string> nodes = AllNodesOf(slot->placement.state());
+  std::vector<std::vector<std::string>> names(nodes.size());
+  std::vector<absl::Status> results(nodes.size());
+  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
+    results[i] = pool_->Client(nodes[i]).ListEach(video_id, [&](const storage::BlobInfo& blob) {
+      ASSIGN_OR_RETURN(auto parts, storage::SplitKey(blob.key));
+      names[i].emplace_back(parts.second);
+      return absl::OkStatus();
+    });
+    pool_->Report(nodes[i], results[i]);
+  });
+  std::set<std::string> all;
+  std::vector<NodeAttempt> silent;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!results[i].ok()) silent.push_back({nodes[i], results[i]});
+    all.insert(names[i].begin(), names[i].end());
+  }
+  // A written file is on at least a majority of its R replicas; while fewer
+  // nodes than that are silent, one that answered has it.
+  if (silent.size() >= MajorityOf(slot->placement.current().replicas())) {
+    return absl::UnavailableError(absl::StrCat("cannot list video ", common::AsAbsl(video_id), ": ",
+                                               DescribeAttempts(silent)));
+  }
+  return std::vector<std::string>(all.begin(), all.end());
+}
+
+absl::Status NetworkContentService::Delete(std::string_view video_id) {
+  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  const std::vector<std::string> nodes = AllNodesOf(CurrentPlacement()->placement.state());
+  std::vector<absl::Status> results(nodes.size());
+  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
+    results[i] = pool_->Client(nodes[i]).DeleteVideo(video_id).status();
+    pool_->Report(nodes[i], results[i]);
+  });
+  std::vector<NodeAttempt> down, failed;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (results[i].ok()) continue;
+    (IsNodeDownError(results[i]) ? down : failed).push_back({nodes[i], results[i]});
+  }
+  for (const NodeAttempt& node : down) {
+    ++delete_skipped_nodes_;
+    spdlog::warn(
+        "video {} not deleted from {}, which is down; its copies there stay until "
+        "removed by hand: {}",
+        video_id, node.node, node.status.message());
+  }
+  if (!failed.empty()) {
+    return absl::Status(failed.front().status.code(),
+                        absl::StrCat("cannot delete video ", common::AsAbsl(video_id), ": ",
+                                     DescribeAttempts(failed)));
+  }
+  if (down.size() == nodes.size()) {
+    return absl::UnavailableError(absl::StrCat("cannot delete video ", common::AsAbsl(video_id),
+                                               ": no storage node answers"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetworkContentService::CheckHealth() {
+  const std::vector<std::string> nodes = CurrentPlacement()->placement.state().nodes;
+  std::vector<absl::Status> results(nodes.size());
+  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
+    results[i] = pool_->Client(nodes[i]).Info().status();
+    pool_->Report(nodes[i], results[i]);
+  });
+  std::vector<NodeAttempt> silent;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!results[i].ok()) silent.push_back({nodes[i], results[i]});
+  }
+  if (nodes.size() - silent.size() >= MajorityOf(nodes.size())) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("only ", nodes.size() - silent.size(), " of ",
+                                             nodes.size(),
+                                             " storage nodes answer: ", DescribeAttempts(silent)));
+}
+
+}  // namespace dvs::content

@@ -1,0 +1,193 @@
+// NetworkContentService: the cluster content backend (DESIGN §5). Files live
+// on storage nodes (`dvs storage`) placed by a consistent-hash ring with R
+// replicas; the same object is the ClusterAdmin that adds and removes nodes,
+// reports status and repairs.
+//
+// Data path:
+// - A write sends the bytes to every node of the key's write set in
+//   parallel, streamed, and succeeds by the quorum rule in replicated_io.h
+//   (a majority of the committed replica set, and of the target set during a
+//   change). Replicas that failed are logged and counted; a later read or
+//   Repair() fixes them.
+// - A read tries the replicas in ring order (the target set first during a
+//   change), nodes that recently failed to answer last, and fails over on
+//   NotFound, DataLoss or a dead node, also in mid-stream. A replica found
+//   missing or damaged is re-copied from a good one in the background.
+//
+// Ring changes run as transitions (DESIGN §5): the state is stored with the
+// transition, reads and writes switch to it at once, the keys that move are
+// copied, then the new ring is committed and only then are old copies
+// deleted. A failed copy aborts the change: the old ring stays in force.
+// At Open, a transition left by a crash is aborted (not resumed): nothing has
+// been deleted before a commit, so the old ring still has every file, and the
+// copies already made are strays that Repair() removes.
+//
+// Thread-safe: every method may be called from many threads. Ring changes
+// and Repair() run one at a time (RingChangeLock); reads and writes go on
+// meanwhile. Readers returned by Read() must not outlive the service.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "content/content_service.h"
+#include "content/network/cluster_admin.h"
+#include "content/network/ring_change_lock.h"
+#include "content/network/ring_state.h"
+#include "storage/storage_client.h"
+
+namespace dvs::content {
+
+class NodePool;
+class ProgressReporter;
+class RepairQueue;
+struct ReplicatedPutResult;
+
+struct NetworkContentOptions {
+  // From the command line; used only when the store holds no ring yet.
+  std::vector<std::string> seed_nodes;
+  int vnodes = kDefaultVirtualNodes;  // for seeding; a stored ring keeps its own
+  int replicas = kDefaultReplicas;    // likewise
+  storage::StorageClientOptions client;
+  // Copies (and deletions) run at once during a ring change or repair.
+  size_t copy_parallelism = 4;
+  // How long a node that failed to answer is tried last by reads.
+  std::chrono::milliseconds down_for{std::chrono::seconds(3)};
+  // Read repairs waiting at most; more are dropped (and counted).
+  size_t repair_queue_limit = 1024;
+  // Milliseconds since the epoch; the system clock when empty.
+  std::function<int64_t()> now_ms;
+  // One ring change at a time; an in-process lock when empty. Shared so that
+  // several services on one cluster in one process can share one.
+  std::shared_ptr<RingChangeLock> change_lock;
+};
+
+// Counters since Open, for logs and /metrics.
+struct NetworkContentStats {
+  uint64_t write_replica_failures = 0;  // replicas a successful write missed
+  uint64_t read_repairs = 0;            // replicas re-copied after a read found them bad
+  uint64_t read_repairs_failed = 0;
+  uint64_t read_repairs_dropped = 0;  // repair queue full
+  uint64_t delete_skipped_nodes = 0;  // nodes down during Delete(video)
+  uint64_t cleanup_failures = 0;      // old copies not deleted after a ring change
+  uint64_t ring_changes_committed = 0;
+  uint64_t ring_changes_aborted = 0;
+};
+
+class NetworkContentService final : public VideoContentService, public ClusterAdmin {
+ public:
+  // Loads the ring state from `store`, or seeds it from options.seed_nodes
+  // and stores it when nothing is stored. A stored transition (a crash in
+  // mid-change) is aborted and the aborted state stored. Does not contact
+  // the nodes: a cluster that is down still opens (CheckHealth says so).
+  // `store` must outlive the service.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<NetworkContentService>> Open(
+      NetworkContentOptions options, RingStateStore& store);
+  ~NetworkContentService() override;
+
+  // VideoContentService.
+  absl::Status Write(std::string_view video_id, std::string_view filename,
+                     std::string_view bytes) override;
+  absl::Status WriteFile(std::string_view video_id, std::string_view filename,
+                         const std::filesystem::path& source) override;
+  absl::StatusOr<std::unique_ptr<ContentReader>> Read(std::string_view video_id,
+                                                      std::string_view filename,
+                                                      std::optional<ByteRange> range) override;
+  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename) override;
+  // The union over all nodes; Unavailable when so many nodes are silent (a
+  // majority of R or more) that a file could be missed.
+  absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
+  // Deletes on every node; nodes that are down are skipped and counted.
+  absl::Status Delete(std::string_view video_id) override;
+  // OK when a majority of the ring's nodes answer.
+  absl::Status CheckHealth() override;
+
+  // ClusterAdmin. `progress` may be empty; it is called from copy worker
+  // threads, one call at a time, so it should return quickly. AddNode and
+  // RemoveNode return Aborted when a copy fails (the old ring stays in
+  // force). Repair returns Unavailable, naming what is left, when a node
+  // cannot be listed or a copy or deletion fails; run it again later.
+  absl::StatusOr<std::vector<std::string>> ListNodes() override;
+  absl::StatusOr<uint64_t> AddNode(std::string_view address,
+                                   const ClusterProgressCallback& progress) override;
+  absl::StatusOr<uint64_t> RemoveNode(std::string_view address,
+                                      const ClusterProgressCallback& progress) override;
+  absl::StatusOr<ClusterStatus> Status() override;
+  absl::StatusOr<RepairReport> Repair(const ClusterProgressCallback& progress) override;
+
+  // The ring state in force (with any transition running).
+  RingState ring_state() const;
+  NetworkContentStats stats() const;
+  // Blocks until the read repairs queued so far are done (tests, shutdown).
+  void WaitForRepairs();
+
+ private:
+  // A placement and the writes still running under it.
+  struct PlacementSlot {
+    explicit PlacementSlot(RingPlacement p) : placement(std::move(p)) {}
+    const RingPlacement placement;
+    int writes_in_flight = 0;  // guarded by placement_mutex_
+  };
+  class WriteTicket;
+
+  NetworkContentService(NetworkContentOptions options, RingStateStore& store,
+                        RingPlacement placement);
+
+  // Data path (network_content_service.cc).
+  std::shared_ptr<const PlacementSlot> CurrentPlacement() const;
+  WriteTicket BeginWrite();
+  [[nodiscard]] absl::Status PutReplicated(
+      const std::string& key, uint64_t size, const std::string& sha256,
+      const std::function<absl::StatusOr<storage::PutSource>()>& make_source);
+  [[nodiscard]] absl::StatusOr<ContentInfo> StatKey(const std::string& key,
+                                                    const std::vector<std::string>& nodes);
+  void OnBadReplica(const std::string& key, const std::string& bad_node,
+                    const std::string& good_node);
+  bool StillWanted(const std::string& key, const std::string& node) const;
+
+  // Ring changes (network_cluster_admin.cc).
+  // Puts `state` in force and waits for the writes begun under the old
+  // placement to finish, so a listing made afterwards sees them.
+  [[nodiscard]] absl::Status SwapPlacement(const RingState& state);
+  // Stores `state`, then swaps to it. Nothing changes when storing fails.
+  [[nodiscard]] absl::Status InstallState(const RingState& state);
+  [[nodiscard]] absl::StatusOr<uint64_t> RunChange(const RingState& next,
+                                                   ProgressReporter& progress);
+  [[nodiscard]] absl::Status AbortChange(const RingState& transition, const absl::Status& why);
+  NodeStatus ProbeNode(const std::string& address);
+
+  const NetworkContentOptions options_;
+  RingStateStore& store_;
+  const std::unique_ptr<NodePool> pool_;
+
+  // placement_mutex_ guards placement_ and, with writes_drained_, the
+  // writes-in-flight counts of the slots: a write takes its slot and counts
+  // itself in under the mutex, so once a ring change has swapped the slot no
+  // new write can join the old one, and the change can wait for it to drain.
+  mutable std::mutex placement_mutex_;
+  std::condition_variable writes_drained_;
+  std::shared_ptr<PlacementSlot> placement_;
+
+  std::atomic<uint64_t> write_replica_failures_{0};
+  std::atomic<uint64_t> delete_skipped_nodes_{0};
+  std::atomic<uint64_t> cleanup_failures_{0};
+  std::atomic<uint64_t> ring_changes_committed_{0};
+  std::atomic<uint64_t> ring_changes_aborted_{0};
+
+  // Last: its worker thread calls back into the members above.
+  std::unique_ptr<RepairQueue> repairs_;
+};
+
+}  // namespace dvs::content

@@ -1,0 +1,44 @@
+// RingChangeLock: lets one ring change (add, remove, repair) run at a time.
+// In-process now; a lease-backed lock in etcd later takes the same shape, so
+// several `dvs web` processes sharing a cluster serialize their changes too.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace dvs::content {
+
+// Held while it exists; destroying it releases the lock.
+class RingChangeLease {
+ public:
+  virtual ~RingChangeLease() = default;
+};
+
+class RingChangeLock {
+ public:
+  virtual ~RingChangeLock() = default;
+  // Never waits: FailedPrecondition naming the change in progress when the
+  // lock is held. `change` describes this one ("add 10.0.0.4:8090").
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RingChangeLease>> TryAcquire(
+      std::string_view change) = 0;
+};
+
+// Thread-safe. mutex_ guards holder_. Must outlive its leases.
+class InProcessRingChangeLock final : public RingChangeLock {
+ public:
+  absl::StatusOr<std::unique_ptr<RingChangeLease>> TryAcquire(std::string_view change) override;
+
+ private:
+  class Lease;
+  void Release();
+
+  std::mutex mutex_;
+  std::optional<std::string> holder_;  // the running change, when one runs
+};
+
+}  // namespace dvs::content
