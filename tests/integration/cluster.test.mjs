@@ -132,6 +132,16 @@ test('removing a node while reads go on: no failed read, exact placement', async
   assert.deepEqual(await fetchAll(), []);
 });
 
+test('a restarted web server finds the ring as it was, whatever nodes seed it', async () => {
+  const ring = (await admin('list', adminAddress)).output.nodes;
+  assert.equal(await web.stop(), 0);
+  web = await startWeb(dir, ['--replicas', '2', 'sqlite', './data/metadata.db', 'nw',
+    `127.0.0.1:0,${nodes[0].address}`]);
+  adminAddress = web.log().match(/admin gRPC serving (\S+)/)[1];
+  assert.deepEqual((await admin('list', adminAddress)).output.nodes, ring);
+  assert.deepEqual(await fetchAll(), []);
+});
+
 test('admin refuses what it cannot do, with a message and a non-zero exit', async () => {
   const present = await admin('add', adminAddress, nodes[0].address);
   assert.notEqual(present.code, 0);
