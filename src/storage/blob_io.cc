@@ -16,6 +16,8 @@
 namespace dvs::storage {
 
 namespace fs = std::filesystem;
+using common::ErrnoError;
+using common::UniqueFd;
 
 BlobWriter::BlobWriter(BlobStore* store, BlobInfo expected, fs::path temp_path, UniqueFd fd)
     : store_(store),
@@ -45,7 +47,7 @@ absl::Status BlobWriter::Append(std::string_view bytes) {
     return absl::InvalidArgumentError(absl::StrCat("more bytes than the declared size (",
                                                    expected_.size, ") for ", expected_.key));
   }
-  RETURN_IF_ERROR(WriteAll(fd_.get(), bytes, temp_path_));
+  RETURN_IF_ERROR(common::WriteAll(fd_.get(), bytes, temp_path_));
   whole_.Update(bytes);
   while (!bytes.empty()) {
     size_t room = kBlockSize - written_ % kBlockSize;
@@ -69,8 +71,7 @@ absl::StatusOr<PutResult> BlobWriter::Commit() {
                      " bytes with sha256 ", sha256, ", declared ", expected_.size,
                      " bytes with sha256 ", expected_.sha256));
   }
-  if (::fsync(fd_.get()) != 0) return ErrnoError(errno, "cannot fsync", temp_path_);
-  RETURN_IF_ERROR(fd_.Close(temp_path_));
+  RETURN_IF_ERROR(fd_.SyncAndClose(temp_path_));
   IndexEntry entry{expected_, std::move(block_sha256_)};
   ASSIGN_OR_RETURN(PutResult result, store_->CommitPut(entry, temp_path_));
   stored_ = true;  // the temp file is now the blob
@@ -92,7 +93,8 @@ absl::StatusOr<std::string_view> BlobReader::Next() {
   size_t block_size =
       static_cast<size_t>(std::min<uint64_t>(kBlockSize, blob().size - block_start));
   block_.resize(kBlockSize);
-  absl::Status read = PreadExactly(fd_.get(), block_.data(), block_size, block_start, path_);
+  absl::Status read =
+      common::PreadExactly(fd_.get(), block_.data(), block_size, block_start, path_);
   std::string_view bytes(block_.data(), block_size);
   std::string_view expected = std::string_view(entry_.block_sha256).substr(block * 64, 64);
   if (read.code() == absl::StatusCode::kDataLoss ||
@@ -127,7 +129,7 @@ absl::StatusOr<size_t> ReadUpTo(int fd, char* buffer, size_t size, const fs::pat
 }  // namespace
 
 absl::StatusOr<IndexEntry> IndexEntryForFile(std::string_view key, const fs::path& path) {
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, O_RDONLY));
+  ASSIGN_OR_RETURN(UniqueFd fd, common::OpenFd(path, O_RDONLY));
   IndexEntry entry{BlobInfo{std::string(key), 0, ""}, ""};
   common::Sha256 whole;
   std::vector<char> block(kBlockSize);

@@ -16,7 +16,6 @@
 #include <functional>
 #include <system_error>
 
-#include "absl/strings/match.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "storage/blob_store.h"
@@ -37,7 +36,7 @@ absl::Status ForEachEntry(const fs::path& folder,
   for (; !error && it != fs::directory_iterator(); it.increment(error)) {
     RETURN_IF_ERROR(visit(*it));
   }
-  if (error) return ErrnoError(error.value(), "cannot list", folder);
+  if (error) return common::FsError(error, "cannot list", folder);
   return absl::OkStatus();
 }
 
@@ -82,7 +81,7 @@ absl::Status BlobStore::DropEntriesWithoutFiles() {
     for (const BlobInfo& blob : page) {
       ASSIGN_OR_RETURN(auto parts, SplitKey(blob.key));
       fs::path path = PathFor(parts.first, parts.second);
-      absl::StatusOr<uint64_t> size = FileSize(path);
+      absl::StatusOr<uint64_t> size = common::FileSize(path);
       if (absl::IsNotFound(size.status())) {
         spdlog::warn("recovery: {} is indexed but {} is missing; entry dropped", blob.key,
                      path.string());
@@ -117,10 +116,10 @@ absl::Status BlobStore::ScanVideoFolder(const fs::path& folder) {
   std::string video_id = folder.filename().string();
   return ForEachEntry(folder, [&](const fs::directory_entry& entry) -> absl::Status {
     std::string name = entry.path().filename().string();
-    if (absl::StartsWith(name, kTempFilePrefix)) {
+    if (common::IsTempFileName(name)) {
       spdlog::info("recovery: removing unfinished put {}", entry.path().string());
       if (::unlink(entry.path().c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "cannot remove", entry.path());
+        return common::ErrnoError(errno, "cannot remove", entry.path());
       }
       return absl::OkStatus();
     }

@@ -16,9 +16,13 @@
 #include "spdlog/spdlog.h"
 
 namespace dvs::storage {
-namespace {
 
 namespace fs = std::filesystem;
+using common::ErrnoError;
+using common::OpenFd;
+using common::UniqueFd;
+
+namespace {
 
 constexpr size_t kDeletePage = 256;
 
@@ -44,17 +48,6 @@ absl::StatusOr<UniqueFd> LockFolder(const fs::path& dir) {
   return fd;
 }
 
-absl::Status WriteFileDurably(const fs::path& path, std::string_view bytes) {
-  fs::path temp = path;
-  temp += ".tmp";
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(temp, O_WRONLY | O_CREAT | O_TRUNC));
-  RETURN_IF_ERROR(WriteAll(fd.get(), bytes, temp));
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot fsync", temp);
-  RETURN_IF_ERROR(fd.Close(temp));
-  if (::rename(temp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "cannot rename", temp);
-  return SyncFolder(path.parent_path());
-}
-
 // The node's id: made once, at the first start, and kept in DIR/node-id so
 // that the node keeps its identity across restarts.
 absl::StatusOr<std::string> LoadOrCreateNodeId(const fs::path& dir) {
@@ -62,15 +55,14 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const fs::path& dir) {
   absl::StatusOr<UniqueFd> existing = OpenFd(path, O_RDONLY);
   if (absl::IsNotFound(existing.status())) {
     std::string id = RandomHex(2);
-    RETURN_IF_ERROR(WriteFileDurably(path, id + "\n"));
+    RETURN_IF_ERROR(common::WriteFileAtomically(path, id + "\n"));
     spdlog::info("new storage node id {} in {}", id, path.string());
     return id;
   }
   RETURN_IF_ERROR(existing.status());
   char buffer[64];
-  ssize_t got = ::read(existing->get(), buffer, sizeof(buffer));
-  if (got < 0) return ErrnoError(errno, "cannot read", path);
-  std::string id(buffer, static_cast<size_t>(got));
+  ASSIGN_OR_RETURN(size_t got, common::PreadSome(existing->get(), buffer, sizeof(buffer), 0, path));
+  std::string id(buffer, got);
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
   if (id.empty() || !common::ValidateName(id).ok()) {
     return absl::FailedPreconditionError(absl::StrCat(path.string(), " holds no valid node id"));
@@ -90,8 +82,8 @@ absl::StatusOr<uint64_t> FreeBytes(const fs::path& dir) {
 absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) return ErrnoError(error.value(), "cannot create folder", dir);
-  RETURN_IF_ERROR(EnsureFolder(dir / "blobs"));
+  if (error) return common::FsError(error, "cannot create folder", dir);
+  RETURN_IF_ERROR(common::EnsureFolder(dir / "blobs"));
   ASSIGN_OR_RETURN(UniqueFd lock_fd, LockFolder(dir));
   ASSIGN_OR_RETURN(std::string node_id, LoadOrCreateNodeId(dir));
   ASSIGN_OR_RETURN(std::unique_ptr<BlobIndex> index, BlobIndex::Open(dir / "index.db"));
@@ -127,9 +119,9 @@ absl::StatusOr<UniqueFd> BlobStore::CreateTempFile(std::string_view video_id,
   // its creation and the temp file's.
   absl::Status last;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    RETURN_IF_ERROR(EnsureFolder(FolderFor(video_id)));
+    RETURN_IF_ERROR(common::EnsureFolder(FolderFor(video_id)));
     temp_path = FolderFor(video_id) /
-                absl::StrCat(kTempFilePrefix, common::AsAbsl(filename), "-", RandomHex(1));
+                absl::StrCat(common::kTempFilePrefix, common::AsAbsl(filename), "-", RandomHex(1));
     absl::StatusOr<UniqueFd> fd = OpenFd(temp_path, O_WRONLY | O_CREAT | O_EXCL);
     if (fd.ok() || !absl::IsNotFound(fd.status())) return fd;
     last = fd.status();
@@ -170,10 +162,7 @@ absl::StatusOr<PutResult> BlobStore::CommitPut(const IndexEntry& entry, const fs
   std::lock_guard lock(KeyLock(key));
   ASSIGN_OR_RETURN(std::optional<IndexEntry> old, index_->Find(key));
   RETURN_IF_ERROR(index_->MarkPending(key));
-  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-    return ErrnoError(errno, "cannot rename", temp_path);
-  }
-  RETURN_IF_ERROR(SyncFolder(path.parent_path()));
+  RETURN_IF_ERROR(common::RenameDurably(temp_path, path));
   RETURN_IF_ERROR(index_->Upsert(entry));
   PutOutcome outcome = !old.has_value()                        ? PutOutcome::kCreated
                        : old->blob.sha256 == entry.blob.sha256 ? PutOutcome::kUnchanged
@@ -257,7 +246,7 @@ absl::StatusOr<uint64_t> BlobStore::DeleteBlob(std::string_view key) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError(errno, "cannot remove", path);
   }
-  RETURN_IF_ERROR(SyncFolder(path.parent_path()));
+  RETURN_IF_ERROR(common::SyncFolder(path.parent_path()));
   RETURN_IF_ERROR(index_->Remove(key));
   return 1;
 }

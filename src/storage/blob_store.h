@@ -38,19 +38,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/posix_file.h"
 #include "common/sha256.h"
 #include "storage/blob.h"
 #include "storage/blob_index.h"
-#include "storage/posix_file.h"
 
 namespace dvs::storage {
 
 class BlobStore;
-
-// Temp files of puts in flight start with this. '.' never starts a valid
-// name (common::ValidateName), so a temp file can never be mistaken for, or
-// collide with, a stored blob.
-inline constexpr char kTempFilePrefix[] = ".tmp-";
 
 // The bytes of one put, appended in order and stored by Commit. Destroying a
 // writer that was not committed removes its temp file: nothing is stored.
@@ -68,13 +63,14 @@ class BlobWriter {
 
  private:
   friend class BlobStore;
-  BlobWriter(BlobStore* store, BlobInfo expected, std::filesystem::path temp_path, UniqueFd fd);
+  BlobWriter(BlobStore* store, BlobInfo expected, std::filesystem::path temp_path,
+             common::UniqueFd fd);
   void FinishBlock();
 
   BlobStore* store_;
   BlobInfo expected_;
   std::filesystem::path temp_path_;
-  UniqueFd fd_;
+  common::UniqueFd fd_;
   common::Sha256 whole_;
   std::optional<common::Sha256> block_;
   std::string block_sha256_;
@@ -97,10 +93,10 @@ class BlobReader {
 
  private:
   friend class BlobStore;
-  BlobReader(UniqueFd fd, std::filesystem::path path, IndexEntry entry, uint64_t begin,
+  BlobReader(common::UniqueFd fd, std::filesystem::path path, IndexEntry entry, uint64_t begin,
              uint64_t end);
 
-  UniqueFd fd_;
+  common::UniqueFd fd_;
   std::filesystem::path path_;
   IndexEntry entry_;
   uint64_t begin_;
@@ -147,15 +143,15 @@ class BlobStore {
 
  private:
   friend class BlobWriter;
-  BlobStore(std::filesystem::path dir, UniqueFd lock_fd, std::string node_id,
+  BlobStore(std::filesystem::path dir, common::UniqueFd lock_fd, std::string node_id,
             std::unique_ptr<BlobIndex> index);
 
   std::filesystem::path PathFor(std::string_view video_id, std::string_view filename) const;
   std::filesystem::path FolderFor(std::string_view video_id) const;
   std::mutex& KeyLock(std::string_view key);
-  [[nodiscard]] absl::StatusOr<UniqueFd> CreateTempFile(std::string_view video_id,
-                                                        std::string_view filename,
-                                                        std::filesystem::path& temp_path);
+  [[nodiscard]] absl::StatusOr<common::UniqueFd> CreateTempFile(std::string_view video_id,
+                                                                std::string_view filename,
+                                                                std::filesystem::path& temp_path);
   [[nodiscard]] absl::StatusOr<PutResult> CommitPut(const IndexEntry& entry,
                                                     const std::filesystem::path& temp_path);
   [[nodiscard]] absl::StatusOr<uint64_t> DeleteBlob(std::string_view key);
@@ -169,7 +165,7 @@ class BlobStore {
 
   const std::filesystem::path dir_;
   const std::filesystem::path blobs_dir_;
-  UniqueFd lock_fd_;  // holds the flock on DIR/LOCK
+  common::UniqueFd lock_fd_;  // holds the flock on DIR/LOCK
   const std::string node_id_;
   std::unique_ptr<BlobIndex> index_;  // thread-safe itself
   // Striped per-key locks: see the class comment.

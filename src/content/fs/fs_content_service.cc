@@ -1,20 +1,18 @@
 #include "content/fs/fs_content_service.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <system_error>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/posix_file.h"
 #include "common/status.h"
 
 namespace dvs::content {
@@ -22,89 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Temp files start with '.', which common::ValidateName never accepts, so a
-// temp file can never be mistaken for (or collide with) a stored file.
-constexpr char kTempPrefix[] = ".tmp-";
+using common::ErrnoError;
+using common::FsError;
+using common::OpenFd;
+using common::UniqueFd;
+
 constexpr size_t kCopyChunk = 1 << 20;
-
-absl::Status ErrnoError(int error, const char* what, const fs::path& path) {
-  std::string message = absl::StrCat(what, " ", path.string(), ": ", std::strerror(error));
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-absl::Status FsError(const std::error_code& error, const char* what, const fs::path& path) {
-  // libstdc++ reports OS errors in the generic category, others in the system one.
-  if (error.category() == std::generic_category() || error.category() == std::system_category()) {
-    return ErrnoError(error.value(), what, path);
-  }
-  return absl::InternalError(absl::StrCat(what, " ", path.string(), ": ", error.message()));
-}
-
-// An owned file descriptor. Close() reports the error that close(2) can carry
-// for written files; the destructor is the fallback for error paths.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  [[nodiscard]] absl::Status Close(const fs::path& path) {
-    int rc = ::close(std::exchange(fd_, -1));
-    return rc == 0 ? absl::OkStatus() : ErrnoError(errno, "cannot close", path);
-  }
-
- private:
-  int fd_;
-};
-
-absl::StatusOr<UniqueFd> OpenFd(const fs::path& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "cannot open", path);
-  return UniqueFd(fd);
-}
-
-absl::Status SyncFolder(const fs::path& folder) {
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(folder, O_RDONLY | O_DIRECTORY));
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot fsync", folder);
-  return fd.Close(folder);
-}
-
-// Creates `folder` when missing; a new folder's entry in its parent is made
-// durable too, or a crash could lose the folder with the files inside it.
-absl::Status EnsureFolder(const fs::path& folder) {
-  if (::mkdir(folder.c_str(), 0755) == 0) return SyncFolder(folder.parent_path());
-  if (errno == EEXIST) return absl::OkStatus();
-  return ErrnoError(errno, "cannot create folder", folder);
-}
-
-absl::Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
-  while (!bytes.empty()) {
-    ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote < 0) return ErrnoError(errno, "cannot write", path);
-    bytes.remove_prefix(static_cast<size_t>(wrote));
-  }
-  return absl::OkStatus();
-}
 
 // Copies through user space from the current offsets to the end of `from`.
 absl::Status CopyWithBuffer(int from, int to, const fs::path& source, const fs::path& target) {
@@ -114,7 +35,7 @@ absl::Status CopyWithBuffer(int from, int to, const fs::path& source, const fs::
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return ErrnoError(errno, "cannot read", source);
     if (got == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(WriteAll(to, std::string_view(buffer.data(), got), target));
+    RETURN_IF_ERROR(common::WriteAll(to, std::string_view(buffer.data(), got), target));
   }
 }
 
@@ -135,66 +56,9 @@ absl::Status CopyAll(int from, int to, const fs::path& source, const fs::path& t
   }
 }
 
-// A temp file beside its final path; removed unless CommitAs succeeds.
-class TempFile {
- public:
-  static absl::StatusOr<TempFile> Create(const fs::path& final_path) {
-    std::string pattern = (final_path.parent_path() /
-                           absl::StrCat(kTempPrefix, final_path.filename().string(), "-XXXXXX"))
-                              .string();
-    int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-    if (fd < 0) return ErrnoError(errno, "cannot create temp file in", final_path.parent_path());
-    TempFile temp(UniqueFd(fd), pattern);
-    // mkostemp makes the file 0600; stored files are readable like any other.
-    if (::fchmod(fd, 0644) != 0) return ErrnoError(errno, "cannot chmod", temp.path_);
-    return temp;
-  }
-  TempFile(TempFile&& other) noexcept
-      : fd_(std::move(other.fd_)),
-        path_(std::move(other.path_)),
-        committed_(std::exchange(other.committed_, true)) {}
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    if (!committed_) ::unlink(path_.c_str());
-  }
-
-  int fd() const { return fd_.get(); }
-  const fs::path& path() const { return path_; }
-
-  // Durable before visible: data reaches the disk before the rename makes it
-  // the stored file, and the folder is synced so the rename itself survives.
-  [[nodiscard]] absl::Status CommitAs(const fs::path& final_path) {
-    if (::fsync(fd_.get()) != 0) return ErrnoError(errno, "cannot fsync", path_);
-    RETURN_IF_ERROR(fd_.Close(path_));
-    if (::rename(path_.c_str(), final_path.c_str()) != 0) {
-      return ErrnoError(errno, "cannot rename into", final_path);
-    }
-    committed_ = true;
-    return SyncFolder(final_path.parent_path());
-  }
-
- private:
-  TempFile(UniqueFd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
-
-  UniqueFd fd_;
-  fs::path path_;
-  bool committed_ = false;
-};
-
-absl::Status WriteAtomically(const fs::path& path, const std::function<absl::Status(int)>& fill) {
-  RETURN_IF_ERROR(EnsureFolder(path.parent_path()));
-  ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(path));
-  RETURN_IF_ERROR(fill(temp.fd()));
-  return temp.CommitAs(path);
-}
-
 absl::StatusOr<fs::path> VideoFolder(const fs::path& root, std::string_view video_id) {
   RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
   return root / video_id;
-}
-
-bool IsTempName(const fs::path& name) {
-  return absl::StartsWith(name.filename().string(), kTempPrefix);
 }
 
 // The entries of `folder`, without the exceptions a range-for over a
@@ -213,7 +77,8 @@ absl::Status RemoveTempFiles(const fs::path& folder) {
   ASSIGN_OR_RETURN(std::vector<fs::directory_entry> entries, ListFolder(folder));
   for (const fs::directory_entry& entry : entries) {
     std::error_code error;
-    if (IsTempName(entry.path()) && !fs::remove(entry.path(), error) && error) {
+    if (common::IsTempFileName(entry.path().filename().string()) &&
+        !fs::remove(entry.path(), error) && error) {
       return FsError(error, "cannot remove leftover", entry.path());
     }
   }
@@ -233,14 +98,11 @@ class FsContentReader final : public ContentReader {
   absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
     size_t want = static_cast<size_t>(std::min<uint64_t>(max, size_ - done_));
     if (want == 0) return 0;
-    while (true) {
-      ssize_t got = ::pread(fd_.get(), buffer, want, static_cast<off_t>(offset_ + done_));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return ErrnoError(errno, "cannot read", path_);
-      if (got == 0) return absl::DataLossError(absl::StrCat(path_.string(), " ended early"));
-      done_ += static_cast<uint64_t>(got);
-      return static_cast<size_t>(got);
-    }
+    ASSIGN_OR_RETURN(size_t got,
+                     common::PreadSome(fd_.get(), buffer, want, offset_ + done_, path_));
+    if (got == 0) return absl::DataLossError(absl::StrCat(path_.string(), " ended early"));
+    done_ += got;
+    return got;
   }
 
  private:
@@ -250,15 +112,6 @@ class FsContentReader final : public ContentReader {
   const uint64_t size_;
   uint64_t done_ = 0;
 };
-
-absl::StatusOr<uint64_t> RegularFileSize(int fd, const fs::path& path) {
-  struct stat info;
-  if (::fstat(fd, &info) != 0) return ErrnoError(errno, "cannot stat", path);
-  if (!S_ISREG(info.st_mode)) {
-    return absl::NotFoundError(absl::StrCat(path.string(), " is not a file"));
-  }
-  return static_cast<uint64_t>(info.st_size);
-}
 
 }  // namespace
 
@@ -290,22 +143,26 @@ absl::StatusOr<fs::path> FsContentService::PathFor(std::string_view video_id,
 absl::Status FsContentService::Write(std::string_view video_id, std::string_view filename,
                                      std::string_view bytes) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
-  return WriteAtomically(path, [&](int fd) { return WriteAll(fd, bytes, path); });
+  // The video folder is made by its first write.
+  RETURN_IF_ERROR(common::EnsureFolder(path.parent_path()));
+  return common::WriteFileAtomically(path, bytes);
 }
 
 absl::Status FsContentService::WriteFile(std::string_view video_id, std::string_view filename,
                                          const fs::path& source) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   ASSIGN_OR_RETURN(UniqueFd from, OpenFd(source, O_RDONLY));
-  RETURN_IF_ERROR(RegularFileSize(from.get(), source).status());
-  return WriteAtomically(path, [&](int fd) { return CopyAll(from.get(), fd, source, path); });
+  RETURN_IF_ERROR(common::FileSize(from.get(), source).status());
+  RETURN_IF_ERROR(common::EnsureFolder(path.parent_path()));
+  return common::WriteFileAtomically(path,
+                                     [&](int fd) { return CopyAll(from.get(), fd, source, path); });
 }
 
 absl::StatusOr<std::unique_ptr<ContentReader>> FsContentService::Read(
     std::string_view video_id, std::string_view filename, std::optional<ByteRange> range) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, O_RDONLY));
-  ASSIGN_OR_RETURN(uint64_t file_size, RegularFileSize(fd.get(), path));
+  ASSIGN_OR_RETURN(uint64_t file_size, common::FileSize(fd.get(), path));
   ByteRange whole{0, file_size};
   ByteRange wanted = range.value_or(whole);
   // Written so that no sum can overflow for ranges from untrusted headers.
@@ -320,12 +177,8 @@ absl::StatusOr<std::unique_ptr<ContentReader>> FsContentService::Read(
 absl::StatusOr<ContentInfo> FsContentService::Stat(std::string_view video_id,
                                                    std::string_view filename) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
-  struct stat info;
-  if (::stat(path.c_str(), &info) != 0) return ErrnoError(errno, "cannot stat", path);
-  if (!S_ISREG(info.st_mode)) {
-    return absl::NotFoundError(absl::StrCat(path.string(), " is not a file"));
-  }
-  return ContentInfo{static_cast<uint64_t>(info.st_size), ""};
+  ASSIGN_OR_RETURN(uint64_t size, common::FileSize(path));
+  return ContentInfo{size, ""};
 }
 
 absl::StatusOr<std::vector<std::string>> FsContentService::List(std::string_view video_id) {
@@ -352,7 +205,7 @@ absl::Status FsContentService::Delete(std::string_view video_id) {
   std::uintmax_t removed = fs::remove_all(folder, error);
   if (error) return FsError(error, "cannot delete", folder);
   // Like a write, a delete is durable once it returns.
-  return removed == 0 ? absl::OkStatus() : SyncFolder(root_);
+  return removed == 0 ? absl::OkStatus() : common::SyncFolder(root_);
 }
 
 absl::Status FsContentService::CheckHealth() {
