@@ -61,7 +61,8 @@ void Row(int nodes, int vnodes, int replicas, int keys) {
 int main(int argc, char** argv) {
   int keys = argc > 1 ? std::atoi(argv[1]) : 200000;
   std::printf("%d keys; load = replica assignments per node\n\n", keys);
-  std::printf("| nodes | V | R | max/mean load | copies moved adding node n+1 | ideal | moved/ideal |\n");
+  std::printf(
+      "| nodes | V | R | max/mean load | copies moved adding node n+1 | ideal | moved/ideal |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (int nodes : {3, 10}) {
     for (int replicas : {1, 3}) Row(nodes, 128, replicas, keys);

@@ -14,8 +14,8 @@ namespace {
 constexpr int kExitUnsupported = 2;
 
 void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
-  CLI::App* web = dvs.add_subcommand(
-      "web", "Serve the web UI and API: upload, transcode to DASH/HLS, stream");
+  CLI::App* web =
+      dvs.add_subcommand("web", "Serve the web UI and API: upload, transcode to DASH/HLS, stream");
   web->add_option("--host", config.host, "Address to listen on")
       ->envname("DVS_HOST")
       ->capture_default_str();
@@ -28,7 +28,8 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
   web->add_option("--static-dir", config.static_dir,
                   "Folder of the UI's static files (default: static/ beside the binary)")
       ->envname("DVS_STATIC_DIR");
-  web->add_option("--upload-limit", config.upload_limit_bytes, "Largest upload in bytes (413 over it)")
+  web->add_option("--upload-limit", config.upload_limit_bytes,
+                  "Largest upload in bytes (413 over it)")
       ->envname("DVS_UPLOAD_LIMIT")
       ->capture_default_str();
   web->add_option("--jobs", config.transcode_jobs, "Videos transcoded at once")
@@ -60,13 +61,15 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->envname("DVS_ADMIN_ALLOW_REMOTE");
   web->add_option("backends", config.backends,
                   "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
-                  "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw ADMIN:PORT,NODE[,NODE...]\n"
+                  "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw "
+                  "ADMIN:PORT,NODE[,NODE...]\n"
                   "  (default: sqlite ./data/metadata.db fs ./data/content)")
       ->expected(4);
 }
 
 void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
-  CLI::App* storage = dvs.add_subcommand("storage", "Run a storage server: blobs in DIR, over gRPC");
+  CLI::App* storage =
+      dvs.add_subcommand("storage", "Run a storage server: blobs in DIR, over gRPC");
   storage->add_option("--host", config.host, "Address to listen on")
       ->envname("DVS_STORAGE_HOST")
       ->capture_default_str();
@@ -74,8 +77,7 @@ void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
       ->envname("DVS_STORAGE_PORT")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")
-      ->required();
+  storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")->required();
 }
 
 // `dvs admin ACTION SERVER [NODE]`. Usage problems past CLI11's own (a bad

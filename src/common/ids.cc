@@ -32,7 +32,8 @@ absl::Status ValidateName(std::string_view name, std::string_view what) {
         absl::StrCat(AsAbsl(what), " is longer than ", kMaxNameLength, " characters"));
   }
   if (!absl::ascii_isalnum(static_cast<unsigned char>(name.front()))) {
-    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " must start with a letter or digit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(what), " must start with a letter or digit"));
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
@@ -62,9 +63,9 @@ absl::StatusOr<std::string> SlugFromFilename(std::string_view filename) {
   if (slug.size() > kMaxNameLength) slug.resize(kMaxNameLength);
   while (!slug.empty() && slug.back() == '-') slug.pop_back();
   if (slug.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot make a video id from the file name \"", AsAbsl(filename),
-                     "\": it needs letters or digits"));
+    return absl::InvalidArgumentError(absl::StrCat("cannot make a video id from the file name \"",
+                                                   AsAbsl(filename),
+                                                   "\": it needs letters or digits"));
   }
   RETURN_IF_ERROR(ValidateName(slug, "video id"));
   return slug;

@@ -128,8 +128,18 @@ void AppendVideoOutputs(const PackageCommand& command, std::vector<std::string>&
 }
 
 std::vector<std::string> InputArgs(const PackageCommand& command) {
-  return {command.ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "warning", "-protocol_whitelist",
-          "file,pipe", "-f", Demuxer(command.probe), "-i", "file:" + command.source.string()};
+  return {command.ffmpeg,
+          "-hide_banner",
+          "-nostdin",
+          "-y",
+          "-v",
+          "warning",
+          "-protocol_whitelist",
+          "file,pipe",
+          "-f",
+          Demuxer(command.probe),
+          "-i",
+          "file:" + command.source.string()};
 }
 
 // The DASH muxer's output. A SegmentTimeline lists each segment's real
@@ -140,22 +150,35 @@ void AppendDashOutput(const PackageCommand& command, std::string_view name_prefi
                       std::vector<std::string>& args) {
   const bool has_audio = !command.probe.audio_codec.empty();
   std::string prefix(name_prefix);
-  args.insert(args.end(),
-              {"-f", "dash", "-seg_duration", absl::StrCat(kSegmentSeconds), "-use_template", "1",
-               "-use_timeline", "1", "-init_seg_name", "init-" + prefix + "$RepresentationID$.m4s",
-               "-media_seg_name", "chunk-" + prefix + "$RepresentationID$-$Number%05d$.m4s",
-               "-adaptation_sets",
-               has_audio ? "id=0,streams=v id=1,streams=a" : "id=0,streams=v", "-hls_playlist",
-               hls ? "1" : "0", "-progress", "pipe:1", "-nostats",
-               (command.output_dir / "manifest.mpd").string()});
+  args.insert(args.end(), {"-f",
+                           "dash",
+                           "-seg_duration",
+                           absl::StrCat(kSegmentSeconds),
+                           "-use_template",
+                           "1",
+                           "-use_timeline",
+                           "1",
+                           "-init_seg_name",
+                           "init-" + prefix + "$RepresentationID$.m4s",
+                           "-media_seg_name",
+                           "chunk-" + prefix + "$RepresentationID$-$Number%05d$.m4s",
+                           "-adaptation_sets",
+                           has_audio ? "id=0,streams=v id=1,streams=a" : "id=0,streams=v",
+                           "-hls_playlist",
+                           hls ? "1" : "0",
+                           "-progress",
+                           "pipe:1",
+                           "-nostats",
+                           (command.output_dir / "manifest.mpd").string()});
 }
 
 }  // namespace
 
 bool CanRemux(const ProbeResult& probe) {
   bool audio_ok = probe.audio_codec.empty() || probe.audio_codec == "aac";
-  return probe.video_codec == "h264" && (probe.pix_fmt == "yuv420p" || probe.pix_fmt == "yuvj420p") &&
-         audio_ok && probe.rotation == 0 && probe.fps <= kMaxFps;
+  return probe.video_codec == "h264" &&
+         (probe.pix_fmt == "yuv420p" || probe.pix_fmt == "yuvj420p") && audio_ok &&
+         probe.rotation == 0 && probe.fps <= kMaxFps;
 }
 
 std::vector<std::string> RemuxArgs(const PackageCommand& command) {

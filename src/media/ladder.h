@@ -14,7 +14,7 @@ namespace dvs::media {
 inline constexpr int kSegmentSeconds = 4;
 
 struct RenditionPlan {
-  int width = 0;  // even
+  int width = 0;   // even
   int height = 0;  // even
   int video_kbps = 0;
   bool operator==(const RenditionPlan&) const = default;

@@ -199,8 +199,7 @@ TEST(RemuxTest, OnlyBrowserFriendlyH264IsPackagedAsIs) {
            [](ProbeResult& p) { p.video_codec = "hevc"; },
            [](ProbeResult& p) { p.video_codec = "vp9"; },
            [](ProbeResult& p) { p.pix_fmt = "yuv420p10le"; },
-           [](ProbeResult& p) { p.audio_codec = "mp3"; },
-           [](ProbeResult& p) { p.rotation = 90; },
+           [](ProbeResult& p) { p.audio_codec = "mp3"; }, [](ProbeResult& p) { p.rotation = 90; },
            [](ProbeResult& p) { p.fps = 120; }}) {
     ProbeResult other = probe;
     spoil(other);

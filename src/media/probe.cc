@@ -217,7 +217,8 @@ absl::Status CheckComplete(const std::string& file_arg, const ProbeOptions& opti
     if (streams.empty()) return absl::OkStatus();
     int64_t indexed = 0, present = 0;
     if (absl::SimpleAtoi(StringField(streams[0], "nb_frames"), &indexed) &&
-        absl::SimpleAtoi(StringField(streams[0], "nb_read_packets"), &present) && present < indexed) {
+        absl::SimpleAtoi(StringField(streams[0], "nb_read_packets"), &present) &&
+        present < indexed) {
       return Unusable(absl::StrCat("the file is truncated: only ", present, " of its ", indexed,
                                    " video frames are present"));
     }

@@ -13,9 +13,9 @@ namespace dvs::media {
 struct ProbeResult {
   std::string format_name;  // ffprobe's format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
   std::string video_codec;  // e.g. "h264", "vp9"
-  std::string pix_fmt;  // e.g. "yuv420p"
+  std::string pix_fmt;      // e.g. "yuv420p"
   std::string audio_codec;  // empty when there is no audio stream
-  int width = 0;  // as stored, before rotation
+  int width = 0;            // as stored, before rotation
   int height = 0;
   // Degrees the stored picture is turned clockwise for display, as ffmpeg's
   // autorotate applies it (ffprobe's counter-clockwise display-matrix angle,

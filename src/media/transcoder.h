@@ -25,7 +25,7 @@ struct TranscodeOptions {
 struct TranscodeRequest {
   std::filesystem::path source;
   ProbeResult probe;
-  std::filesystem::path output_dir;  // created if missing; holds the result
+  std::filesystem::path output_dir;                  // created if missing; holds the result
   std::function<void(double progress)> on_progress;  // 0..1, may be unset
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -43,7 +43,8 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
     : options_(std::move(options)), metadata_(metadata), content_(content), jobs_(jobs) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, jobs_);
-  upload_context_ = std::make_unique<UploadContext>(UploadContext{options_, metadata_, *processor_});
+  upload_context_ =
+      std::make_unique<UploadContext>(UploadContext{options_, metadata_, *processor_});
   LoadStaticFiles();
 }
 

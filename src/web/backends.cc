@@ -52,17 +52,15 @@ absl::Status CheckForm(const std::vector<std::string>& backends) {
 absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config) {
   RETURN_IF_ERROR(CheckForm(config.backends));
   std::unique_ptr<Backends> backends(new Backends());
-  ASSIGN_OR_RETURN(backends->metadata_,
-                   metadata::SqliteMetadataService::Open(config.backends[1]));
+  ASSIGN_OR_RETURN(backends->metadata_, metadata::SqliteMetadataService::Open(config.backends[1]));
   if (config.backends[2] == "fs") {
     ASSIGN_OR_RETURN(backends->fs_content_, content::FsContentService::Open(config.backends[3]));
     backends->content_ = backends->fs_content_.get();
   } else {
     RETURN_IF_ERROR(backends->OpenNetwork(config));
   }
-  backends->description_ =
-      absl::StrCat("metadata: ", config.backends[0], " ", config.backends[1], ", content: ",
-                   config.backends[2], " ", config.backends[3]);
+  backends->description_ = absl::StrCat("metadata: ", config.backends[0], " ", config.backends[1],
+                                        ", content: ", config.backends[2], " ", config.backends[3]);
   return backends;
 }
 

@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "common/strings.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "http/range.h"
 
 namespace dvs::web {
@@ -37,7 +37,8 @@ std::string_view CacheControlFor(std::string_view filename) {
 }
 
 bool ETagMatches(std::optional<std::string_view> if_none_match, std::string_view etag) {
-  return if_none_match && (*if_none_match == "*" || absl::StrContains(AsAbsl(*if_none_match), AsAbsl(etag)));
+  return if_none_match &&
+         (*if_none_match == "*" || absl::StrContains(AsAbsl(*if_none_match), AsAbsl(etag)));
 }
 
 }  // namespace
@@ -56,8 +57,8 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
                             content::VideoContentService& content) {
   const std::string& id = request.params.at(0);
   const std::string& file = request.params.at(1);
-  for (absl::Status valid : {common::ValidateName(id, "video id"),
-                             common::ValidateName(file, "file name")}) {
+  for (absl::Status valid :
+       {common::ValidateName(id, "video id"), common::ValidateName(file, "file name")}) {
     if (!valid.ok()) return http::Response::Error(request, valid);
   }
   absl::StatusOr<metadata::VideoMetadata> meta = metadata.Read(id);

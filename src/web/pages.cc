@@ -22,7 +22,8 @@ std::string Layout(std::string_view title, std::string_view head_extra, std::str
       "<title>",
       HtmlEscape(title),
       " · dvs</title><link rel=\"icon\" href=\"/static/icon.svg\">"
-      "<link rel=\"stylesheet\" href=\"/static/style.css\">", AsAbsl(head_extra),
+      "<link rel=\"stylesheet\" href=\"/static/style.css\">",
+      AsAbsl(head_extra),
       "</head><body><header><a class=\"brand\" href=\"/\">dvs</a></header><main>", AsAbsl(body),
       "</main></body></html>\n");
 }
@@ -61,9 +62,9 @@ std::string PlayerSection(const metadata::VideoMetadata& meta) {
                            ? absl::StrCat(" poster=\"", ContentPath(meta.id, "poster.jpg"), "\"")
                            : "";
   return absl::StrCat(
-      "<video id=\"player\" controls playsinline preload=\"metadata\"", poster,
-      " data-dash=\"", ContentPath(meta.id, "manifest.mpd"), "\" data-hls=\"",
-      ContentPath(meta.id, "master.m3u8"), "\"></video>",
+      "<video id=\"player\" controls playsinline preload=\"metadata\"", poster, " data-dash=\"",
+      ContentPath(meta.id, "manifest.mpd"), "\" data-hls=\"", ContentPath(meta.id, "master.m3u8"),
+      "\"></video>",
       "<p class=\"quality\"><label for=\"quality\">Quality</label> <select id=\"quality\">"
       "<option value=\"auto\">Auto</option></select></p>"
       "<script src=\"/static/dash.all.min.js\" defer></script>");
@@ -76,7 +77,8 @@ std::string StateSection(const metadata::VideoMetadata& meta) {
   }
   return absl::StrCat(
       "<div id=\"video-state\" data-state=\"processing\"><p>Processing… <span id=\"percent\">",
-      static_cast<int>(meta.progress * 100), "%</span></p><progress id=\"processing-progress\" max=\"1\" value=\"",
+      static_cast<int>(meta.progress * 100),
+      "%</span></p><progress id=\"processing-progress\" max=\"1\" value=\"",
       absl::StrFormat("%.3f", meta.progress), "\"></progress></div>");
 }
 
@@ -103,9 +105,10 @@ std::string IndexPage(const std::vector<metadata::VideoMetadata>& videos) {
   std::string list;
   for (const metadata::VideoMetadata& meta : videos) list += VideoListItem(meta);
   if (videos.empty()) list = "<li class=\"empty\">No videos yet. Upload one above.</li>";
-  return Layout("Videos", "<script src=\"/static/app.js\" defer></script>",
-                absl::StrCat(common::AsAbsl(kUploadForm), "<section><h2>Videos</h2><ul class=\"videos\">", list,
-                             "</ul></section>"));
+  return Layout(
+      "Videos", "<script src=\"/static/app.js\" defer></script>",
+      absl::StrCat(common::AsAbsl(kUploadForm), "<section><h2>Videos</h2><ul class=\"videos\">",
+                   list, "</ul></section>"));
 }
 
 std::string VideoPage(const metadata::VideoMetadata& meta) {
@@ -120,8 +123,8 @@ std::string VideoPage(const metadata::VideoMetadata& meta) {
           ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
             "qualities are on their way.</p>"
           : "",
-      "<p class=\"details\">",
-      FormatDate(meta.uploaded_at_ms), " · ", FormatDuration(meta.duration_s),
+      "<p class=\"details\">", FormatDate(meta.uploaded_at_ms), " · ",
+      FormatDuration(meta.duration_s),
       meta.width > 0 ? absl::StrCat(" · ", meta.width, "×", meta.height) : "", "</p></article>");
   return Layout(meta.title, head, body);
 }

@@ -31,7 +31,8 @@ absl::StatusOr<std::vector<std::string>> OutputFiles(const fs::path& out_dir) {
   for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
     if (entry.is_regular_file()) names.push_back(entry.path().filename().string());
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot list ", out_dir.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot list ", out_dir.string(), ": ", ec.message()));
   std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
     return std::make_pair(IsManifest(a), a) < std::make_pair(IsManifest(b), b);
   });
@@ -46,8 +47,7 @@ void RemoveAll(const fs::path& path) {
 
 }  // namespace
 
-VideoProcessor::VideoProcessor(const AppOptions& options,
-                               metadata::VideoMetadataService& metadata,
+VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadataService& metadata,
                                content::VideoContentService& content, media::JobQueue& jobs)
     : options_(options), metadata_(metadata), content_(content), jobs_(jobs) {}
 
@@ -57,16 +57,14 @@ fs::path VideoProcessor::JobDir(std::string_view id) const {
 
 void VideoProcessor::Enqueue(const std::string& id, const media::ProbeResult& probe) {
   if (!media::CanRemux(probe)) return EnqueueLadder(id, probe);
-  bool queued = quick_jobs_.Submit(id, [this, id, probe](const std::atomic<bool>& cancel) {
-    RunQuick(id, probe, cancel);
-  });
+  bool queued = quick_jobs_.Submit(
+      id, [this, id, probe](const std::atomic<bool>& cancel) { RunQuick(id, probe, cancel); });
   if (!queued) spdlog::warn("video {} is already being processed", id);
 }
 
 void VideoProcessor::EnqueueLadder(const std::string& id, const media::ProbeResult& probe) {
-  bool queued = jobs_.Submit(id, [this, id, probe](const std::atomic<bool>& cancel) {
-    Run(id, probe, cancel);
-  });
+  bool queued = jobs_.Submit(
+      id, [this, id, probe](const std::atomic<bool>& cancel) { Run(id, probe, cancel); });
   if (!queued) spdlog::warn("video {} is already being processed", id);
 }
 

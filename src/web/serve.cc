@@ -32,12 +32,12 @@ int RunWebServer(const WebConfig& config) {
   if (!backends.ok()) {
     spdlog::error("{}", backends.status().message());
     return backends.status().code() == absl::StatusCode::kUnimplemented ? kExitUnsupported
-                                                                         : kExitStartupError;
+                                                                        : kExitStartupError;
   }
   media::JobQueue jobs(config.transcode_jobs);
-  AppOptions options{.work_dir = config.work_dir,
-                     .static_dir = config.static_dir.empty() ? DefaultStaticDir()
-                                                             : config.static_dir};
+  AppOptions options{
+      .work_dir = config.work_dir,
+      .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   App app(options, (*backends)->metadata(), (*backends)->content(), jobs);
 

@@ -39,7 +39,8 @@ class SpoolFile {
   absl::Status Open(const fs::path& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
     std::string name = (dir / "upload-XXXXXX").string();
     fd_ = ::mkstemp(name.data());
     if (fd_ < 0) return ErrnoError("cannot create an upload file");
@@ -91,10 +92,11 @@ class UploadSink final : public http::BodySink {
       : context_(context),
         wants_json_(request.WantsJson()),
         wait_(request.QueryParam("wait").value_or("0") == "1"),
-        parser_(std::move(boundary),
-                {.on_part_begin = [this](const http::PartHeaders& part) { return OnPartBegin(part); },
-                 .on_part_data = [this](std::string_view data) { return OnPartData(data); },
-                 .on_part_end = [this] { return OnPartEnd(); }}) {
+        parser_(
+            std::move(boundary),
+            {.on_part_begin = [this](const http::PartHeaders& part) { return OnPartBegin(part); },
+             .on_part_data = [this](std::string_view data) { return OnPartData(data); },
+             .on_part_end = [this] { return OnPartEnd(); }}) {
     head_.path = request.path;
     head_.headers = request.headers;
   }
@@ -203,7 +205,8 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
                                                                const UploadContext& context) {
   std::optional<std::string_view> content_type = request.headers.Get("Content-Type");
   if (!content_type) {
-    return absl::InvalidArgumentError("an upload must be multipart/form-data with a \"file\" field");
+    return absl::InvalidArgumentError(
+        "an upload must be multipart/form-data with a \"file\" field");
   }
   ASSIGN_OR_RETURN(std::string boundary, http::MultipartBoundary(*content_type));
   return std::make_unique<UploadSink>(context, request, std::move(boundary));

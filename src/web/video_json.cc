@@ -22,7 +22,9 @@ nlohmann::json VideoObject(const metadata::VideoMetadata& meta) {
 
 // Ids and file names are validated before they get here, so they need no
 // escaping in a path.
-std::string VideoPagePath(std::string_view id) { return absl::StrCat("/videos/", common::AsAbsl(id)); }
+std::string VideoPagePath(std::string_view id) {
+  return absl::StrCat("/videos/", common::AsAbsl(id));
+}
 
 std::string ContentPath(std::string_view id, std::string_view file) {
   return absl::StrCat("/content/", common::AsAbsl(id), "/", common::AsAbsl(file));

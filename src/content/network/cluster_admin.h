@@ -46,7 +46,7 @@ struct ClusterStatus {
 struct RepairReport {
   uint64_t keys_checked = 0;
   uint64_t copies_made = 0;
-  uint64_t copies_deleted = 0;  // stray copies on nodes that do not own them
+  uint64_t copies_deleted = 0;         // stray copies on nodes that do not own them
   std::vector<std::string> lost_keys;  // no healthy holder left
 };
 
