@@ -13,17 +13,39 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "metadata/metadata_service_contract.h"
 
 namespace dvs::metadata {
 namespace {
 
-VideoMetadata Video(std::string id, int64_t uploaded_at_ms) {
-  VideoMetadata meta;
-  meta.id = std::move(id);
-  meta.title = meta.id + ".mp4";
-  meta.uploaded_at_ms = uploaded_at_ms;
-  return meta;
-}
+using testing::Video;
+
+// A fresh database file in a folder Open must create, for the contract tests.
+struct SqliteBackend {
+  void SetUp() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sqlite_meta-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+  }
+  ~SqliteBackend() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  std::unique_ptr<VideoMetadataService> Open() {
+    absl::StatusOr<std::unique_ptr<SqliteMetadataService>> service =
+        SqliteMetadataService::Open(dir / "nested" / "folder" / "dvs.db");
+    EXPECT_TRUE(service.ok()) << service.status();
+    return service.ok() ? std::move(*service) : nullptr;
+  }
+  std::filesystem::path dir;
+};
+
+}  // namespace
+
+namespace testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, MetadataServiceContract, SqliteBackend);
+}  // namespace testing
+
+namespace {
 
 class SqliteMetadataServiceTest : public ::testing::Test {
  protected:
@@ -46,122 +68,9 @@ class SqliteMetadataServiceTest : public ::testing::Test {
   std::filesystem::path db_path_;
 };
 
-TEST_F(SqliteMetadataServiceTest, CreateThenReadReturnsTheSameRecord) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  VideoMetadata meta = Video("clip", 1000);
-  meta.files = {{"manifest.mpd", 42, std::string(64, 'c')}};
-  meta.renditions = {{640, 360, 800000}};
-  ASSERT_TRUE(service->Create(meta).ok());
-  absl::StatusOr<VideoMetadata> read = service->Read("clip");
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, meta);
+TEST_F(SqliteMetadataServiceTest, OpenCreatesTheFileAndItsFolders) {
+  ASSERT_NE(OpenOrDie(), nullptr);
   EXPECT_TRUE(std::filesystem::exists(db_path_));
-}
-
-TEST_F(SqliteMetadataServiceTest, UpdateReplacesTheRecord) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  ASSERT_TRUE(service->Create(Video("clip", 1000)).ok());
-  VideoMetadata changed = Video("clip", 1000);
-  changed.state = VideoState::kReady;
-  changed.progress = 1;
-  changed.playable = true;
-  ASSERT_TRUE(service->Update(changed).ok());
-  absl::StatusOr<VideoMetadata> read = service->Read("clip");
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, changed);
-}
-
-TEST_F(SqliteMetadataServiceTest, DeleteRemovesTheRecord) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  ASSERT_TRUE(service->Create(Video("clip", 1000)).ok());
-  ASSERT_TRUE(service->Delete("clip").ok());
-  EXPECT_EQ(service->Read("clip").status().code(), absl::StatusCode::kNotFound);
-  // The id is free again.
-  EXPECT_TRUE(service->Create(Video("clip", 2000)).ok());
-}
-
-TEST_F(SqliteMetadataServiceTest, MissingIdsAreNotFound) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  EXPECT_EQ(service->Read("nope").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(service->Update(Video("nope", 1)).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(service->Delete("nope").code(), absl::StatusCode::kNotFound);
-  // Update must not have created it.
-  EXPECT_EQ(service->Read("nope").status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST_F(SqliteMetadataServiceTest, InvalidIdsAreRefused) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  EXPECT_EQ(service->Create(Video("", 1)).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(service->Create(Video("../x", 1)).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(service->Read("a/b").status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST_F(SqliteMetadataServiceTest, DuplicateCreateIsAlreadyExistsAndKeepsTheFirst) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  ASSERT_TRUE(service->Create(Video("clip", 1000)).ok());
-  absl::Status again = service->Create(Video("clip", 2000));
-  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(again.message(), "video id \"clip\" is taken");
-  absl::StatusOr<VideoMetadata> read = service->Read("clip");
-  ASSERT_TRUE(read.ok());
-  EXPECT_EQ(read->uploaded_at_ms, 1000);
-}
-
-TEST_F(SqliteMetadataServiceTest, ListIsNewestFirstThenById) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  ASSERT_TRUE(service->Create(Video("old", 100)).ok());
-  ASSERT_TRUE(service->Create(Video("newest", 300)).ok());
-  ASSERT_TRUE(service->Create(Video("b-mid", 200)).ok());
-  ASSERT_TRUE(service->Create(Video("a-mid", 200)).ok());
-  absl::StatusOr<std::vector<VideoMetadata>> list = service->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  std::vector<std::string> ids;
-  for (const VideoMetadata& meta : *list) ids.push_back(meta.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"newest", "a-mid", "b-mid", "old"}));
-}
-
-TEST_F(SqliteMetadataServiceTest, ListFollowsUpdatedUploadTime) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  ASSERT_TRUE(service->Create(Video("a", 100)).ok());
-  ASSERT_TRUE(service->Create(Video("b", 200)).ok());
-  ASSERT_TRUE(service->Update(Video("a", 300)).ok());
-  absl::StatusOr<std::vector<VideoMetadata>> list = service->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0].id, "a");
-}
-
-TEST_F(SqliteMetadataServiceTest, EmptyDatabaseListsNothing) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  absl::StatusOr<std::vector<VideoMetadata>> list = service->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_TRUE(list->empty());
-  EXPECT_TRUE(service->CheckHealth().ok());
-}
-
-TEST_F(SqliteMetadataServiceTest, RingStateIsAbsentThenStoredThenReplaced) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  absl::StatusOr<std::optional<std::string>> state = service->LoadRingState();
-  ASSERT_TRUE(state.ok()) << state.status();
-  EXPECT_FALSE(state->has_value());
-  ASSERT_TRUE(service->StoreRingState(R"({"epoch":1})").ok());
-  state = service->LoadRingState();
-  ASSERT_TRUE(state.ok() && state->has_value());
-  EXPECT_EQ(**state, R"({"epoch":1})");
-  ASSERT_TRUE(service->StoreRingState(R"({"epoch":2})").ok());
-  state = service->LoadRingState();
-  ASSERT_TRUE(state.ok() && state->has_value());
-  EXPECT_EQ(**state, R"({"epoch":2})");
 }
 
 TEST_F(SqliteMetadataServiceTest, ReopeningTheFileFindsTheData) {
@@ -179,59 +88,6 @@ TEST_F(SqliteMetadataServiceTest, ReopeningTheFileFindsTheData) {
   absl::StatusOr<std::optional<std::string>> state = reopened->LoadRingState();
   ASSERT_TRUE(state.ok() && state->has_value());
   EXPECT_EQ(**state, "ring-v1");
-}
-
-TEST_F(SqliteMetadataServiceTest, ThreadsRacingToCreateOneIdHaveExactlyOneWinner) {
-  auto service = OpenOrDie();
-  ASSERT_NE(service, nullptr);
-  constexpr int kThreads = 16;
-  std::latch start(kThreads);
-  std::atomic<int> won = 0, taken = 0;
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      absl::Status status = service->Create(Video("contested", i));
-      if (status.ok()) ++won;
-      if (status.code() == absl::StatusCode::kAlreadyExists) ++taken;
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(won, 1);
-  EXPECT_EQ(taken, kThreads - 1);
-}
-
-TEST_F(SqliteMetadataServiceTest, TwoServicesOnOneFileRacingCreateHaveOneWinnerPerId) {
-  auto first = OpenOrDie();
-  auto second = OpenOrDie();
-  ASSERT_NE(first, nullptr);
-  ASSERT_NE(second, nullptr);
-  constexpr int kIds = 30;
-  constexpr int kThreadsPerService = 3;
-  std::vector<std::atomic<int>> wins(kIds);
-  std::atomic<int> other_errors = 0;
-  std::latch start(2 * kThreadsPerService);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 2 * kThreadsPerService; ++t) {
-    SqliteMetadataService* service = t % 2 == 0 ? first.get() : second.get();
-    threads.emplace_back([&, service] {
-      start.arrive_and_wait();
-      for (int id = 0; id < kIds; ++id) {
-        absl::Status status = service->Create(Video(absl::StrCat("video-", id), id));
-        if (status.ok()) {
-          ++wins[id];
-        } else if (status.code() != absl::StatusCode::kAlreadyExists) {
-          ++other_errors;
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(other_errors, 0);
-  for (int id = 0; id < kIds; ++id) EXPECT_EQ(wins[id], 1) << "video-" << id;
-  absl::StatusOr<std::vector<VideoMetadata>> list = second->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_EQ(list->size(), static_cast<size_t>(kIds));
 }
 
 // Each child process opens the file itself and tries every id; its exit code
