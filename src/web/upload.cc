@@ -1,11 +1,9 @@
 #include "web/upload.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -13,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/posix_file.h"
 #include "common/status.h"
 #include "http/multipart.h"
 #include "media/probe.h"
@@ -24,66 +23,45 @@ namespace {
 
 namespace fs = std::filesystem;
 
-absl::Status ErrnoError(std::string_view what) {
-  return absl::InternalError(absl::StrCat(common::AsAbsl(what), ": ", std::strerror(errno)));
-}
-
 // A file that receives an upload; removed on destruction unless moved away.
 class SpoolFile {
  public:
   ~SpoolFile() {
-    if (fd_ >= 0) ::close(fd_);
     if (!path_.empty()) ::unlink(path_.c_str());
   }
 
   absl::Status Open(const fs::path& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec)
-      return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    if (ec) return common::FsError(ec, "cannot create", dir);
     std::string name = (dir / "upload-XXXXXX").string();
-    fd_ = ::mkstemp(name.data());
-    if (fd_ < 0) return ErrnoError("cannot create an upload file");
+    int fd = ::mkstemp(name.data());
+    if (fd < 0) return common::ErrnoError(errno, "cannot create an upload file in", dir);
+    fd_ = common::UniqueFd(fd);
     path_ = name;
     return absl::OkStatus();
   }
 
-  absl::Status Append(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError("cannot store the upload");
-      data.remove_prefix(static_cast<size_t>(n));
-      size_ += static_cast<uint64_t>(n);
-    }
-    return absl::OkStatus();
-  }
+  absl::Status Append(std::string_view data) { return common::WriteAll(fd_.get(), data, path_); }
 
   // Makes the bytes durable: once the client hears "accepted", a crash must
   // not lose the upload.
-  absl::Status Close() {
-    if (::fsync(fd_) != 0) return ErrnoError("cannot store the upload");
-    ::close(fd_);
-    fd_ = -1;
-    return absl::OkStatus();
-  }
+  absl::Status Close() { return fd_.SyncAndClose(path_); }
 
   absl::Status MoveTo(const fs::path& target) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
-    fs::rename(path_, target, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot keep the upload: ", ec.message()));
+    if (ec) return common::FsError(ec, "cannot create", target.parent_path());
+    RETURN_IF_ERROR(common::RenameDurably(path_, target));
     path_.clear();
     return absl::OkStatus();
   }
 
-  bool is_open() const { return fd_ >= 0; }
-  const fs::path& path() const { return path_; }
+  bool is_open() const { return fd_.valid(); }
 
  private:
-  int fd_ = -1;
+  common::UniqueFd fd_;
   fs::path path_;
-  uint64_t size_ = 0;
 };
 
 class UploadSink final : public http::BodySink {
