@@ -59,6 +59,10 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
   web->add_flag("--admin-allow-remote", config.admin_allow_remote,
                 "nw: let the admin server listen on a non-loopback address")
       ->envname("DVS_ADMIN_ALLOW_REMOTE");
+  web->add_option("--etcd-prefix", config.etcd_prefix,
+                  "etcd: the key prefix (several services may share one etcd)")
+      ->capture_default_str()
+      ->envname("DVS_ETCD_PREFIX");
   web->add_option("backends", config.backends,
                   "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
                   "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw "

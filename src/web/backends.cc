@@ -1,19 +1,28 @@
 #include "web/backends.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "admin/admin_server.h"
 #include "admin/host_port.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "content/fs/fs_content_service.h"
 #include "content/network/cluster_admin.h"
 #include "content/network/network_content_service.h"
+#include "metadata/etcd/etcd_lock.h"
+#include "metadata/etcd/etcd_metadata_service.h"
 #include "metadata/sqlite/sqlite_metadata_service.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::web {
 namespace {
+
+// After a ring change commits, how long its old copies stay for the other web
+// servers to hear of the commit (their watches deliver in milliseconds).
+constexpr std::chrono::seconds kSharedCleanupDelay{2};
 
 // The ring state lives with the metadata, so a restarted web server (or,
 // with etcd, every web server) finds the cluster as it was.
@@ -33,10 +42,7 @@ absl::Status CheckForm(const std::vector<std::string>& backends) {
         "expected METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS, e.g. `sqlite "
         "./data/metadata.db fs ./data/content`");
   }
-  if (backends[0] == "etcd") {
-    return absl::UnimplementedError("the \"etcd\" metadata backend is not available in this build");
-  }
-  if (backends[0] != "sqlite") {
+  if (backends[0] != "sqlite" && backends[0] != "etcd") {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown metadata type \"", backends[0], "\": use sqlite or etcd"));
   }
@@ -47,12 +53,51 @@ absl::Status CheckForm(const std::vector<std::string>& backends) {
   return absl::OkStatus();
 }
 
+// Ring changes from every web server on one etcd take turns: the lock is a
+// key in etcd held under a lease (metadata::EtcdLock).
+class EtcdRingChangeLock final : public content::RingChangeLock {
+ public:
+  EtcdRingChangeLock(std::shared_ptr<metadata::EtcdClient> client, std::string key)
+      : lock_(std::move(client), std::move(key)), holder_(DescribeThisProcess()) {}
+
+  absl::StatusOr<std::unique_ptr<content::RingChangeLease>> TryAcquire(
+      std::string_view change) override {
+    ASSIGN_OR_RETURN(std::unique_ptr<metadata::EtcdLock::Held> held,
+                     lock_.TryAcquire(absl::StrCat(common::AsAbsl(change), " on ", holder_)));
+    return std::unique_ptr<content::RingChangeLease>(new Lease(std::move(held)));
+  }
+
+ private:
+  class Lease final : public content::RingChangeLease {
+   public:
+    explicit Lease(std::unique_ptr<metadata::EtcdLock::Held> held) : held_(std::move(held)) {}
+    bool lost() const override { return held_->lost(); }
+
+   private:
+    std::unique_ptr<metadata::EtcdLock::Held> held_;
+  };
+
+  // "web server on HOST (pid N)", so a refusal says where the change runs.
+  static std::string DescribeThisProcess() {
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    return absl::StrCat("web server on ", host[0] != '\0' ? host : "?", " (pid ", getpid(), ")");
+  }
+
+  metadata::EtcdLock lock_;
+  const std::string holder_;
+};
+
+std::vector<std::string> SplitList(std::string_view list) {
+  return absl::StrSplit(common::AsAbsl(list), ',', absl::SkipWhitespace());
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config) {
   RETURN_IF_ERROR(CheckForm(config.backends));
   std::unique_ptr<Backends> backends(new Backends());
-  ASSIGN_OR_RETURN(backends->metadata_, metadata::SqliteMetadataService::Open(config.backends[1]));
+  RETURN_IF_ERROR(backends->OpenMetadata(config));
   if (config.backends[2] == "fs") {
     ASSIGN_OR_RETURN(backends->fs_content_, content::FsContentService::Open(config.backends[3]));
     backends->content_ = backends->fs_content_.get();
@@ -64,8 +109,36 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config
   return backends;
 }
 
+absl::Status Backends::OpenMetadata(const WebConfig& config) {
+  if (config.backends[0] == "sqlite") {
+    ASSIGN_OR_RETURN(metadata_, metadata::SqliteMetadataService::Open(config.backends[1]));
+    return absl::OkStatus();
+  }
+  std::vector<std::string> endpoints = SplitList(config.backends[1]);
+  for (const std::string& endpoint : endpoints) {
+    if (absl::Status valid = admin::ParseHostPort(endpoint).status(); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("etcd endpoint \"", endpoint, "\": ", valid.message(),
+                       " (expected HOST:PORT[,HOST:PORT...], e.g. 127.0.0.1:2379)"));
+    }
+  }
+  ASSIGN_OR_RETURN(etcd_, metadata::EtcdClient::Create(std::move(endpoints)));
+  if (config.etcd_prefix.empty() || config.etcd_prefix.front() != '/' ||
+      config.etcd_prefix.back() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("--etcd-prefix \"", config.etcd_prefix,
+                                                   "\" must start and end with '/', e.g. /dvs/"));
+  }
+  metadata_ = std::make_unique<metadata::EtcdMetadataService>(etcd_, config.etcd_prefix);
+  // Fail at start-up, not at the first request, when etcd is out of reach.
+  if (absl::Status health = metadata_->CheckHealth(); !health.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("etcd at ", config.backends[1], " does not answer: ", health.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Backends::OpenNetwork(const WebConfig& config) {
-  std::vector<std::string> parts = absl::StrSplit(config.backends[3], ',', absl::SkipEmpty());
+  std::vector<std::string> parts = SplitList(config.backends[3]);
   if (parts.size() < 2) {
     return absl::InvalidArgumentError(
         "nw needs ADMIN_HOST:PORT,NODE[,NODE...], e.g. 127.0.0.1:8081,127.0.0.1:8090");
@@ -79,8 +152,25 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   options.seed_nodes.assign(parts.begin() + 1, parts.end());
   options.vnodes = config.vnodes;
   options.replicas = config.replicas;
+  if (etcd_ != nullptr) {
+    ring_lock_ =
+        std::make_shared<EtcdRingChangeLock>(etcd_, absl::StrCat(config.etcd_prefix, "ring-lock"));
+    options.change_lock = ring_lock_;
+    options.shared_store = true;
+    options.cleanup_delay = kSharedCleanupDelay;
+  }
   ASSIGN_OR_RETURN(network_content_, content::NetworkContentService::Open(options, *ring_store_));
   content_ = network_content_.get();
+  if (etcd_ != nullptr) {
+    ring_watch_ = etcd_->WatchKey(
+        absl::StrCat(config.etcd_prefix, metadata::EtcdMetadataService::kRingKey),
+        [service = network_content_.get()](const std::optional<std::string>& value) {
+          if (!value.has_value()) return;  // deleted by hand: keep the ring in force
+          absl::StatusOr<content::RingState> state = content::RingState::FromJson(*value);
+          absl::Status adopted = state.ok() ? service->AdoptState(*state) : state.status();
+          if (!adopted.ok()) spdlog::error("ignoring the stored ring state: {}", adopted.message());
+        });
+  }
   admin_server_ = std::make_unique<admin::AdminServer>(
       *network_content_, admin::AdminServerOptions{.host = admin_address.host,
                                                    .port = admin_address.port,

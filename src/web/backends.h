@@ -1,13 +1,17 @@
 // The backends `dvs web` runs on, built from the reference's positional form:
-// `sqlite PATH` for metadata, and `fs DIR` or `nw ADMIN_HOST:PORT,NODE[,NODE…]`
-// for content. In `nw` mode the ring state is kept in the metadata backend
-// and the admin gRPC server is started on ADMIN_HOST:PORT.
+// `sqlite PATH` or `etcd HOST:PORT[,HOST:PORT…]` for metadata, and `fs DIR`
+// or `nw ADMIN_HOST:PORT,NODE[,NODE…]` for content. In `nw` mode the ring
+// state is kept in the metadata backend and the admin gRPC server is started
+// on ADMIN_HOST:PORT. With etcd, several web servers may share the metadata
+// and the storage cluster: ring changes take a lock in etcd, and each server
+// follows the others' through a watch on the ring key.
 #pragma once
 
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "content/content_service.h"
+#include "metadata/etcd/etcd_client.h"
 #include "metadata/metadata_service.h"
 #include "web/serve.h"
 
@@ -16,6 +20,7 @@ class AdminServer;
 }
 namespace dvs::content {
 class RingStateStore;
+class RingChangeLock;
 class NetworkContentService;
 }  // namespace dvs::content
 
@@ -23,8 +28,8 @@ namespace dvs::web {
 
 class Backends {
  public:
-  // Unimplemented for a backend this build lacks (etcd); InvalidArgument for
-  // a malformed form; the backend's error when it cannot open.
+  // InvalidArgument for a malformed form; the backend's error when it cannot
+  // open (Unavailable when etcd cannot be reached).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Backends>> Open(const WebConfig& config);
   ~Backends();  // stops the admin server first
 
@@ -34,13 +39,17 @@ class Backends {
 
  private:
   Backends() = default;
+  absl::Status OpenMetadata(const WebConfig& config);
   absl::Status OpenNetwork(const WebConfig& config);
 
   // Declared in the order they are built; destroyed in reverse.
+  std::shared_ptr<metadata::EtcdClient> etcd_;  // with etcd metadata
   std::unique_ptr<metadata::VideoMetadataService> metadata_;
   std::unique_ptr<content::RingStateStore> ring_store_;
+  std::shared_ptr<content::RingChangeLock> ring_lock_;  // with etcd metadata
   std::unique_ptr<content::VideoContentService> fs_content_;
   std::unique_ptr<content::NetworkContentService> network_content_;
+  std::unique_ptr<metadata::EtcdClient::Watch> ring_watch_;  // stopped before the service it feeds
   std::unique_ptr<admin::AdminServer> admin_server_;
   content::VideoContentService* content_ = nullptr;
   std::string description_;

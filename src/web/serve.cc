@@ -17,7 +17,7 @@ namespace dvs::web {
 namespace {
 
 constexpr int kExitStartupError = 1;
-constexpr int kExitUnsupported = 2;
+constexpr int kExitBadConfiguration = 2;
 
 std::filesystem::path DefaultStaticDir() {
   std::error_code ec;
@@ -31,8 +31,7 @@ int RunWebServer(const WebConfig& config) {
   absl::StatusOr<std::unique_ptr<Backends>> backends = Backends::Open(config);
   if (!backends.ok()) {
     spdlog::error("{}", backends.status().message());
-    return backends.status().code() == absl::StatusCode::kUnimplemented ? kExitUnsupported
-                                                                        : kExitStartupError;
+    return absl::IsInvalidArgument(backends.status()) ? kExitBadConfiguration : kExitStartupError;
   }
   media::JobQueue jobs(config.transcode_jobs);
   AppOptions options{

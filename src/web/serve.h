@@ -14,6 +14,8 @@ struct WebConfig {
   uint16_t port = 8080;
   // The reference's positional form: METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS.
   std::vector<std::string> backends = {"sqlite", "./data/metadata.db", "fs", "./data/content"};
+  // etcd: the keys live under this prefix.
+  std::string etcd_prefix = "/dvs/";
   std::filesystem::path work_dir = "./data/work";
   std::filesystem::path static_dir;  // empty: static/ beside the executable
   uint64_t upload_limit_bytes = 8ull << 30;
@@ -27,8 +29,9 @@ struct WebConfig {
   bool admin_allow_remote = false;
 };
 
-// The process exit code: 0 after a clean shutdown, 1 on a start-up error, 2
-// for a configuration this build cannot run.
+// The process exit code: 0 after a clean shutdown, 1 on a start-up error
+// (a backend cannot open or cannot be reached), 2 for a malformed
+// configuration.
 int RunWebServer(const WebConfig& config);
 
 }  // namespace dvs::web

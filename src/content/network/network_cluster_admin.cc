@@ -2,6 +2,7 @@
 // status and repair. See network_content_service.h for the rules.
 #include <algorithm>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -39,11 +40,6 @@ absl::Status ValidateNodeAddress(std::string_view address) {
       absl::StrCat("storage node address \"", common::AsAbsl(address), "\" is not host:port"));
 }
 
-std::string ChangeName(const RingState& state) {
-  return absl::StrCat(common::AsAbsl(TransitionKindName(state.transition->kind)), " ",
-                      state.transition->node);
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> NetworkContentService::ListNodes() {
@@ -66,9 +62,10 @@ absl::StatusOr<uint64_t> NetworkContentService::AddNode(std::string_view address
   }
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease,
                    options_.change_lock->TryAcquire(absl::StrCat("add ", node)));
-  ASSIGN_OR_RETURN(RingState next, ring_state().BeginAdd(node, options_.now_ms()));
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
+  ASSIGN_OR_RETURN(RingState next, settled.BeginAdd(node, options_.now_ms()));
   ProgressReporter reporter(progress);
-  return RunChange(next, reporter);
+  return RunChange(next, *lease, reporter);
 }
 
 absl::StatusOr<uint64_t> NetworkContentService::RemoveNode(
@@ -77,16 +74,32 @@ absl::StatusOr<uint64_t> NetworkContentService::RemoveNode(
   const std::string node(address);
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease,
                    options_.change_lock->TryAcquire(absl::StrCat("remove ", node)));
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
   // NotFound for a stranger, FailedPrecondition for the last node.
-  ASSIGN_OR_RETURN(RingState next, ring_state().BeginRemove(node, options_.now_ms()));
+  ASSIGN_OR_RETURN(RingState next, settled.BeginRemove(node, options_.now_ms()));
   ProgressReporter reporter(progress);
-  return RunChange(next, reporter);
+  return RunChange(next, *lease, reporter);
+}
+
+absl::StatusOr<RingState> NetworkContentService::SettledStateUnderLock() {
+  if (options_.shared_store) RETURN_IF_ERROR(CatchUpWithStore(0).status());
+  RingState state = ring_state();
+  if (!state.in_transition()) return state;
+  spdlog::warn("ring change {} was left unfinished by a web server that stopped; aborting it",
+               state.DescribeChange());
+  ++ring_changes_aborted_;
+  ASSIGN_OR_RETURN(RingState aborted, state.Abort());
+  RETURN_IF_ERROR(InstallState(aborted));
+  return aborted;
 }
 
 absl::Status NetworkContentService::SwapPlacement(const RingState& state) {
+  // The common case (a write checking the store) costs no ring building.
+  if (CurrentPlacement()->placement.state().version >= state.version) return absl::OkStatus();
   ASSIGN_OR_RETURN(RingPlacement placement, RingPlacement::Create(state));
   auto slot = std::make_shared<PlacementSlot>(std::move(placement));
   std::unique_lock lock(placement_mutex_);
+  if (placement_->placement.state().version >= state.version) return absl::OkStatus();
   std::shared_ptr<PlacementSlot> old = std::exchange(placement_, std::move(slot));
   // Writes have deadlines, so this ends.
   writes_drained_.wait(lock, [&old] { return old->writes_in_flight == 0; });
@@ -103,8 +116,9 @@ absl::Status NetworkContentService::InstallState(const RingState& state) {
 // on every write reaches the target set too, so the listing below misses
 // nothing the target set will need (writes begun earlier are waited for).
 absl::StatusOr<uint64_t> NetworkContentService::RunChange(const RingState& next,
+                                                          const RingChangeLease& lease,
                                                           ProgressReporter& progress) {
-  const std::string change = ChangeName(next);
+  const std::string change = next.DescribeChange();
   spdlog::info("ring change {} started (epoch {})", change, next.epoch);
   RETURN_IF_ERROR(InstallState(next));
   progress.Phase("planning", 0, "listing the files on every node");
@@ -121,6 +135,14 @@ absl::StatusOr<uint64_t> NetworkContentService::RunChange(const RingState& next,
                                  " aborted, the old ring stays in force: ", copies.failed.size(),
                                  " copies failed: ", DescribeFailedCopies(copies.failed))));
   }
+  if (lease.lost()) {
+    // Another server may own the ring now: store nothing more. Whoever takes
+    // the lock next aborts this transition.
+    ++ring_changes_aborted_;
+    return absl::AbortedError(absl::StrCat("ring change ", change,
+                                           " stopped: the ring-change lock was lost (etcd "
+                                           "unreachable for longer than its lease)"));
+  }
   progress.Phase("committing", 1);
   ASSIGN_OR_RETURN(RingState committed, next.Commit());
   if (absl::Status stored = InstallState(committed); !stored.ok()) {
@@ -130,6 +152,9 @@ absl::StatusOr<uint64_t> NetworkContentService::RunChange(const RingState& next,
   progress.Step();
   spdlog::info("ring change {} committed (epoch {}); {} files migrated with {} copies", change,
                committed.epoch, plan.files_to_migrate, copies.made);
+  // Other web servers may still read by the old ring until they hear of
+  // the commit.
+  if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
   DeleteResults deleted =
       ExecuteDeletions(*pool_, plan.deletions, options_.copy_parallelism, {}, progress);
   cleanup_failures_ += deleted.failed;
@@ -141,7 +166,7 @@ absl::StatusOr<uint64_t> NetworkContentService::RunChange(const RingState& next,
 absl::Status NetworkContentService::AbortChange(const RingState& transition,
                                                 const absl::Status& why) {
   ++ring_changes_aborted_;
-  spdlog::error("aborting ring change {}: {}", ChangeName(transition), why.message());
+  spdlog::error("aborting ring change {}: {}", transition.DescribeChange(), why.message());
   ASSIGN_OR_RETURN(RingState aborted, transition.Abort());
   absl::Status stored = store_.Store(aborted.ToJson());
   RETURN_IF_ERROR(SwapPlacement(aborted));
@@ -179,6 +204,7 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
     const ClusterProgressCallback& progress) {
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease,
                    options_.change_lock->TryAcquire("repair"));
+  RETURN_IF_ERROR(SettledStateUnderLock().status());
   ProgressReporter reporter(progress);
   reporter.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const PlacementSlot> slot = CurrentPlacement();

@@ -19,6 +19,7 @@ using testing::FastOptions;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using testing::MemoryRingStateStore;
+using ::testing::Not;
 using testing::ReadAll;
 using testing::TestBytes;
 using testing::TestCluster;
@@ -152,8 +153,10 @@ TEST_F(NetworkClusterAdminTest, FailedCopyAbortsAndKeepsTheOldRing) {
   });
   EXPECT_TRUE(absl::IsAborted(migrated.status())) << migrated.status();
   EXPECT_THAT(std::string(migrated.status().message()), HasSubstr(added));
-  EXPECT_EQ(service_->ring_state(), before);
-  EXPECT_EQ(store_.state(), before);
+  RingState aborted = before;
+  aborted.version = before.version + 2;  // begun, then aborted
+  EXPECT_EQ(service_->ring_state(), aborted);
+  EXPECT_EQ(store_.state(), aborted);
   EXPECT_EQ(service_->stats().ring_changes_aborted, 1u);
   ExpectExactPlacement();
   ExpectAllReadable();
@@ -249,6 +252,97 @@ TEST_F(NetworkClusterAdminTest, StatusReportsEveryNodesHealth) {
       EXPECT_FALSE(node.error.empty());
     }
   }
+}
+
+// Two web servers on one store and one cluster, as with etcd: neither is
+// told of the other's change here (no watch), which is the worst case of a
+// late notice.
+class SharedStoreTest : public NetworkClusterAdminTest {
+ protected:
+  NetworkContentOptions SharedOptions() {
+    NetworkContentOptions options = FastOptions(nodes_, 2);
+    options.shared_store = true;
+    options.change_lock = lock_;
+    return options;
+  }
+  void OpenBoth() {
+    nodes_ = cluster_.StartNodes(3);
+    for (auto* service : {&service_, &other_}) {
+      auto opened = NetworkContentService::Open(SharedOptions(), store_);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      *service = std::move(*opened);
+    }
+  }
+
+  std::shared_ptr<InProcessRingChangeLock> lock_ = std::make_shared<InProcessRingChangeLock>();
+  std::unique_ptr<NetworkContentService> other_;
+};
+
+TEST_F(SharedStoreTest, AWriteUnderAStaleRingIsWrittenAgainUnderTheStoredOne) {
+  OpenBoth();
+  WriteFiles();
+  ASSERT_TRUE(service_->AddNode(cluster_.StartNode(), nullptr).ok());
+  EXPECT_EQ(other_->ring_state().nodes.size(), 3u);  // has not heard yet
+  // Enough files that some belong on the new node (each does with p = 1/2).
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(other_->Write("late", FileName(i), TestBytes(100, i)).ok());
+    keys_.push_back(PlacementKey("late", FileName(i)));
+  }
+  EXPECT_EQ(other_->ring_state(), service_->ring_state());  // caught up while writing
+  // Every late file is already on its new owners: repair only removes the
+  // strays of the first, stale write.
+  auto repaired = service_->Repair(nullptr);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(repaired->copies_made, 0u);
+  ExpectExactPlacement();
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(ReadAll(*service_, "late", FileName(i)).value_or("?"), TestBytes(100, i));
+  }
+}
+
+TEST_F(SharedStoreTest, AnOlderStateHeardLateNeverUndoesANewerOne) {
+  OpenBoth();
+  RingState seeded = other_->ring_state();
+  ASSERT_TRUE(service_->AddNode(cluster_.StartNode(), nullptr).ok());
+  RingState committed = service_->ring_state();
+  ASSERT_TRUE(other_->AdoptState(committed).ok());
+  EXPECT_EQ(other_->ring_state(), committed);
+  ASSERT_TRUE(other_->AdoptState(seeded).ok());  // a notice delivered out of order
+  EXPECT_EQ(other_->ring_state(), committed);
+}
+
+TEST_F(SharedStoreTest, OpenFollowsATransitionAnotherServerIsRunning) {
+  nodes_ = cluster_.StartNodes(3);
+  RingState running = RingState::Seed(nodes_, 32, 2)->BeginAdd("127.0.0.1:9", 5).value();
+  ASSERT_TRUE(store_.Store(running.ToJson()).ok());
+  {
+    auto held = lock_->TryAcquire("add 127.0.0.1:9");  // the other server's change
+    ASSERT_TRUE(held.ok());
+    auto opened = NetworkContentService::Open(SharedOptions(), store_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ((*opened)->ring_state(), running);  // followed, not aborted
+    EXPECT_EQ(store_.state(), running);
+  }
+  // Its owner has gone (the lock is free): the next change aborts it first.
+  auto opened = NetworkContentService::Open(SharedOptions(), store_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_FALSE((*opened)->ring_state().in_transition());
+  std::string added = cluster_.StartNode();
+  ASSERT_TRUE((*opened)->AddNode(added, nullptr).ok());
+  EXPECT_THAT((*opened)->ring_state().nodes, Contains(added));
+}
+
+TEST_F(SharedStoreTest, TheNextChangeAbortsATransitionWhoseOwnerDied) {
+  OpenBoth();
+  RingState running = service_->ring_state().BeginAdd("127.0.0.1:9", 5).value();
+  ASSERT_TRUE(store_.Store(running.ToJson()).ok());  // stored, then its server died
+  ASSERT_TRUE(other_->AdoptState(running).ok());
+  std::string added = cluster_.StartNode();
+  auto migrated = other_->AddNode(added, nullptr);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  EXPECT_THAT(other_->ring_state().nodes, Contains(added));
+  EXPECT_THAT(other_->ring_state().nodes, Not(Contains("127.0.0.1:9")));
+  EXPECT_EQ(store_.state(), other_->ring_state());
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ absl::StatusOr<std::string> KeyFor(std::string_view video_id, std::string_view f
 }
 
 // The stored state, or the seeded one (stored) when there is none. A stored
-// transition is aborted: see the class comment for why that is safe.
+// transition is aborted, when no other server is running it: see the class
+// comment for why that is safe.
 absl::StatusOr<RingState> LoadOrSeedState(const NetworkContentOptions& options,
                                           RingStateStore& store) {
   ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
@@ -59,12 +60,24 @@ absl::StatusOr<RingState> LoadOrSeedState(const NetworkContentOptions& options,
         "seed an empty store",
         state.epoch, absl::StrJoin(state.nodes, ","));
   }
-  if (state.in_transition()) {
-    spdlog::warn("the stored ring has an unfinished change ({} {}), left by a crash; aborting it",
-                 TransitionKindName(state.transition->kind), state.transition->node);
-    ASSIGN_OR_RETURN(state, state.Abort());
-    RETURN_IF_ERROR(store.Store(state.ToJson()));
+  if (!state.in_transition()) return state;
+  const std::string change = state.DescribeChange();
+  absl::StatusOr<std::unique_ptr<RingChangeLease>> lease =
+      options.change_lock->TryAcquire("abort an unfinished change at start-up");
+  if (absl::IsFailedPrecondition(lease.status())) {
+    spdlog::info("ring change {} is running on another web server; following it", change);
+    return state;
   }
+  RETURN_IF_ERROR(lease.status());
+  // Read again under the lock: its owner may have finished it meanwhile.
+  ASSIGN_OR_RETURN(stored, store.Load());
+  if (!stored.has_value()) return absl::DataLossError("the stored ring state has disappeared");
+  ASSIGN_OR_RETURN(state, RingState::FromJson(*stored));
+  if (!state.in_transition()) return state;
+  spdlog::warn("the stored ring has an unfinished change ({}), left by a crash; aborting it",
+               change);
+  ASSIGN_OR_RETURN(state, state.Abort());
+  RETURN_IF_ERROR(store.Store(state.ToJson()));
   return state;
 }
 
@@ -209,16 +222,52 @@ absl::Status NetworkContentService::WriteFile(std::string_view video_id, std::st
   return PutReplicated(key, size, sha256, [&source] { return FileSource(source); });
 }
 
+// With a shared store, a write is done only once the ring it used is still
+// the stored one (see the class comment); each round adopts the newer ring.
 absl::Status NetworkContentService::PutReplicated(
     const std::string& key, uint64_t size, const std::string& sha256,
     const std::function<absl::StatusOr<storage::PutSource>()>& make_source) {
-  WriteTicket ticket = BeginWrite();
-  ASSIGN_OR_RETURN(ReplicatedPutResult result,
-                   ReplicatedPut(*pool_, ticket.placement(), key, size, sha256, make_source));
-  for (const NodeAttempt& failed : result.failed) {
-    ++write_replica_failures_;
-    spdlog::warn("wrote {} without its replica on {} (repair will copy it later): {}", key,
-                 failed.node, failed.status.message());
+  constexpr int kMaxRounds = 3;
+  for (int round = 1;; ++round) {
+    uint64_t version = 0;
+    {
+      WriteTicket ticket = BeginWrite();
+      version = ticket.placement().state().version;
+      ASSIGN_OR_RETURN(ReplicatedPutResult result,
+                       ReplicatedPut(*pool_, ticket.placement(), key, size, sha256, make_source));
+      for (const NodeAttempt& failed : result.failed) {
+        ++write_replica_failures_;
+        spdlog::warn("wrote {} without its replica on {} (repair will copy it later): {}", key,
+                     failed.node, failed.status.message());
+      }
+    }  // the ticket is released first: adopting a new ring waits for it
+    if (!options_.shared_store) return absl::OkStatus();
+    ASSIGN_OR_RETURN(bool still_current, CatchUpWithStore(version));
+    if (still_current) return absl::OkStatus();
+    if (round == kMaxRounds) {
+      return absl::UnavailableError(
+          absl::StrCat("the storage ring changed ", kMaxRounds, " times while writing ", key));
+    }
+    spdlog::info("the storage ring changed while {} was written; writing it again", key);
+  }
+}
+
+absl::StatusOr<bool> NetworkContentService::CatchUpWithStore(uint64_t version) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.Load());
+  if (!stored.has_value()) return absl::DataLossError("the stored ring state has disappeared");
+  ASSIGN_OR_RETURN(RingState state, RingState::FromJson(*stored));
+  RETURN_IF_ERROR(SwapPlacement(state));
+  return state.version <= version;
+}
+
+absl::Status NetworkContentService::AdoptState(const RingState& state) {
+  const uint64_t before = ring_state().version;
+  RETURN_IF_ERROR(SwapPlacement(state));
+  if (state.version > before) {
+    spdlog::info(
+        "storage ring now epoch {} version {}{}: {}", state.epoch, state.version,
+        state.in_transition() ? absl::StrCat(" (changing: ", state.DescribeChange(), ")") : "",
+        absl::StrJoin(state.nodes, ","));
   }
   return absl::OkStatus();
 }

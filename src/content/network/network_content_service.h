@@ -22,6 +22,18 @@
 // been deleted before a commit, so the old ring still has every file, and the
 // copies already made are strays that Repair() removes.
 //
+// Several web servers may share one store and one storage cluster
+// (`shared_store`, etcd). Each learns of the others' ring changes through
+// AdoptState (a watch on the store) and orders states by their version, so a
+// late notice never undoes a newer state. Because a notice can arrive late,
+// a write that finds, once done, that the stored ring is no longer the one it
+// used writes again under the stored one: a change lists the nodes only after
+// storing its transition, so a write it could have missed always sees that
+// transition. Old copies are deleted `cleanup_delay` after a commit, once the
+// other servers have heard of it. A transition found stored is aborted only by
+// whoever holds the change lock: at Open when the lock is free, else by the
+// next change or repair (its owner died; its lease has lapsed).
+//
 // Thread-safe: every method may be called from many threads. Ring changes
 // and Repair() run one at a time (RingChangeLock); reads and writes go on
 // meanwhile. Readers returned by Read() must not outlive the service.
@@ -72,6 +84,10 @@ struct NetworkContentOptions {
   // One ring change at a time; an in-process lock when empty. Shared so that
   // several services on one cluster in one process can share one.
   std::shared_ptr<RingChangeLock> change_lock;
+  // Other web servers use the same store and cluster (see the class comment);
+  // change_lock must then be one they share too.
+  bool shared_store = false;
+  std::chrono::milliseconds cleanup_delay{0};
 };
 
 // Counters since Open, for logs and /metrics.
@@ -127,6 +143,11 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   absl::StatusOr<ClusterStatus> Status() override;
   absl::StatusOr<RepairReport> Repair(const ClusterProgressCallback& progress) override;
 
+  // A state another web server stored (heard through a watch on the store):
+  // put in force when its version is newer than the one in force, else
+  // ignored. InvalidArgument for a state that fails Validate().
+  absl::Status AdoptState(const RingState& state);
+
   // The ring state in force (with any transition running).
   RingState ring_state() const;
   NetworkContentStats stats() const;
@@ -158,12 +179,20 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   bool StillWanted(const std::string& key, const std::string& node) const;
 
   // Ring changes (network_cluster_admin.cc).
-  // Puts `state` in force and waits for the writes begun under the old
-  // placement to finish, so a listing made afterwards sees them.
+  // Puts `state` in force, unless the state in force is as new (by version),
+  // and waits for the writes begun under the old placement to finish, so a
+  // listing made afterwards sees them.
   [[nodiscard]] absl::Status SwapPlacement(const RingState& state);
+  // shared_store: loads the stored state and adopts it when newer. Returns
+  // whether `version` (the state a write used) is still the stored one.
+  [[nodiscard]] absl::StatusOr<bool> CatchUpWithStore(uint64_t version);
+  // With the change lock held: the freshest state, with any transition in it
+  // (its owner is gone, or we would not hold the lock) aborted and stored.
+  [[nodiscard]] absl::StatusOr<RingState> SettledStateUnderLock();
   // Stores `state`, then swaps to it. Nothing changes when storing fails.
   [[nodiscard]] absl::Status InstallState(const RingState& state);
   [[nodiscard]] absl::StatusOr<uint64_t> RunChange(const RingState& next,
+                                                   const RingChangeLease& lease,
                                                    ProgressReporter& progress);
   [[nodiscard]] absl::Status AbortChange(const RingState& transition, const absl::Status& why);
   NodeStatus ProbeNode(const std::string& address);

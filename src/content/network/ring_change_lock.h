@@ -1,6 +1,7 @@
 // RingChangeLock: lets one ring change (add, remove, repair) run at a time.
-// In-process now; a lease-backed lock in etcd later takes the same shape, so
-// several `dvs web` processes sharing a cluster serialize their changes too.
+// In-process for one web server; with etcd, a lease-backed lock in etcd takes
+// the same shape (src/web/backends.cc), so several `dvs web` processes
+// sharing a cluster serialize their changes too.
 #pragma once
 
 #include <memory>
@@ -17,6 +18,9 @@ namespace dvs::content {
 class RingChangeLease {
  public:
   virtual ~RingChangeLease() = default;
+  // True once the lock was lost while held (a lease in etcd lapsed): another
+  // process may hold it now, so the change must stop without storing more.
+  virtual bool lost() const { return false; }
 };
 
 class RingChangeLock {

@@ -107,6 +107,10 @@ absl::StatusOr<RingState> StateFromJson(const json& root) {
     return Invalid("epoch must be a non-negative integer");
   }
   state.epoch = epoch->get<uint64_t>();
+  if (auto version = root.find("version"); version != root.end()) {
+    if (!version->is_number_unsigned()) return Invalid("version must be a non-negative integer");
+    state.version = version->get<uint64_t>();
+  }
   auto nodes = root.find("nodes");
   if (nodes == root.end()) return Invalid("nodes is missing");
   ASSIGN_OR_RETURN(state.nodes, NodesFromJson(*nodes, "nodes"));
@@ -123,9 +127,8 @@ absl::StatusOr<RingState> StateFromJson(const json& root) {
 // Only one ring change may run at a time (DESIGN §8).
 absl::Status NoTransitionRunning(const RingState& state) {
   if (!state.transition.has_value()) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      "a ring change is already running: ",
-      common::AsAbsl(TransitionKindName(state.transition->kind)), " ", state.transition->node));
+  return absl::FailedPreconditionError(
+      absl::StrCat("a ring change is already running: ", state.DescribeChange()));
 }
 
 // A state with no transition, built field by field: copying `state` and
@@ -133,6 +136,7 @@ absl::Status NoTransitionRunning(const RingState& state) {
 RingState SettledState(const RingState& state, uint64_t epoch, std::vector<std::string> nodes) {
   RingState settled;
   settled.epoch = epoch;
+  settled.version = state.version + 1;
   settled.nodes = std::move(nodes);
   settled.vnodes = state.vnodes;
   settled.replicas = state.replicas;
@@ -149,6 +153,7 @@ absl::StatusOr<RingState> RingState::Seed(std::vector<std::string> nodes, int vn
                                           int replicas) {
   RingState state;
   state.epoch = 1;
+  state.version = 1;
   std::sort(nodes.begin(), nodes.end());
   state.nodes = std::move(nodes);
   state.vnodes = vnodes;
@@ -158,11 +163,8 @@ absl::StatusOr<RingState> RingState::Seed(std::vector<std::string> nodes, int vn
 }
 
 std::string RingState::ToJson() const {
-  json root = {{"epoch", epoch},
-               {"nodes", nodes},
-               {"vnodes", vnodes},
-               {"replicas", replicas},
-               {"transition", nullptr}};
+  json root = {{"epoch", epoch},   {"version", version},   {"nodes", nodes},
+               {"vnodes", vnodes}, {"replicas", replicas}, {"transition", nullptr}};
   if (transition.has_value()) {
     root["transition"] = {{"kind", std::string(TransitionKindName(transition->kind))},
                           {"node", transition->node},
@@ -205,6 +207,11 @@ absl::Status RingState::Validate() const {
   return absl::OkStatus();
 }
 
+std::string RingState::DescribeChange() const {
+  if (!transition.has_value()) return "";
+  return absl::StrCat(common::AsAbsl(TransitionKindName(transition->kind)), " ", transition->node);
+}
+
 const std::vector<std::string>& RingState::target_nodes() const {
   return transition.has_value() ? transition->target_nodes : nodes;
 }
@@ -216,6 +223,7 @@ absl::StatusOr<RingState> RingState::BeginAdd(std::string_view node, int64_t now
     return absl::AlreadyExistsError(absl::StrCat(common::AsAbsl(node), " is already in the ring"));
   }
   RingState next = *this;
+  ++next.version;
   next.transition = RingTransition{Changed(nodes, TransitionKind::kAdd, node), TransitionKind::kAdd,
                                    std::string(node), now_ms};
   return next;
@@ -231,6 +239,7 @@ absl::StatusOr<RingState> RingState::BeginRemove(std::string_view node, int64_t 
     return absl::FailedPreconditionError("cannot remove the last node of the ring");
   }
   RingState next = *this;
+  ++next.version;
   next.transition = RingTransition{Changed(nodes, TransitionKind::kRemove, node),
                                    TransitionKind::kRemove, std::string(node), now_ms};
   return next;

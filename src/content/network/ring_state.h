@@ -38,6 +38,11 @@ struct RingState {
   // Counts committed rings: 1 for the seeded ring, +1 per committed change.
   // Starting or aborting a transition keeps it.
   uint64_t epoch = 0;
+  // Counts every state stored: 1 for the seeded ring, +1 per BeginAdd,
+  // BeginRemove, Commit and Abort. Web servers sharing one store order the
+  // states they hear of by it, so a late notice never undoes a newer state.
+  // 0 in a document written before it existed.
+  uint64_t version = 0;
   std::vector<std::string> nodes;  // sorted, distinct, never empty in a valid state
   int vnodes = kDefaultVirtualNodes;
   int replicas = kDefaultReplicas;  // configured; each ring uses min(replicas, its nodes)
@@ -51,7 +56,7 @@ struct RingState {
                                                       int vnodes = kDefaultVirtualNodes,
                                                       int replicas = kDefaultReplicas);
 
-  // {"epoch":1,"nodes":[...],"vnodes":128,"replicas":3,
+  // {"epoch":1,"version":1,"nodes":[...],"vnodes":128,"replicas":3,
   //  "transition":null | {"kind":"add","node":"...","target_nodes":[...],"started_at_ms":0}}
   std::string ToJson() const;
   // InvalidArgument for malformed JSON, wrong types, or a state that fails
@@ -64,6 +69,8 @@ struct RingState {
   [[nodiscard]] absl::Status Validate() const;
 
   bool in_transition() const { return transition.has_value(); }
+  // "add host:port" or "remove host:port"; empty when no transition runs.
+  std::string DescribeChange() const;
   // The committed node list, or the target list during a transition.
   const std::vector<std::string>& target_nodes() const;
 

@@ -62,7 +62,23 @@ TEST(RingStateTest, JsonUsesTheDocumentedFieldNames) {
   RingState state = Seeded({"b:1"}, 128, 3).BeginAdd("a:1", 5).value();
   EXPECT_EQ(state.ToJson(),
             R"({"epoch":1,"nodes":["b:1"],"replicas":3,"transition":{"kind":"add","node":"a:1",)"
-            R"("started_at_ms":5,"target_nodes":["a:1","b:1"]},"vnodes":128})");
+            R"("started_at_ms":5,"target_nodes":["a:1","b:1"]},"version":2,"vnodes":128})");
+}
+
+TEST(RingStateTest, EveryNewStateHasAHigherVersion) {
+  RingState seeded = Seeded();
+  EXPECT_EQ(seeded.version, 1u);
+  RingState adding = seeded.BeginAdd("z:1", 1).value();
+  RingState committed = adding.Commit().value();
+  RingState removing = committed.BeginRemove("z:1", 2).value();
+  RingState aborted = removing.Abort().value();
+  EXPECT_EQ(adding.version, 2u);
+  EXPECT_EQ(committed.version, 3u);
+  EXPECT_EQ(removing.version, 4u);
+  EXPECT_EQ(aborted.version, 5u);
+  // Aborting keeps the epoch: only the version tells the two states apart.
+  EXPECT_EQ(aborted.epoch, committed.epoch);
+  EXPECT_EQ(aborted.nodes, committed.nodes);
 }
 
 TEST(RingStateTest, FromJsonSortsNodesAndAcceptsMissingTransition) {
@@ -71,6 +87,7 @@ TEST(RingStateTest, FromJsonSortsNodesAndAcceptsMissingTransition) {
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_THAT(state->nodes, ElementsAre("a:1", "c:1"));
   EXPECT_EQ(state->epoch, 4u);
+  EXPECT_EQ(state->version, 0u);  // written before versions existed
   EXPECT_FALSE(state->in_transition());
 }
 
@@ -82,6 +99,7 @@ TEST(RingStateTest, FromJsonRejectsBadInputWithoutThrowing) {
       R"({"nodes":["a:1"],"vnodes":1,"replicas":1})",
       R"({"epoch":-1,"nodes":["a:1"],"vnodes":1,"replicas":1})",
       R"({"epoch":"1","nodes":["a:1"],"vnodes":1,"replicas":1})",
+      R"({"epoch":1,"version":-2,"nodes":["a:1"],"vnodes":1,"replicas":1})",
       R"({"epoch":1,"nodes":[],"vnodes":1,"replicas":1})",
       R"({"epoch":1,"nodes":["a:1","a:1"],"vnodes":1,"replicas":1})",
       R"({"epoch":1,"nodes":[7],"vnodes":1,"replicas":1})",
@@ -119,7 +137,10 @@ TEST(RingStateTest, AddThenCommitBumpsEpochAndAdoptsTarget) {
 
 TEST(RingStateTest, AbortKeepsTheOldRingAndEpoch) {
   RingState seeded = Seeded();
-  EXPECT_EQ(seeded.BeginRemove("localhost:8090", 10).value().Abort().value(), seeded);
+  RingState aborted = seeded.BeginRemove("localhost:8090", 10).value().Abort().value();
+  RingState expected = seeded;
+  expected.version = seeded.version + 2;  // begun, then aborted
+  EXPECT_EQ(aborted, expected);
 }
 
 TEST(RingStateTest, ChangesAreRefusedWhenTheyCannotApply) {

@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -12,6 +14,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "proto/etcd/rpc.grpc.pb.h"
+#include "spdlog/spdlog.h"
 
 namespace dvs::metadata {
 namespace {
@@ -62,6 +65,7 @@ class EtcdClient::Impl {
   struct Stubs {
     std::unique_ptr<pb::KV::Stub> kv;
     std::unique_ptr<pb::Lease::Stub> lease;
+    std::unique_ptr<pb::Watch::Stub> watch;
   };
   // One attempt on one endpoint: fills its response, returns gRPC's status.
   using Attempt = std::function<grpc::Status(Stubs&, grpc::ClientContext*)>;
@@ -75,7 +79,8 @@ class EtcdClient::Impl {
     for (const std::string& endpoint : endpoints_) {
       std::shared_ptr<grpc::Channel> channel =
           grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
-      stubs_.push_back({pb::KV::NewStub(channel), pb::Lease::NewStub(channel)});
+      stubs_.push_back(
+          {pb::KV::NewStub(channel), pb::Lease::NewStub(channel), pb::Watch::NewStub(channel)});
     }
   }
 
@@ -99,14 +104,21 @@ class EtcdClient::Impl {
                             absl::StrCat("etcd ", common::AsAbsl(what), ": ", error.message()));
       }
       last_error = absl::StrCat(endpoints_[index], ": ", status.error_message());
-      // Only the thread that saw this endpoint fail moves everyone on, so
-      // concurrent failures do not skip a healthy endpoint.
-      current_.compare_exchange_strong(index, (index + 1) % endpoints_.size());
+      MoveOn(index);
       if (i + 1 < max_attempts) std::this_thread::sleep_for(options_.retry_backoff);
     }
     return absl::UnavailableError(absl::StrCat(
         "etcd has no quorum or cannot be reached (tried ", absl::StrJoin(endpoints_, ", "),
         "): ", common::AsAbsl(what), " failed, last from ", last_error));
+  }
+
+  // The endpoint calls go to now, and its stubs.
+  size_t current() const { return current_.load(); }
+  Stubs& stubs(size_t index) { return stubs_[index]; }
+  // After `failed` could not answer. Only the thread that saw an endpoint
+  // fail moves everyone on, so concurrent failures do not skip a healthy one.
+  void MoveOn(size_t failed) {
+    current_.compare_exchange_strong(failed, (failed + 1) % endpoints_.size());
   }
 
   const std::vector<std::string> endpoints_;
@@ -283,6 +295,133 @@ absl::Status EtcdClient::RevokeLease(int64_t lease_id) {
   return impl_->Call("revoke lease", [&](Impl::Stubs& stubs, grpc::ClientContext* context) {
     return stubs.lease->LeaseRevoke(context, request, &response);
   });
+}
+
+// Keeps one Watch stream open on the current endpoint. `next_revision_` is
+// where the stream resumes: 0 means "resynchronise" (read the key, deliver
+// it, then watch from just after that read), which is also how a watch
+// resumes when etcd has compacted the revisions it missed.
+class EtcdClient::KeyWatch final : public EtcdClient::Watch {
+ public:
+  KeyWatch(Impl& impl, std::string key, WatchCallback on_change)
+      : impl_(impl), key_(std::move(key)), on_change_(std::move(on_change)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~KeyWatch() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      if (context_ != nullptr) context_->TryCancel();
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kRetryPause{250};
+
+  void Run() {
+    int64_t next_revision = 0;
+    while (!stopping()) {
+      if (next_revision == 0) {
+        absl::StatusOr<int64_t> synced = Resynchronise();
+        if (!synced.ok()) {
+          spdlog::warn("etcd watch of {}: {}", key_, synced.status().message());
+          Pause();
+          continue;
+        }
+        next_revision = *synced;
+      }
+      const size_t index = impl_.current();
+      grpc::Status status = Stream(index, next_revision);
+      if (stopping()) return;
+      spdlog::warn("etcd watch of {} on {} ended ({}); resuming", key_, impl_.endpoints_[index],
+                   status.ok() ? "cancelled by the server" : status.error_message());
+      impl_.MoveOn(index);
+      Pause();
+    }
+  }
+
+  // Reads the key, hands its value on, and returns the revision to watch
+  // from: the one after the read.
+  absl::StatusOr<int64_t> Resynchronise() {
+    pb::RangeRequest request;
+    request.set_key(key_);
+    pb::RangeResponse response;
+    RETURN_IF_ERROR(impl_.Call("watch: get", [&](Impl::Stubs& stubs, grpc::ClientContext* context) {
+      return stubs.kv->Range(context, request, &response);
+    }));
+    Deliver(response.kvs_size() == 0 ? std::optional<std::string>()
+                                     : std::optional<std::string>(response.kvs(0).value()));
+    return response.header().revision() + 1;
+  }
+
+  // Watches from `next_revision` until the stream ends; advances it past
+  // every event delivered (0 when the server has compacted what we missed).
+  grpc::Status Stream(size_t index, int64_t& next_revision) {
+    grpc::ClientContext context;
+    // Without this a member cut off from its leader keeps the stream open
+    // and silent; with it the member cancels the stream and we move on.
+    context.AddMetadata("hasleader", "true");
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return grpc::Status::CANCELLED;
+      context_ = &context;
+    }
+    auto stream = impl_.stubs(index).watch->Watch(&context);
+    pb::WatchRequest request;
+    pb::WatchCreateRequest* create = request.mutable_create_request();
+    create->set_key(key_);
+    create->set_start_revision(next_revision);
+    pb::WatchResponse response;
+    if (stream->Write(request)) {
+      while (stream->Read(&response)) {
+        if (response.canceled()) {
+          if (response.compact_revision() > 0) next_revision = 0;
+          context.TryCancel();
+          break;
+        }
+        for (const mvccpb::Event& event : response.events()) {
+          Deliver(event.type() == mvccpb::Event::DELETE
+                      ? std::optional<std::string>()
+                      : std::optional<std::string>(event.kv().value()));
+          next_revision = event.kv().mod_revision() + 1;
+        }
+      }
+    }
+    grpc::Status status = stream->Finish();
+    std::lock_guard lock(mutex_);
+    context_ = nullptr;
+    return status;
+  }
+
+  void Deliver(const std::optional<std::string>& value) {
+    if (!stopping()) on_change_(value);
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  void Pause() {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, kRetryPause, [this] { return stopping_; });
+  }
+
+  Impl& impl_;
+  const std::string key_;
+  const WatchCallback on_change_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;                   // GUARDED_BY(mutex_)
+  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(mutex_): the open stream's
+  std::thread thread_;                      // last: starts after the fields it reads
+};
+
+std::unique_ptr<EtcdClient::Watch> EtcdClient::WatchKey(std::string key, WatchCallback on_change) {
+  return std::make_unique<KeyWatch>(*impl_, std::move(key), std::move(on_change));
 }
 
 }  // namespace dvs::metadata

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,10 +88,27 @@ class EtcdClient {
   [[nodiscard]] absl::Status PutWithLease(std::string_view key, std::string_view value,
                                           int64_t lease_id);
 
+  // Stops its watch when destroyed (after a callback in progress returns).
+  class Watch {
+   public:
+    virtual ~Watch() = default;
+  };
+  // The key's value, or nullopt once it is deleted.
+  using WatchCallback = std::function<void(const std::optional<std::string>& value)>;
+  // Calls `on_change` from a thread of its own: first with the key's value
+  // now, then after every change, in order. When the stream breaks (the
+  // member died or lost its leader) it moves to another endpoint and resumes
+  // after the last revision seen, so no change is missed; while etcd cannot
+  // be reached it keeps retrying. A value may be delivered again after a
+  // reconnect, so the callback must be idempotent. The client must outlive
+  // the watch.
+  [[nodiscard]] std::unique_ptr<Watch> WatchKey(std::string key, WatchCallback on_change);
+
   const std::vector<std::string>& endpoints() const;
 
  private:
   class Impl;
+  class KeyWatch;
   explicit EtcdClient(std::unique_ptr<Impl> impl);
 
   std::unique_ptr<Impl> impl_;

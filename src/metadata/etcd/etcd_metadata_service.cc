@@ -11,7 +11,6 @@ namespace dvs::metadata {
 namespace {
 
 constexpr char kVideosDir[] = "videos/";
-constexpr char kRingKey[] = "ring";
 
 absl::Status NoSuchVideo(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("no video with id \"", common::AsAbsl(id), "\""));

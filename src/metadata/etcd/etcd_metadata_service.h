@@ -21,6 +21,8 @@ namespace dvs::metadata {
 class EtcdMetadataService final : public VideoMetadataService {
  public:
   static constexpr char kDefaultPrefix[] = "/dvs/";
+  // The ring state's key, under the prefix.
+  static constexpr char kRingKey[] = "ring";
 
   // The client is shared: the ring-change lock of the same process uses it too.
   explicit EtcdMetadataService(std::shared_ptr<EtcdClient> client,
