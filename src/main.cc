@@ -45,6 +45,26 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->envname("DVS_HTTP_WORKERS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  web->add_option("--max-uploads", config.max_uploads, "Uploads received at once; more get 429")
+      ->envname("DVS_MAX_UPLOADS")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  web->add_option("--max-connections", config.max_connections,
+                  "Open HTTP connections; more get 503")
+      ->envname("DVS_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  web->add_option("--read-timeout", config.read_timeout_s,
+                  "Seconds a client may take for each read of a request's header or body "
+                  "(a stalled client is dropped after it)")
+      ->envname("DVS_READ_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  web->add_option("--idle-timeout", config.idle_timeout_s,
+                  "Seconds an idle keep-alive connection is kept")
+      ->envname("DVS_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   web->add_option("--replicas", config.replicas, "nw: copies of each file, on a first start")
       ->envname("DVS_REPLICAS")
       ->check(CLI::Range(1, 64))

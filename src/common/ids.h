@@ -17,6 +17,15 @@ inline constexpr size_t kMaxNameLength = 128;
 // message ("video id", "file name").
 [[nodiscard]] absl::Status ValidateName(std::string_view name, std::string_view what = "name");
 
+inline constexpr size_t kMaxFileNameBytes = 1024;
+
+// OK when an uploaded file's original name (kept as the video's title) is
+// printable text: well-formed UTF-8, at most kMaxFileNameBytes, without
+// control characters (C0, DEL, C1) or the bidirectional overrides and
+// isolates (U+202A-U+202E, U+2066-U+2069) that make "clip\u202Egpj.exe"
+// look like "clipexe.jpg". InvalidArgument saying what is wrong otherwise.
+[[nodiscard]] absl::Status ValidateFileName(std::string_view name);
+
 // The id for an uploaded file: its base name without the extension, every run
 // of other characters made one '-', trimmed to start with a letter or digit
 // and cut to kMaxNameLength ("My Trip 2024.mp4" -> "My-Trip-2024").

@@ -27,6 +27,28 @@ TEST(ValidateNameTest, RejectsEverythingThatCouldLeaveItsFolder) {
   EXPECT_FALSE(ValidateName(std::string(kMaxNameLength + 1, 'a')).ok());
 }
 
+TEST(ValidateFileNameTest, AcceptsPrintableUnicode) {
+  for (std::string_view name :
+       {"My Trip 2024.mp4", "caf\xc3\xa9.mp4", "cafe\xcc\x81.mp4", "\xe6\x97\xa5\xe6\x9c\xac.mp4",
+        "\xf0\x9f\x8e\xac clip.mov", "C:\\fakepath\\a.mp4", "\xd7\xa9\xe2\x80\x8f.mp4"}) {
+    EXPECT_TRUE(ValidateFileName(name).ok()) << name;
+  }
+  EXPECT_TRUE(ValidateFileName(std::string(kMaxFileNameBytes, 'a')).ok());
+}
+
+TEST(ValidateFileNameTest, RejectsWhatCannotBeShownAsItIs) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", std::string(kMaxFileNameBytes + 1, 'a'), std::string("a\0b.mp4", 7), "a\nb.mp4",
+           "a\x7f.mp4", "a\xc2\x85.mp4",                  // DEL, NEL (C1)
+           "a\xff.mp4", "a\xc3.mp4", "\xc0\xae\xc0\xae",  // invalid, truncated, overlong
+           "\xed\xa0\x80.mp4", "\xf4\x90\x80\x80",        // a surrogate, past U+10FFFF
+           "clip\xe2\x80\xaegpj.mp4",
+           "a\xe2\x81\xa6"
+           "b.mp4"}) {  // RLO, LRI
+    EXPECT_EQ(ValidateFileName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(SlugFromFilenameTest, TurnsAFileNameIntoAnId) {
   EXPECT_EQ(*SlugFromFilename("My Trip 2024.mp4"), "My-Trip-2024");
   EXPECT_EQ(*SlugFromFilename("clip.mp4"), "clip");

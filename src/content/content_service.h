@@ -47,15 +47,19 @@ class VideoContentService {
   // Stores the file whole or not at all (a reader never sees part of it).
   [[nodiscard]] virtual absl::Status Write(std::string_view video_id, std::string_view filename,
                                            std::string_view bytes) = 0;
-  [[nodiscard]] virtual absl::Status WriteFile(std::string_view video_id,
-                                               std::string_view filename,
+  [[nodiscard]] virtual absl::Status WriteFile(std::string_view video_id, std::string_view filename,
                                                const std::filesystem::path& source) = 0;
   // NotFound when missing; OutOfRange when `range` lies past the end.
+  // `expected_sha256`, when given, is the content the caller knows the file
+  // has (from its metadata): a backend with several copies prefers a copy
+  // with that content over a stale one, and serves another only when no
+  // copy has it (the file may just have been replaced). Stat likewise.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<ContentReader>> Read(
       std::string_view video_id, std::string_view filename,
-      std::optional<ByteRange> range = std::nullopt) = 0;
+      std::optional<ByteRange> range = std::nullopt, std::string_view expected_sha256 = {}) = 0;
   [[nodiscard]] virtual absl::StatusOr<ContentInfo> Stat(std::string_view video_id,
-                                                         std::string_view filename) = 0;
+                                                         std::string_view filename,
+                                                         std::string_view expected_sha256 = {}) = 0;
   // The file names of a video, sorted; empty when it has none.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> List(
       std::string_view video_id) = 0;

@@ -205,13 +205,14 @@ absl::Status MultipartParser::AfterDelimiter(bool* progressed) {
     *progressed = true;
     return absl::OkStatus();
   }
+  // The padding is judged by its length alone, so that where the body is
+  // split into reads never changes the outcome.
   size_t end = buffer_.find_first_not_of(" \t", after);
-  if (end == std::string::npos || end + 1 >= buffer_.size()) {
-    if (buffer_.size() - after > kMaxPaddingBytes) {
-      return absl::InvalidArgumentError("too much padding after a multipart boundary");
-    }
-    return absl::OkStatus();
+  size_t padding = (end == std::string::npos ? buffer_.size() : end) - after;
+  if (padding > kMaxPaddingBytes) {
+    return absl::InvalidArgumentError("too much padding after a multipart boundary");
   }
+  if (end == std::string::npos || end + 1 >= buffer_.size()) return absl::OkStatus();
   if (buffer_.compare(end, 2, "\r\n") != 0) {
     return absl::InvalidArgumentError("malformed multipart boundary line");
   }
@@ -229,7 +230,9 @@ absl::Status MultipartParser::ReadHeaders(bool* progressed) {
   size_t found = buffer_.find(kHeaderEnd, from);
   if (found == std::string::npos) {
     header_bytes_ = buffer_.size();
-    if (header_bytes_ > kMaxHeaderBytes) {
+    // Too large only once no header end can start within the limit any more:
+    // the same verdict as for a block that arrives whole.
+    if (header_bytes_ > kMaxHeaderBytes + kHeaderEnd.size() - 1) {
       return absl::InvalidArgumentError("multipart part headers are too large");
     }
     return absl::OkStatus();

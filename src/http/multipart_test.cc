@@ -231,6 +231,46 @@ TEST(MultipartParserTest, LargeHeaderBlockUnderTheLimitIsFine) {
   ASSERT_EQ(recorder.parts.size(), 1u);
 }
 
+absl::StatusCode CodeWhenFedInChunksOf(std::string_view body, size_t chunk) {
+  Recorder recorder;
+  MultipartParser parser{std::string(kBoundary), recorder.Callbacks()};
+  for (size_t i = 0; i < body.size(); i += chunk) {
+    if (absl::Status status = parser.Feed(body.substr(i, chunk)); !status.ok()) {
+      return status.code();
+    }
+  }
+  return parser.Finish().code();
+}
+
+// Found by fuzz/multipart_fuzzer: the padding and header limits used to
+// depend on where the body was split into reads.
+TEST(MultipartParserTest, LimitsGiveOneVerdictHoweverTheBodyIsSplit) {
+  struct Case {
+    std::string body;
+    absl::StatusCode expected;
+  };
+  std::vector<Case> cases;
+  for (size_t padding : {255, 256, 257}) {
+    cases.push_back({Delimiter() + std::string(padding, ' ') +
+                         "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n" + Delimiter() +
+                         "--",
+                     padding <= 256 ? absl::StatusCode::kOk : absl::StatusCode::kInvalidArgument});
+  }
+  // Header blocks whose end starts just under, at and just over 16 KiB.
+  std::string head = "\r\nContent-Disposition: form-data; name=a\r\nX-Pad: ";
+  for (size_t end : {16383, 16384, 16385}) {
+    cases.push_back({Delimiter() + head + std::string(end - head.size(), 'p') + "\r\n\r\nv\r\n" +
+                         Delimiter() + "--",
+                     end <= 16384 ? absl::StatusCode::kOk : absl::StatusCode::kInvalidArgument});
+  }
+  for (const Case& c : cases) {
+    for (size_t chunk : {c.body.size(), size_t{1}, size_t{7}, size_t{4096}}) {
+      EXPECT_EQ(CodeWhenFedInChunksOf(c.body, chunk), c.expected)
+          << "chunks of " << chunk << " of a " << c.body.size() << "-byte body";
+    }
+  }
+}
+
 TEST(MultipartParserTest, CallbackErrorsPassThroughAndStopTheParser) {
   MultipartParser::Callbacks callbacks;
   callbacks.on_part_begin = [](const PartHeaders&) { return absl::OkStatus(); };

@@ -1,5 +1,5 @@
-// The Range request header (RFC 9110 §14): one byte range of a file of known
-// size. Pure functions.
+// The Range request header (RFC 9110 §14): the byte range of a file of known
+// size to send. Pure functions.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +17,11 @@ struct ResolvedRange {
   bool operator==(const ResolvedRange&) const = default;
 };
 
-// nullopt when the whole file should be sent (no header, a header that is not
-// one well-formed "bytes=" range, or several ranges); OutOfRange when the
-// range is not satisfiable for `size` (answer 416).
+// nullopt when the whole file should be sent (no header, another unit than
+// bytes, or several ranges that do not merge into one span); OutOfRange, with
+// the reason, when a "bytes=" header is malformed, lists more than 100
+// ranges, or none of its ranges is satisfiable for `size` (answer 416).
+// Ranges that overlap or touch are merged into one.
 [[nodiscard]] absl::StatusOr<std::optional<ResolvedRange>> ResolveRange(
     std::optional<std::string_view> header, uint64_t size);
 

@@ -66,12 +66,42 @@ TEST(RangeTest, AnyRangeOfAnEmptyFileIsUnsatisfiable) {
   EXPECT_EQ(ErrorCode("bytes=-1", 0), absl::StatusCode::kOutOfRange);
 }
 
-TEST(RangeTest, GarbageAndSeveralRangesMeanWholeFile) {
-  for (std::string_view header :
-       {"", "bytes", "bytes=", "bytes=-", "bytes=abc", "bytes=5-1", "items=0-1", "bytes=0-1,3-4",
-        "bytes=1-2-3", "bytes=+1-2", "bytes=0x10-", "bytes 0-1"}) {
+TEST(RangeTest, OtherUnitsAreIgnored) {
+  for (std::string_view header : {"", "items=0-1", "bytes 0-1", "pages=1-2,3-4"}) {
     EXPECT_FALSE(Resolve(header, 1000).has_value()) << header;
   }
+}
+
+TEST(RangeTest, MalformedByteRangesAreNotSatisfiable) {
+  for (std::string_view header :
+       {"bytes", "bytes=", "bytes=,", "bytes=-", "bytes=abc", "bytes=5-1", "bytes=1-2-3",
+        "bytes=+1-2", "bytes=0x10-", "bytes=1", "bytes=0-1,abc", "bytes=--1", "bytes=1--2"}) {
+    EXPECT_EQ(ErrorCode(header, 1000), absl::StatusCode::kOutOfRange) << header;
+  }
+}
+
+TEST(RangeTest, OverlappingOrTouchingRangesMergeIntoOne) {
+  EXPECT_EQ(Resolve("bytes=0-5,3-8", 1000), (ResolvedRange{0, 9}));
+  EXPECT_EQ(Resolve("bytes=10-19,0-9", 1000), (ResolvedRange{0, 20}));
+  EXPECT_EQ(Resolve("bytes=0-0,0-0,0-0", 1000), (ResolvedRange{0, 1}));
+  EXPECT_EQ(Resolve("bytes=-10,990-", 1000), (ResolvedRange{990, 10}));
+  EXPECT_EQ(Resolve("bytes=0-1,,2-3, ,", 1000), (ResolvedRange{0, 4}));
+}
+
+TEST(RangeTest, DisjointRangesMeanWholeFile) {
+  EXPECT_FALSE(Resolve("bytes=0-1,3-4", 1000).has_value());
+  EXPECT_FALSE(Resolve("bytes=0-0,-1", 1000).has_value());
+}
+
+TEST(RangeTest, UnsatisfiableRangesBesideASatisfiableOneAreDropped) {
+  EXPECT_EQ(Resolve("bytes=5000-6000,0-9", 1000), (ResolvedRange{0, 10}));
+  EXPECT_EQ(ErrorCode("bytes=5000-6000,-0", 1000), absl::StatusCode::kOutOfRange);
+}
+
+TEST(RangeTest, TooManyRangesAreRefused) {
+  std::string header = "bytes=0-0";
+  for (int i = 0; i < 100; ++i) header += ",0-0";
+  EXPECT_EQ(ErrorCode(header, 1000), absl::StatusCode::kOutOfRange);
 }
 
 TEST(RangeTest, ContentRangeValue) {

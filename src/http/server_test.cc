@@ -289,11 +289,33 @@ TEST_F(ServerTest, HugeHeaderIs431) {
   EXPECT_EQ(client.ReadResponse().status, 431);
 }
 
-TEST_F(ServerTest, MalformedRequestIs400) {
+TEST_F(ServerTest, MalformedRequestIs400WithTheReason) {
   StartServer();
   TestClient client = Connect();
-  client.Send("GET /hello/x HTTP/1.1\r\nBad Header Without Colon\r\n\r\n");
-  EXPECT_EQ(client.ReadResponse().status, 400);
+  client.Send(
+      "POST /length HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+  TestResponse response = client.ReadResponse();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find("malformed request: multiple Content-Length"), std::string::npos)
+      << response.body;
+}
+
+TEST_F(ServerTest, RequestCutShortByTheClientIs400) {
+  StartServer();
+  TestClient inside_head = Connect();
+  inside_head.Send("GET /hello/x HTTP/1.1\r\nHost: t\r\nX-Cut: ");
+  inside_head.StopSending();
+  TestResponse response = inside_head.ReadResponse();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find("ended inside its header"), std::string::npos) << response.body;
+
+  TestClient inside_body = Connect();
+  inside_body.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly ten b");
+  inside_body.StopSending();
+  response = inside_body.ReadResponse();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find("ended before its declared length"), std::string::npos)
+      << response.body;
 }
 
 TEST_F(ServerTest, SlowClientIsDisconnectedAfterReadTimeout) {

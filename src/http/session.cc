@@ -32,6 +32,11 @@ bool IsParseError(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+// The reason a client gets for a request Beast cannot parse ("bad Content-Length").
+std::string MalformedMessage(const beast::error_code& ec) {
+  return absl::StrCat("malformed request: ", ec.message());
+}
+
 // HTTP/1.0 connections are closed after one response: keeping them open
 // would need "Connection: keep-alive" echoed in a 1.0 response.
 bool KeepAlive(const Parser& parser) { return parser.get().version() >= 11 && parser.keep_alive(); }
@@ -96,6 +101,7 @@ class Session {
  private:
   asio::awaitable<bool> WaitForRequest(bool first);
   asio::awaitable<bool> ServeOne();
+  asio::awaitable<bool> FailHeaderRead(beast::error_code ec);
   asio::awaitable<bool> Dispatch(Parser& parser);
   asio::awaitable<bool> ServePlain(Parser& parser, Request& request, const Handler& handler);
   asio::awaitable<bool> ServeStreaming(Parser& parser, Request& request,
@@ -150,13 +156,23 @@ asio::awaitable<bool> Session::ServeOne() {
   parser.body_limit(boost::none);  // the route decides; see ExceedsLimit
   connection_->stream.expires_after(core_.options.read_timeout);
   auto [ec, n] = co_await http::async_read_header(connection_->stream, buffer_, parser, kUseTuple);
+  if (ec) co_return co_await FailHeaderRead(ec);
+  co_return co_await Dispatch(parser);
+}
+
+// A client that closed its sending side mid-request can still read the
+// answer; a timeout has closed the socket already (beast::tcp_stream), and a
+// broken connection has nobody to answer.
+asio::awaitable<bool> Session::FailHeaderRead(beast::error_code ec) {
   Request unparsed;  // the head is unusable, so the answer cannot depend on it
   if (ec == http::error::header_limit) {
     co_return co_await Reject(unparsed, 431, "request header fields too large");
   }
-  if (IsParseError(ec)) co_return co_await Reject(unparsed, 400, "malformed request");
-  if (ec) co_return false;
-  co_return co_await Dispatch(parser);
+  if (ec == http::error::partial_message) {
+    co_return co_await Reject(unparsed, 400, "the request ended inside its header");
+  }
+  if (IsParseError(ec)) co_return co_await Reject(unparsed, 400, MalformedMessage(ec));
+  co_return false;
 }
 
 asio::awaitable<bool> Session::Dispatch(Parser& parser) {
@@ -283,7 +299,10 @@ asio::awaitable<bool> Session::RejectWith(const Request& request, Response respo
 asio::awaitable<bool> Session::FailBodyRead(const Request& request, beast::error_code ec) {
   if (ec == http::error::body_limit)
     co_return co_await Reject(request, 413, "request body too large");
-  if (IsParseError(ec)) co_return co_await Reject(request, 400, "malformed request body");
+  if (ec == http::error::partial_message) {
+    co_return co_await Reject(request, 400, "the request body ended before its declared length");
+  }
+  if (IsParseError(ec)) co_return co_await Reject(request, 400, MalformedMessage(ec));
   co_return false;  // timeout or a broken connection: nobody to answer
 }
 

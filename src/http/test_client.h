@@ -57,6 +57,9 @@ class TestClient {
     }
   }
 
+  // Ends the sending side (a client that stops mid-request); reads go on.
+  void StopSending() { shutdown(fd_, SHUT_WR); }
+
   TestResponse ReadResponse(bool head = false) {
     TestResponse response;
     size_t header_end;

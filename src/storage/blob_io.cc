@@ -27,6 +27,8 @@ BlobWriter::BlobWriter(BlobStore* store, BlobInfo expected, fs::path temp_path, 
   block_.emplace();
 }
 
+// A failed put leaves no empty video folder either: otherwise bad puts could
+// fill the disk with folders.
 BlobWriter::~BlobWriter() {
   if (stored_) return;
   fd_ = UniqueFd();
@@ -34,6 +36,7 @@ BlobWriter::~BlobWriter() {
     spdlog::warn("cannot remove abandoned temp file {}: {}", temp_path_.string(),
                  std::strerror(errno));
   }
+  store_->RemoveFolderIfEmpty(std::string_view(expected_.key).substr(0, expected_.key.find('/')));
 }
 
 void BlobWriter::FinishBlock() {

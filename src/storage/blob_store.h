@@ -48,7 +48,8 @@ namespace dvs::storage {
 class BlobStore;
 
 // The bytes of one put, appended in order and stored by Commit. Destroying a
-// writer that was not committed removes its temp file: nothing is stored.
+// writer that was not committed removes its temp file (and its video's folder
+// when that leaves it empty): nothing is stored.
 class BlobWriter {
  public:
   ~BlobWriter();

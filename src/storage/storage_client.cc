@@ -77,6 +77,13 @@ StorageClient::StorageClient(std::string address, StorageClientOptions options)
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, backoff_ms);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(backoff_ms, 1000));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(backoff_ms, 1000));
+  // A node that hangs (stopped, swapping, a dead disk) keeps its TCP
+  // connection open and answers nothing: pings while calls wait find it out,
+  // and its calls fail over, in keepalive time + timeout rather than at the
+  // calls' own (long) deadlines. The storage server allows pings this often.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_time.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_.keepalive_timeout.count()));
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   channel_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
   channel_->stub = v1::Storage::NewStub(channel_->channel);
 }

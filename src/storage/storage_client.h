@@ -36,7 +36,12 @@ struct StorageClientOptions {
   // Put: call_timeout plus the time the bytes take at this rate.
   uint64_t put_min_bytes_per_second = 1 << 20;
   // How soon a node that was down is dialled again once it is back.
-  std::chrono::milliseconds max_reconnect_backoff{std::chrono::seconds(5)};
+  std::chrono::milliseconds max_reconnect_backoff{std::chrono::seconds(1)};
+  // While a call waits, the node is pinged after this long without a byte
+  // from it, and given up (the call fails over) when a ping is not answered
+  // within keepalive_timeout: a hung node costs about their sum.
+  std::chrono::milliseconds keepalive_time{std::chrono::seconds(1)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(2)};
 };
 
 // Pulls a Put's bytes: fills up to `max` bytes of `buffer` and returns the

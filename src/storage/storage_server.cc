@@ -54,6 +54,11 @@ absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const Storag
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // The web servers ping every second while their calls wait, to find a hung
+  // node quickly (StorageClientOptions::keepalive_time); allow it, or gRPC
+  // would answer the pings with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   grpc::ResourceQuota quota("dvs-storage");
   quota.SetMaxThreads(config.max_threads);
   builder.SetResourceQuota(quota);

@@ -66,8 +66,10 @@ grpc::Status StorageService::Put(grpc::ServerContext* context,
 absl::StatusOr<PutResult> StorageService::ReceivePut(grpc::ServerContext* context,
                                                      grpc::ServerReader<v1::PutRequest>* reader) {
   v1::PutRequest request;
-  if (!reader->Read(&request))
-    return absl::CancelledError("the put stream ended before its header");
+  if (!reader->Read(&request)) {
+    if (context->IsCancelled()) return absl::CancelledError("the put was cancelled");
+    return absl::InvalidArgumentError("a put stream without a header");
+  }
   if (!request.has_header()) {
     return absl::InvalidArgumentError("the first message of a put must be its header");
   }

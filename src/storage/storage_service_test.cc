@@ -224,6 +224,13 @@ TEST_F(StorageServiceTest, PutMustStartWithAHeaderAndKeepChunksSmall) {
     EXPECT_EQ(writer->Finish().error_code(), grpc::INVALID_ARGUMENT);
   }
   {
+    grpc::ClientContext context;
+    v1::PutResponse response;
+    auto writer = stub->Put(&context, &response);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::INVALID_ARGUMENT) << "no message at all";
+  }
+  {
     std::string big(kBlockSize + 1, 'b');
     grpc::ClientContext context;
     v1::PutResponse response;

@@ -1,6 +1,7 @@
 #include "web/app.h"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -43,8 +44,7 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
     : options_(std::move(options)), metadata_(metadata), content_(content), jobs_(jobs) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, jobs_);
-  upload_context_ =
-      std::make_unique<UploadContext>(UploadContext{options_, metadata_, *processor_});
+  upload_context_.reset(new UploadContext{options_, metadata_, *processor_});
   LoadStaticFiles();
 }
 
@@ -84,7 +84,24 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/readyz", bind(&App::Ready));
 }
 
-absl::Status App::ResumeUnfinished() { return processor_->ResumeUnfinished(); }
+// Spooled request bodies of a previous run (killed mid-upload) belong to no
+// video and can never be finished: they only take space.
+absl::Status App::ResumeUnfinished() {
+  std::error_code error;
+  const std::filesystem::path spool_dir = options_.work_dir / "uploads";
+  for (const auto& entry : std::filesystem::directory_iterator(spool_dir, error)) {
+    if (!entry.path().filename().string().starts_with("upload-")) continue;
+    std::error_code removed;
+    std::filesystem::remove(entry.path(), removed);
+    if (removed) {
+      spdlog::warn("cannot remove {}, left by an upload cut short: {}", entry.path().string(),
+                   removed.message());
+    } else {
+      spdlog::info("removed {}, left by an upload cut short", entry.path().string());
+    }
+  }
+  return processor_->ResumeUnfinished();
+}
 
 absl::StatusOr<metadata::VideoMetadata> App::ReadVideo(const http::Request& request) {
   const std::string& id = request.params.at(0);

@@ -31,6 +31,8 @@ struct AppOptions {
   std::filesystem::path static_dir = "static";
   media::ProbeOptions probe;
   media::TranscodeOptions transcode;
+  // Uploads whose bodies are received at once; more get 429.
+  int max_concurrent_uploads = 16;
   // How long POST /upload?wait=1 waits for the video to be ready.
   std::chrono::milliseconds upload_wait_limit{std::chrono::minutes(30)};
   std::function<int64_t()> now_ms;  // Unix time in ms; the system clock when unset

@@ -63,15 +63,21 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
   }
   absl::StatusOr<metadata::VideoMetadata> meta = metadata.Read(id);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
-  absl::StatusOr<content::ContentInfo> info = content.Stat(id, file);
+  // The recorded SHA-256 lets a cluster pass over a copy that missed an
+  // overwrite (the manifest is replaced when the ladder is done).
+  const metadata::StoredFile* stored = meta->FindFile(file);
+  const std::string expected_sha256 = stored != nullptr ? stored->sha256 : "";
+  absl::StatusOr<content::ContentInfo> info = content.Stat(id, file, expected_sha256);
   if (!info.ok()) return http::Response::Error(request, info.status());
 
   http::Response response;
   response.headers.Set("Content-Type", std::string(ContentTypeFor(file)));
   response.headers.Set("Accept-Ranges", "bytes");
   response.headers.Set("Cache-Control", std::string(CacheControlFor(file)));
-  const metadata::StoredFile* stored = meta->FindFile(file);
-  if (stored != nullptr && stored->size == info->size) {
+  // The ETag only when the content served is the recorded one (a local
+  // folder cannot tell its hash cheaply; the size must then agree).
+  if (stored != nullptr && stored->size == info->size &&
+      (info->sha256.empty() || info->sha256 == stored->sha256)) {
     std::string etag = absl::StrCat("\"", stored->sha256, "\"");
     response.headers.Set("ETag", etag);
     if (ETagMatches(request.headers.Get("If-None-Match"), etag)) {
@@ -82,7 +88,8 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
   absl::StatusOr<std::optional<http::ResolvedRange>> range =
       http::ResolveRange(request.headers.Get("Range"), info->size);
   if (!range.ok()) {
-    http::Response error = http::Response::Text(416, "The requested range is not satisfiable.\n");
+    http::Response error =
+        http::ErrorResponse(request, 416, common::AsStd(range.status().message()));
     error.headers.Set("Content-Range", absl::StrCat("bytes */", info->size));
     return error;
   }
@@ -93,7 +100,7 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
     response.headers.Set("Content-Range", http::ContentRangeValue(**range, info->size));
   }
   absl::StatusOr<std::unique_ptr<content::ContentReader>> reader =
-      content.Read(id, file, byte_range);
+      content.Read(id, file, byte_range, expected_sha256);
   if (!reader.ok()) return http::Response::Error(request, reader.status());
   response.source_length = (*reader)->size();
   response.source = std::make_unique<ContentBody>(std::move(*reader));

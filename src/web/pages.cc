@@ -37,13 +37,16 @@ std::string StateBadge(const metadata::VideoMetadata& meta) {
   return absl::StrCat("<span class=\"state state-", state, "\">", label, "</span>");
 }
 
+// Titles are printed with dir="auto": the browser then isolates their text
+// direction, so a right-to-left title (or a bidi override kept from before
+// uploads were checked for them) cannot reorder the text around it.
 std::string VideoListItem(const metadata::VideoMetadata& meta) {
   std::string poster = meta.FindFile("poster.jpg") != nullptr
                            ? absl::StrCat("<img src=\"", ContentPath(meta.id, "poster.jpg"),
                                           "\" alt=\"\" loading=\"lazy\">")
                            : "<div class=\"poster-missing\"></div>";
   return absl::StrCat("<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"",
-                      VideoPagePath(meta.id), "\">", poster, "<span class=\"title\">",
+                      VideoPagePath(meta.id), "\">", poster, "<span class=\"title\" dir=\"auto\">",
                       HtmlEscape(meta.title), "</span></a><span class=\"details\"><time>",
                       FormatDate(meta.uploaded_at_ms), "</time> · ",
                       FormatDuration(meta.duration_s), " · ", StateBadge(meta), "</span></li>");
@@ -117,8 +120,8 @@ std::string VideoPage(const metadata::VideoMetadata& meta) {
       settled ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>",
       "<script src=\"/static/player.js\" defer></script>");
   std::string body = absl::StrCat(
-      "<article class=\"watch\" data-id=\"", meta.id, "\"><h1>", HtmlEscape(meta.title), "</h1>",
-      meta.playable ? PlayerSection(meta) : StateSection(meta),
+      "<article class=\"watch\" data-id=\"", meta.id, "\"><h1 dir=\"auto\">",
+      HtmlEscape(meta.title), "</h1>", meta.playable ? PlayerSection(meta) : StateSection(meta),
       meta.playable && meta.state == metadata::VideoState::kProcessing
           ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
             "qualities are on their way.</p>"

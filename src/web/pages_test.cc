@@ -28,6 +28,13 @@ TEST(PagesTest, TitlesAreEscapedEverywhere) {
   }
 }
 
+TEST(PagesTest, TitlesAreIsolatedFromTheTextDirectionAroundThem) {
+  metadata::VideoMetadata meta = Video(metadata::VideoState::kReady);
+  meta.title = "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D.mp4";  // Hebrew
+  EXPECT_THAT(IndexPage({meta}), HasSubstr("dir=\"auto\">\xD7\xA9"));
+  EXPECT_THAT(VideoPage(meta), HasSubstr("<h1 dir=\"auto\">\xD7\xA9"));
+}
+
 TEST(PagesTest, IndexHasAFormThatWorksWithoutJavaScript) {
   std::string html = IndexPage({});
   EXPECT_THAT(html, HasSubstr("method=\"post\" action=\"/upload\""));

@@ -38,6 +38,7 @@ int RunWebServer(const WebConfig& config) {
       .work_dir = config.work_dir,
       .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
+  options.max_concurrent_uploads = config.max_uploads;
   App app(options, (*backends)->metadata(), (*backends)->content(), jobs);
 
   http::Router router;
@@ -45,7 +46,10 @@ int RunWebServer(const WebConfig& config) {
   http::Server server({.host = config.host,
                        .port = config.port,
                        .worker_threads = config.http_workers,
-                       .upload_limit = config.upload_limit_bytes},
+                       .upload_limit = config.upload_limit_bytes,
+                       .read_timeout = std::chrono::seconds(config.read_timeout_s),
+                       .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
+                       .max_connections = static_cast<size_t>(config.max_connections)},
                       std::move(router));
   if (absl::Status started = server.Start(); !started.ok()) {
     spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, started.message());

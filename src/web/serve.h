@@ -22,6 +22,10 @@ struct WebConfig {
   int transcode_jobs = 1;
   int transcode_timeout_s = 2 * 3600;
   int http_workers = 8;
+  int max_uploads = 16;        // received at once; more get 429
+  int read_timeout_s = 30;     // each read of a request's header or body
+  int idle_timeout_s = 60;     // a keep-alive connection between requests
+  int max_connections = 4096;  // more get 503
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;
   int vnodes = 128;

@@ -66,6 +66,8 @@ class SpoolFile {
 
 class UploadSink final : public http::BodySink {
  public:
+  // Counted in context.in_flight by MakeUploadSink; counted out here.
+  ~UploadSink() override { --context_.in_flight; }
   UploadSink(const UploadContext& context, const http::Request& request, std::string boundary)
       : context_(context),
         wants_json_(request.WantsJson()),
@@ -101,6 +103,7 @@ class UploadSink final : public http::BodySink {
     if (!part.filename || part.filename->empty()) {
       return absl::InvalidArgumentError("the \"file\" field carries no file name");
     }
+    RETURN_IF_ERROR(common::ValidateFileName(*part.filename));
     filename_ = *part.filename;
     return spool_.Open(context_.options.work_dir / "uploads");
   }
@@ -187,6 +190,12 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
         "an upload must be multipart/form-data with a \"file\" field");
   }
   ASSIGN_OR_RETURN(std::string boundary, http::MultipartBoundary(*content_type));
+  const int limit = context.options.max_concurrent_uploads;
+  if (context.in_flight.fetch_add(1) >= limit) {
+    --context.in_flight;
+    return absl::ResourceExhaustedError(absl::StrCat("too many uploads at once (", limit,
+                                                     " are being received); try again shortly"));
+  }
   return std::make_unique<UploadSink>(context, request, std::move(boundary));
 }
 

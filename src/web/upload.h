@@ -4,6 +4,7 @@
 // queued for processing. A rejected upload leaves no record and no file.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -18,6 +19,8 @@ struct UploadContext {
   const AppOptions& options;
   metadata::VideoMetadataService& metadata;
   VideoProcessor& processor;
+  // Uploads being received now (at most options.max_concurrent_uploads).
+  mutable std::atomic<int> in_flight{0};
 };
 
 // The sink for one upload request (called with its head, before the body).

@@ -73,6 +73,7 @@ export async function startStorage(dir, port = 0) {
   return {
     address,
     dir,
+    pid: child.pid,
     port: Number(address.split(':')[1]),
     log: () => log,
     async stop(signal = 'SIGTERM') {

@@ -159,7 +159,8 @@ absl::Status FsContentService::WriteFile(std::string_view video_id, std::string_
 }
 
 absl::StatusOr<std::unique_ptr<ContentReader>> FsContentService::Read(
-    std::string_view video_id, std::string_view filename, std::optional<ByteRange> range) {
+    std::string_view video_id, std::string_view filename, std::optional<ByteRange> range,
+    std::string_view /*expected_sha256*/) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, O_RDONLY));
   ASSIGN_OR_RETURN(uint64_t file_size, common::FileSize(fd.get(), path));
@@ -175,7 +176,8 @@ absl::StatusOr<std::unique_ptr<ContentReader>> FsContentService::Read(
 }
 
 absl::StatusOr<ContentInfo> FsContentService::Stat(std::string_view video_id,
-                                                   std::string_view filename) {
+                                                   std::string_view filename,
+                                                   std::string_view /*expected_sha256*/) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   ASSIGN_OR_RETURN(uint64_t size, common::FileSize(path));
   return ContentInfo{size, ""};

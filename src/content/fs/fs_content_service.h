@@ -22,10 +22,13 @@ class FsContentService final : public VideoContentService {
                      std::string_view bytes) override;
   absl::Status WriteFile(std::string_view video_id, std::string_view filename,
                          const std::filesystem::path& source) override;
+  // One copy: `expected_sha256` is ignored.
   absl::StatusOr<std::unique_ptr<ContentReader>> Read(
       std::string_view video_id, std::string_view filename,
-      std::optional<ByteRange> range) override;
-  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename) override;
+      std::optional<ByteRange> range = std::nullopt,
+      std::string_view expected_sha256 = {}) override;
+  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
+                                   std::string_view expected_sha256 = {}) override;
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
   absl::Status Delete(std::string_view video_id) override;
   absl::Status CheckHealth() override;

@@ -275,12 +275,13 @@ absl::Status NetworkContentService::AdoptState(const RingState& state) {
 // ---- Reads ----
 
 absl::StatusOr<std::unique_ptr<ContentReader>> NetworkContentService::Read(
-    std::string_view video_id, std::string_view filename, std::optional<ByteRange> range) {
+    std::string_view video_id, std::string_view filename, std::optional<ByteRange> range,
+    std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
   std::vector<std::string> nodes = pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key));
   if (range.has_value() && range->length == 0) {
     // The storage API reads to the end for length 0; here it means no bytes.
-    ASSIGN_OR_RETURN(ContentInfo info, StatKey(key, nodes));
+    ASSIGN_OR_RETURN(ContentInfo info, StatKey(key, nodes, expected_sha256));
     if (range->offset > info.size) {
       return absl::OutOfRangeError(absl::StrCat("offset ", range->offset, " lies past the end of ",
                                                 key, " (", info.size, " bytes)"));
@@ -289,31 +290,41 @@ absl::StatusOr<std::unique_ptr<ContentReader>> NetworkContentService::Read(
   }
   ByteRange wanted = range.value_or(ByteRange{});
   return OpenReplicatedRead(*pool_, std::move(key), std::move(nodes), wanted.offset, wanted.length,
+                            expected_sha256,
                             [this](const std::string& key, const std::string& bad,
                                    const std::string& good) { OnBadReplica(key, bad, good); });
 }
 
 absl::StatusOr<ContentInfo> NetworkContentService::Stat(std::string_view video_id,
-                                                        std::string_view filename) {
+                                                        std::string_view filename,
+                                                        std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
-  return StatKey(key, pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key)));
+  return StatKey(key, pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key)),
+                 expected_sha256);
 }
 
 absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& key,
-                                                           const std::vector<std::string>& nodes) {
+                                                           const std::vector<std::string>& nodes,
+                                                           std::string_view expected_sha256) {
   std::vector<NodeAttempt> attempts;
+  std::optional<ContentInfo> other_content;  // served only when no copy has the expected one
   for (const std::string& node : nodes) {
     absl::StatusOr<storage::BlobInfo> blob = pool_->Client(node).Stat(key);
     pool_->Report(node, blob.status());
+    if (blob.ok() && !expected_sha256.empty() && blob->sha256 != expected_sha256) {
+      if (!other_content) other_content = ContentInfo{blob->size, blob->sha256};
+      blob = StaleCopyError(node, blob->sha256, expected_sha256);
+    }
     if (!blob.ok()) {
       attempts.push_back({node, blob.status()});
       continue;
     }
     for (const NodeAttempt& attempt : attempts) {
-      if (absl::IsNotFound(attempt.status)) OnBadReplica(key, attempt.node, node);
+      if (IsReplicaFault(attempt.status)) OnBadReplica(key, attempt.node, node);
     }
     return ContentInfo{blob->size, blob->sha256};
   }
+  if (other_content) return *other_content;
   return NoReplicaServed(absl::StrCat("stat of ", key), attempts);
 }
 

@@ -118,10 +118,15 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
                      std::string_view bytes) override;
   absl::Status WriteFile(std::string_view video_id, std::string_view filename,
                          const std::filesystem::path& source) override;
-  absl::StatusOr<std::unique_ptr<ContentReader>> Read(std::string_view video_id,
-                                                      std::string_view filename,
-                                                      std::optional<ByteRange> range) override;
-  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename) override;
+  // A copy whose SHA-256 differs from `expected_sha256` (a replica that
+  // missed an overwrite while its node was down) is passed over, and
+  // repaired from one that has it, unless no copy has it.
+  absl::StatusOr<std::unique_ptr<ContentReader>> Read(
+      std::string_view video_id, std::string_view filename,
+      std::optional<ByteRange> range = std::nullopt,
+      std::string_view expected_sha256 = {}) override;
+  absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
+                                   std::string_view expected_sha256 = {}) override;
   // The union over all nodes; Unavailable when so many nodes are silent (a
   // majority of R or more) that a file could be missed.
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
@@ -173,7 +178,8 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
       const std::string& key, uint64_t size, const std::string& sha256,
       const std::function<absl::StatusOr<storage::PutSource>()>& make_source);
   [[nodiscard]] absl::StatusOr<ContentInfo> StatKey(const std::string& key,
-                                                    const std::vector<std::string>& nodes);
+                                                    const std::vector<std::string>& nodes,
+                                                    std::string_view expected_sha256 = {});
   void OnBadReplica(const std::string& key, const std::string& bad_node,
                     const std::string& good_node);
   bool StillWanted(const std::string& key, const std::string& node) const;

@@ -34,10 +34,6 @@ absl::Status QuorumMissed(std::string_view key, const ReplicatedPutResult& resul
   return absl::UnavailableError(message);
 }
 
-bool IsReplicaFault(const absl::Status& status) {
-  return absl::IsNotFound(status) || absl::IsDataLoss(status);
-}
-
 // Streams a range from one replica and, when that replica fails mid-stream,
 // carries on from the same position on the next replica holding the same
 // content (same SHA-256), so a damaged block or a node dying under a long
@@ -196,15 +192,38 @@ absl::Status CopyBlob(NodePool& pool, std::string_view key, const std::vector<st
                          attempts);
 }
 
+bool IsReplicaFault(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsDataLoss(status);
+}
+
+absl::Status StaleCopyError(std::string_view node, std::string_view has,
+                            std::string_view expected) {
+  return absl::DataLossError(absl::StrCat("the copy on ", common::AsAbsl(node),
+                                          " is stale (sha256 ", common::AsAbsl(has), ", expected ",
+                                          common::AsAbsl(expected), ")"));
+}
+
 absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
     NodePool& pool, std::string key, std::vector<std::string> nodes, uint64_t offset,
-    uint64_t length, BadReplicaCallback on_bad_replica) {
+    uint64_t length, std::string_view expected_sha256, BadReplicaCallback on_bad_replica) {
   std::vector<NodeAttempt> attempts;
+  // The first copy with other content, and its place: served only when no
+  // copy has the expected content (the file may just have been replaced).
+  std::unique_ptr<storage::BlobStream> other_content;
+  size_t other_index = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream =
         pool.Client(nodes[i]).OpenRead(key, offset, length);
     pool.Report(nodes[i], stream.status());
     if (absl::IsOutOfRange(stream.status())) return stream.status();
+    if (stream.ok() && !expected_sha256.empty() && (*stream)->blob().sha256 != expected_sha256) {
+      absl::Status stale = StaleCopyError(nodes[i], (*stream)->blob().sha256, expected_sha256);
+      if (other_content == nullptr) {
+        other_content = std::move(*stream);
+        other_index = i;
+      }
+      stream = stale;
+    }
     if (!stream.ok()) {
       attempts.push_back({nodes[i], stream.status()});
       continue;
@@ -218,6 +237,13 @@ absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
                                     nodes.end());
     return std::make_unique<ReplicaReader>(pool, std::move(key), offset, nodes[i],
                                            std::move(*stream), std::move(spares),
+                                           std::move(on_bad_replica));
+  }
+  if (other_content != nullptr) {
+    std::vector<std::string> spares(nodes.begin() + static_cast<std::ptrdiff_t>(other_index) + 1,
+                                    nodes.end());
+    return std::make_unique<ReplicaReader>(pool, std::move(key), offset, nodes[other_index],
+                                           std::move(other_content), std::move(spares),
                                            std::move(on_bad_replica));
   }
   return NoReplicaServed(absl::StrCat("read of ", key), attempts);

@@ -85,9 +85,17 @@ using BadReplicaCallback = std::function<void(const std::string& key, const std:
 // the range then comes from the next replica, when it holds the same
 // content). OutOfRange is returned at once. The reader must not outlive
 // `pool`.
+// A copy whose SHA-256 is not `expected_sha256` (when given) counts as a bad
+// replica, unless no copy has it: then the first copy that opened is served.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
     NodePool& pool, std::string key, std::vector<std::string> nodes, uint64_t offset,
-    uint64_t length, BadReplicaCallback on_bad_replica);
+    uint64_t length, std::string_view expected_sha256, BadReplicaCallback on_bad_replica);
+
+// A replica that missed an overwrite: DataLoss, so it is repaired like a
+// damaged one.
+absl::Status StaleCopyError(std::string_view node, std::string_view has, std::string_view expected);
+// NotFound or DataLoss: the replica should be re-copied from a good one.
+bool IsReplicaFault(const absl::Status& status);
 
 // The error for a call that no node could serve: NotFound when the nodes
 // that answered (a majority of those asked) all said NotFound, DataLoss when
