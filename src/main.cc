@@ -65,6 +65,11 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->envname("DVS_IDLE_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  web->add_option("--cache-mb", config.cache_mb,
+                  "MiB of hot files (manifests, segments) served from memory; 0 turns it off")
+      ->envname("DVS_CACHE_MB")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   web->add_option("--replicas", config.replicas, "nw: copies of each file, on a first start")
       ->envname("DVS_REPLICAS")
       ->check(CLI::Range(1, 64))

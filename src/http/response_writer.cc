@@ -104,31 +104,34 @@ asio::awaitable<bool> ResponseWriter::SendSource(bool head, Response& response, 
   message.body().data = nullptr;
   message.body().more = !head && response.source_length > 0;
   http::response_serializer<http::buffer_body> serializer(message);
-  connection_.stream.expires_after(core_.options.read_timeout);
-  auto [ec, n] = co_await http::async_write_header(connection_.stream, serializer, kUseTuple);
-  if (ec) co_return false;
   std::string buffer(
       static_cast<size_t>(std::min<uint64_t>(kSourceChunkSize, response.source_length)), '\0');
   uint64_t remaining = head ? 0 : response.source_length;
-  while (remaining > 0) {
-    size_t wanted = static_cast<size_t>(std::min<uint64_t>(buffer.size(), remaining));
-    absl::StatusOr<size_t> read = co_await OnWorkers(
-        core_, [&] { return ReadSource(*response.source, buffer.data(), wanted); });
-    if (!read.ok() || *read == 0 || *read > wanted) {
-      spdlog::warn("response body source failed after {} of {} bytes: {}",
-                   response.source_length - remaining, response.source_length,
-                   read.ok() ? "ended early" : read.status().ToString());
-      co_return false;
+  // The header goes out with the first chunk, in one write: a small file is
+  // then one packet, and the client's delayed ACK never holds it up.
+  do {
+    size_t got = 0;
+    if (remaining > 0) {
+      size_t wanted = static_cast<size_t>(std::min<uint64_t>(buffer.size(), remaining));
+      absl::StatusOr<size_t> read = co_await OnWorkers(
+          core_, [&] { return ReadSource(*response.source, buffer.data(), wanted); });
+      if (!read.ok() || *read == 0 || *read > wanted) {
+        spdlog::warn("response body source failed after {} of {} bytes: {}",
+                     response.source_length - remaining, response.source_length,
+                     read.ok() ? "ended early" : read.status().ToString());
+        co_return false;
+      }
+      got = *read;
+      remaining -= got;
     }
-    remaining -= *read;
-    message.body().data = buffer.data();
-    message.body().size = *read;
+    message.body().data = got > 0 ? buffer.data() : nullptr;
+    message.body().size = got;
     message.body().more = remaining > 0;
     connection_.stream.expires_after(core_.options.read_timeout);
     auto [write_ec, written] =
         co_await http::async_write(connection_.stream, serializer, kUseTuple);
     if (write_ec && write_ec != http::error::need_buffer) co_return false;
-  }
+  } while (remaining > 0);
   co_return true;
 }
 

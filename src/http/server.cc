@@ -166,6 +166,11 @@ asio::awaitable<void> Server::Impl::Accept() {
       co_await pause.async_wait(kUseTuple);
       continue;
     }
+    // A response goes out as a header write and then body writes: with Nagle
+    // on, a small body waits for the ACK of the header, which the client
+    // delays (~40 ms a request).
+    boost::system::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     if (core.ActiveConnections() >= core.options.max_connections) {
       asio::co_spawn(socket.get_executor(), RejectBusy(std::move(socket)), asio::detached);
       continue;

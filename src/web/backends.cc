@@ -9,6 +9,7 @@
 #include "admin/host_port.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "content/cache/cached_content_service.h"
 #include "content/fs/fs_content_service.h"
 #include "content/network/cluster_admin.h"
 #include "content/network/network_content_service.h"
@@ -103,6 +104,12 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config
     backends->content_ = backends->fs_content_.get();
   } else {
     RETURN_IF_ERROR(backends->OpenNetwork(config));
+  }
+  if (config.cache_mb > 0) {
+    backends->cache_ = std::make_unique<content::CachedContentService>(
+        *backends->content_,
+        content::ContentCacheOptions{.max_bytes = static_cast<uint64_t>(config.cache_mb) << 20});
+    backends->content_ = backends->cache_.get();
   }
   backends->description_ = absl::StrCat("metadata: ", config.backends[0], " ", config.backends[1],
                                         ", content: ", config.backends[2], " ", config.backends[3]);

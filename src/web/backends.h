@@ -50,6 +50,7 @@ class Backends {
   std::unique_ptr<content::VideoContentService> fs_content_;
   std::unique_ptr<content::NetworkContentService> network_content_;
   std::unique_ptr<metadata::EtcdClient::Watch> ring_watch_;  // stopped before the service it feeds
+  std::unique_ptr<content::VideoContentService> cache_;      // in front of the content backend
   std::unique_ptr<admin::AdminServer> admin_server_;
   content::VideoContentService* content_ = nullptr;
   std::string description_;

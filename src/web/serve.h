@@ -26,6 +26,7 @@ struct WebConfig {
   int read_timeout_s = 30;     // each read of a request's header or body
   int idle_timeout_s = 60;     // a keep-alive connection between requests
   int max_connections = 4096;  // more get 503
+  int cache_mb = 256;          // hot files kept in memory (0: none)
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;
   int vnodes = 128;

@@ -62,7 +62,9 @@ async function expectExactPlacement() {
 before(async () => {
   dir = await makeTempDir('dvs-cluster-');
   for (const name of ['s1', 's2', 's3']) nodes.push(await startStorage(await storageDir(name)));
-  web = await startWeb(dir, ['--replicas', '2', 'sqlite', './data/metadata.db', 'nw',
+  // No memory cache: these tests are about what reads meet on the storage
+  // nodes (failover, read repair), which a cache hit would skip.
+  web = await startWeb(dir, ['--replicas', '2', '--cache-mb', '0', 'sqlite', './data/metadata.db', 'nw',
     ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')]);
   adminAddress = web.log().match(/admin gRPC serving (\S+)/)[1];
   const clip = await makeClip(path.join(dir, 'clip.mp4'), { width: 640, height: 360, seconds: 10 });
@@ -135,7 +137,9 @@ test('removing a node while reads go on: no failed read, exact placement', async
 test('a restarted web server finds the ring as it was, whatever nodes seed it', async () => {
   const ring = (await admin('list', adminAddress)).output.nodes;
   assert.equal(await web.stop(), 0);
-  web = await startWeb(dir, ['--replicas', '2', 'sqlite', './data/metadata.db', 'nw',
+  // No memory cache: these tests are about what reads meet on the storage
+  // nodes (failover, read repair), which a cache hit would skip.
+  web = await startWeb(dir, ['--replicas', '2', '--cache-mb', '0', 'sqlite', './data/metadata.db', 'nw',
     `127.0.0.1:0,${nodes[0].address}`]);
   adminAddress = web.log().match(/admin gRPC serving (\S+)/)[1];
   assert.deepEqual((await admin('list', adminAddress)).output.nodes, ring);
