@@ -29,6 +29,13 @@ struct ContentInfo {
   std::string sha256;  // lowercase hex; empty when the backend cannot tell cheaply
 };
 
+// Bytes of a file open for reading: `length` bytes from `offset` of `fd`.
+struct FileRegion {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 // A file being read, in order, chunk by chunk. Not thread-safe.
 class ContentReader {
  public:
@@ -38,6 +45,12 @@ class ContentReader {
   // Fills up to `max` bytes; 0 at the end. An error when the bytes cannot be
   // read or fail their checksum.
   [[nodiscard]] virtual absl::StatusOr<size_t> Read(char* buffer, size_t max) = 0;
+  // All the bytes still to come when they are in memory already (valid while
+  // the reader lives); nullopt for a reader that has to fetch them.
+  virtual std::optional<std::string_view> InMemory() const { return std::nullopt; }
+  // All the bytes still to come as a region of a local file the reader keeps
+  // open (for sendfile); nullopt for a reader that has no such file.
+  virtual std::optional<FileRegion> InFile() const { return std::nullopt; }
 };
 
 class VideoContentService {
@@ -60,6 +73,15 @@ class VideoContentService {
   [[nodiscard]] virtual absl::StatusOr<ContentInfo> Stat(std::string_view video_id,
                                                          std::string_view filename,
                                                          std::string_view expected_sha256 = {}) = 0;
+  // The whole file when memory alone can answer, without blocking: the bytes
+  // the caller knows to hash to `expected_sha256`. nullptr otherwise. For
+  // callers on an I/O thread. Backends keep nothing in memory;
+  // CachedContentService does.
+  virtual std::shared_ptr<const std::string> ReadFromMemory(std::string_view video_id,
+                                                            std::string_view filename,
+                                                            std::string_view expected_sha256) {
+    return nullptr;
+  }
   // The file names of a video, sorted; empty when it has none.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> List(
       std::string_view video_id) = 0;

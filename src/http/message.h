@@ -44,12 +44,29 @@ struct Request {
   bool WantsJson() const;
 };
 
+// `length` bytes from `offset` of the open file `fd`.
+struct FileRegion {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 // The bytes of a response body produced while it is sent (a file, a stream
 // from a storage server). Read is called on a worker thread, never two at once.
 class BodySource {
  public:
   virtual ~BodySource() = default;
   [[nodiscard]] virtual absl::StatusOr<size_t> Read(char* buffer, size_t max) = 0;
+  // The whole body when it is in memory already (valid while the source
+  // lives): the server then writes it straight from there on its I/O thread,
+  // never calls Read, and destroys the source there too, so such a source
+  // must be cheap to destroy.
+  virtual std::optional<std::string_view> InMemory() const { return std::nullopt; }
+  // The whole body as a region of a file the source keeps open: the server
+  // then sends it with sendfile(2) from its I/O thread (the kernel copies
+  // straight from the page cache), never calls Read, and destroys the source
+  // there too (closing a file is cheap).
+  virtual std::optional<FileRegion> InFile() const { return std::nullopt; }
 };
 
 struct Response {

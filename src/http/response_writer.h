@@ -20,6 +20,10 @@ class ResponseWriter {
  private:
   asio::awaitable<bool> SendString(bool head, Response& response, bool keep_alive);
   asio::awaitable<bool> SendSource(bool head, Response& response, bool keep_alive);
+  asio::awaitable<bool> SendMemory(bool head, Response& response, std::string_view body,
+                                   bool keep_alive);
+  asio::awaitable<bool> SendFile(bool head, Response& response, FileRegion region, bool keep_alive);
+  asio::awaitable<bool> WaitUntilWritable();
 
   ServerCore& core_;
   Connection& connection_;

@@ -41,9 +41,11 @@ Router::Route MakeRoute(std::string method, std::string_view pattern) {
 
 }  // namespace
 
-void Router::Add(std::string method, std::string_view pattern, Handler handler) {
+void Router::Add(std::string method, std::string_view pattern, Handler handler,
+                 MemoryHandler from_memory) {
   Route route = MakeRoute(std::move(method), pattern);
   route.handler = std::move(handler);
+  route.from_memory = std::move(from_memory);
   routes_.push_back(std::move(route));
 }
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,23 +17,30 @@ namespace dvs::http {
 
 // Runs on a worker thread; may block.
 using Handler = std::function<Response(Request& request)>;
+// Runs on an I/O thread and must never block: answers from memory, or returns
+// nullopt and the request goes to the route's Handler on a worker thread.
+// Hot requests (a cached manifest or segment) are then served without a
+// thread hop.
+using MemoryHandler = std::function<std::optional<Response>(Request& request)>;
 // For streaming routes: called with the request head (no body yet) on a worker
 // thread; returns where the body goes, or an error response's status.
 using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<BodySink>>(Request& request)>;
 
 class Router {
  public:
-  void Add(std::string method, std::string_view pattern, Handler handler);
+  void Add(std::string method, std::string_view pattern, Handler handler,
+           MemoryHandler from_memory = nullptr);
   void AddStreaming(std::string method, std::string_view pattern, SinkFactory factory);
 
   struct Route {
     std::string method;
     std::vector<std::string> segments;
-    Handler handler;  // set for plain routes
-    SinkFactory sink_factory;  // set for streaming routes
+    Handler handler;            // set for plain routes
+    MemoryHandler from_memory;  // optional, for plain routes
+    SinkFactory sink_factory;   // set for streaming routes
   };
   struct Match {
-    const Route* route = nullptr;  // null: no route
+    const Route* route = nullptr;     // null: no route
     bool method_not_allowed = false;  // the path matched, with another method
     std::vector<std::string> params;
   };

@@ -216,6 +216,10 @@ Server::Server(ServerOptions options, Router router)
 Server::~Server() = default;
 
 absl::Status Server::Start() {
+  // sendfile(2) to a connection the client has closed raises SIGPIPE, which
+  // would end the process; the write's EPIPE is handled instead. (Socket
+  // writes pass MSG_NOSIGNAL; sendfile has no such flag.)
+  std::signal(SIGPIPE, SIG_IGN);
   RETURN_IF_ERROR(impl_->Listen());
   asio::co_spawn(impl_->control, impl_->Accept(), asio::detached);
   if (impl_->core.options.handle_signals) {

@@ -21,7 +21,7 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 8;
   size_t header_limit = 16 << 10;
-  size_t body_limit = 1 << 20;  // for routes that are not streaming
+  size_t body_limit = 1 << 20;         // for routes that are not streaming
   uint64_t upload_limit = 8ull << 30;  // for streaming routes; over it is 413
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // each header or body read
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  // between keep-alive requests

@@ -11,8 +11,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "http/test_client.h"
 
@@ -48,6 +51,42 @@ class PatternSource : public BodySource {
   uint64_t length_;
   uint64_t fail_at_;
   uint64_t position_ = 0;
+};
+
+// A body already in memory; Read must never be called for it.
+class InMemorySource : public BodySource {
+ public:
+  explicit InMemorySource(std::string bytes) : bytes_(std::move(bytes)) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
+    return absl::InternalError("Read called on a body in memory");
+  }
+  std::optional<std::string_view> InMemory() const override { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+// Pattern bytes in a temporary file, sent from there; Read must never be
+// called for it.
+class FileSource : public BodySource {
+ public:
+  explicit FileSource(uint64_t length) : length_(length) {
+    char path[] = "/tmp/server-test-body-XXXXXX";
+    fd_ = mkstemp(path);
+    EXPECT_GE(fd_, 0);
+    unlink(path);
+    std::string bytes = Pattern(length);
+    EXPECT_EQ(write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  ~FileSource() override { close(fd_); }
+  absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
+    return absl::InternalError("Read called on a body in a file");
+  }
+  std::optional<FileRegion> InFile() const override { return FileRegion{fd_, 0, length_}; }
+
+ private:
+  int fd_ = -1;
+  uint64_t length_;
 };
 
 // Keeps what it is given; fails once it has more than `fail_after` bytes.
@@ -94,7 +133,25 @@ class ServerTest : public ::testing::Test {
     router.Add("POST", "/length", [](Request& request) {
       return Response::Text(200, std::to_string(request.body.size()));
     });
+    router.Add(
+        "GET", "/memo/:key",
+        [](Request& request) { return Response::Text(200, "worker " + request.params[0]); },
+        [](Request& request) -> std::optional<Response> {
+          if (request.params[0] == "throws") throw std::runtime_error("memory handler broke");
+          if (request.params[0] != "hot") return std::nullopt;
+          Response response;
+          std::string bytes = Pattern(3 << 20);
+          response.source_length = bytes.size();
+          response.source = std::make_unique<InMemorySource>(std::move(bytes));
+          return response;
+        });
     router.Add("GET", "/big", [](Request&) { return SourceResponse(5'000'000, UINT64_MAX); });
+    router.Add("GET", "/file", [](Request& request) {
+      Response response;
+      response.source_length = std::stoull(request.QueryParam("size").value_or("0"));
+      response.source = std::make_unique<FileSource>(response.source_length);
+      return response;
+    });
     router.Add("GET", "/broken", [](Request&) { return SourceResponse(5'000'000, 1'000'000); });
     router.AddStreaming("POST", "/upload", [this](Request& request) -> SinkResult {
       if (request.QueryParam("refuse")) return absl::PermissionDeniedError("no uploads today");
@@ -350,6 +407,82 @@ TEST_F(ServerTest, BodySourceResponseArrivesIntact) {
   EXPECT_TRUE(response.body == Pattern(5'000'000));
   client.Send("GET /hello/again HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(client.ReadResponse().body, "hello again q=-");
+}
+
+TEST_F(ServerTest, MemoryHandlerAnswersOrPassesToTheWorkers) {
+  StartServer();
+  TestClient client = Connect();
+  client.Send("GET /memo/hot HTTP/1.1\r\nHost: t\r\n\r\n");
+  TestResponse hot = client.ReadResponse();
+  EXPECT_EQ(hot.status, 200);
+  EXPECT_EQ(hot.headers["content-length"], std::to_string(3 << 20));
+  EXPECT_TRUE(hot.body == Pattern(3 << 20));
+  client.Send("HEAD /memo/hot HTTP/1.1\r\nHost: t\r\n\r\n");
+  TestResponse head = client.ReadResponse(/*head=*/true);
+  EXPECT_EQ(head.headers["content-length"], std::to_string(3 << 20));
+  client.Send("GET /memo/cold HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().body, "worker cold");
+  client.Send("GET /memo/throws HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().body, "worker throws");
+}
+
+TEST_F(ServerTest, MemoryAnswersDoNotWaitForBusyWorkers) {
+  options_.worker_threads = 2;
+  StartServer();
+  std::vector<TestClient> sleepers;
+  for (int i = 0; i < 2; ++i) {
+    sleepers.push_back(Connect());
+    sleepers.back().Send("GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  std::this_thread::sleep_for(milliseconds(200));  // both workers now sleep 1.5 s
+  TestClient client = Connect();
+  steady_clock::time_point start = steady_clock::now();
+  client.Send("GET /memo/hot HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().status, 200);
+  EXPECT_LT(steady_clock::now() - start, milliseconds(1000));
+  for (TestClient& sleeper : sleepers) EXPECT_EQ(sleeper.ReadResponse().body, "slept");
+}
+
+TEST_F(ServerTest, BodyInAFileArrivesIntactWhateverThePaceOfTheClient) {
+  StartServer();
+  TestClient client = Connect();
+  const uint64_t size = 20 << 20;  // far more than the socket buffers hold
+  client.Send("GET /file?size=" + std::to_string(size) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(300));  // the server meets a full socket
+  TestResponse response = client.ReadResponse();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(response.truncated);
+  EXPECT_TRUE(response.body == Pattern(size)) << response.body.size();
+  client.Send("HEAD /file?size=5 HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse(/*head=*/true).headers["content-length"], "5");
+  client.Send("GET /file?size=0 HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().status, 200);
+  client.Send("GET /hello/after HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().body, "hello after q=-");  // the connection is still in step
+}
+
+TEST_F(ServerTest, ClientThatClosesDuringAFileBodyDoesNotHurtTheServer) {
+  StartServer();
+  for (int i = 0; i < 5; ++i) {
+    TestClient client = Connect();
+    client.Send("GET /file?size=" + std::to_string(32 << 20) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::this_thread::sleep_for(milliseconds(50));
+  }  // each closes with most of its body unread: the server's next write gets EPIPE
+  std::this_thread::sleep_for(milliseconds(200));
+  TestClient client = Connect();
+  client.Send("GET /hello/still HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadResponse().body, "hello still q=-");
+}
+
+TEST_F(ServerTest, ClientThatStopsReadingAFileBodyIsDropped) {
+  options_.read_timeout = milliseconds(300);
+  StartServer();
+  TestClient client = Connect();
+  client.Send("GET /file?size=" + std::to_string(64 << 20) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(1500));  // reads nothing: the server gives up
+  TestResponse response = client.ReadResponse();
+  EXPECT_TRUE(response.truncated);
+  EXPECT_LT(response.body.size(), size_t{64} << 20);
 }
 
 TEST_F(ServerTest, FailingBodySourceClosesTheConnection) {

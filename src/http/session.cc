@@ -64,6 +64,18 @@ Response CallHandler(const Handler& handler, Request& request) {
   }
 }
 
+// The route's answer from memory, on this I/O thread; nullopt sends the
+// request to the worker pool (also when the memory handler throws).
+std::optional<Response> AnswerFromMemory(const Router::Route& route, Request& request) {
+  if (!route.from_memory) return std::nullopt;
+  try {
+    return route.from_memory(request);
+  } catch (const std::exception& e) {
+    spdlog::error("memory handler for {} {} threw: {}", request.method, request.path, e.what());
+    return std::nullopt;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<BodySink>> CallSinkFactory(const SinkFactory& factory,
                                                           Request& request) {
   try {
@@ -103,7 +115,7 @@ class Session {
   asio::awaitable<bool> ServeOne();
   asio::awaitable<bool> FailHeaderRead(beast::error_code ec);
   asio::awaitable<bool> Dispatch(Parser& parser);
-  asio::awaitable<bool> ServePlain(Parser& parser, Request& request, const Handler& handler);
+  asio::awaitable<bool> ServePlain(Parser& parser, Request& request, const Router::Route& route);
   asio::awaitable<bool> ServeStreaming(Parser& parser, Request& request,
                                        const SinkFactory& factory);
   asio::awaitable<bool> FeedSink(Parser& parser, Request& request, BodySink& sink);
@@ -190,7 +202,7 @@ asio::awaitable<bool> Session::Dispatch(Parser& parser) {
   if (match.route->sink_factory) {
     co_return co_await ServeStreaming(parser, request, match.route->sink_factory);
   }
-  co_return co_await ServePlain(parser, request, match.route->handler);
+  co_return co_await ServePlain(parser, request, *match.route);
 }
 
 // A declared Content-Length over `limit` is refused before any body is read;
@@ -203,7 +215,7 @@ bool ExceedsLimit(Parser& parser, uint64_t limit) {
 }
 
 asio::awaitable<bool> Session::ServePlain(Parser& parser, Request& request,
-                                          const Handler& handler) {
+                                          const Router::Route& route) {
   if (ExceedsLimit(parser, core_.options.body_limit)) {
     co_return co_await Reject(request, 413, "request body too large");
   }
@@ -219,7 +231,12 @@ asio::awaitable<bool> Session::ServePlain(Parser& parser, Request& request,
     if (ec) co_return co_await FailBodyRead(request, ec);
   }
   request.body = std::move(body);
-  Response response = co_await OnWorkers(core_, [&] { return CallHandler(handler, request); });
+  std::optional<Response> answered = AnswerFromMemory(route, request);
+  if (answered) {
+    co_return co_await writer_.Send(request, std::move(*answered), KeepAlive(parser));
+  }
+  Response response =
+      co_await OnWorkers(core_, [&] { return CallHandler(route.handler, request); });
   co_return co_await writer_.Send(request, std::move(response), KeepAlive(parser));
 }
 

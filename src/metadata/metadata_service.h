@@ -3,6 +3,7 @@
 // safe to call from many threads at once.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ class VideoMetadataService {
   [[nodiscard]] virtual absl::Status Create(const VideoMetadata& meta) = 0;
   // NotFound when there is no such video.
   [[nodiscard]] virtual absl::StatusOr<VideoMetadata> Read(std::string_view id) = 0;
+  // The record when memory alone can answer, without blocking; nullptr
+  // otherwise (also when there is no such video). For callers on an I/O
+  // thread. Backends keep nothing in memory; CachedMetadataService does.
+  virtual std::shared_ptr<const VideoMetadata> ReadFromMemory(std::string_view id) {
+    return nullptr;
+  }
   // All videos, newest first.
   [[nodiscard]] virtual absl::StatusOr<std::vector<VideoMetadata>> List() = 0;
   // Replaces the record with meta.id; NotFound when there is none.

@@ -75,7 +75,9 @@ void App::RegisterRoutes(http::Router& router) {
     return MakeUploadSink(request, *upload_context_);
   });
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
-  router.Add("GET", "/content/:id/:file", bind(&App::Content));
+  router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
+    return ServeContentFromMemory(request, metadata_, content_);
+  });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
   router.Add("DELETE", "/api/videos/:id", bind(&App::DeleteVideo));

@@ -13,6 +13,7 @@
 #include "content/fs/fs_content_service.h"
 #include "content/network/cluster_admin.h"
 #include "content/network/network_content_service.h"
+#include "metadata/cache/cached_metadata_service.h"
 #include "metadata/etcd/etcd_lock.h"
 #include "metadata/etcd/etcd_metadata_service.h"
 #include "metadata/sqlite/sqlite_metadata_service.h"
@@ -24,6 +25,9 @@ namespace {
 // After a ring change commits, how long its old copies stay for the other web
 // servers to hear of the commit (their watches deliver in milliseconds).
 constexpr std::chrono::seconds kSharedCleanupDelay{2};
+
+// In fs mode only files up to this size are cached in memory (see Open).
+constexpr uint64_t kFsCacheMaxEntryBytes = 256 << 10;
 
 // The ring state lives with the metadata, so a restarted web server (or,
 // with etcd, every web server) finds the cluster as it was.
@@ -106,9 +110,13 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config
     RETURN_IF_ERROR(backends->OpenNetwork(config));
   }
   if (config.cache_mb > 0) {
-    backends->cache_ = std::make_unique<content::CachedContentService>(
-        *backends->content_,
-        content::ContentCacheOptions{.max_bytes = static_cast<uint64_t>(config.cache_mb) << 20});
+    content::ContentCacheOptions options{.max_bytes = static_cast<uint64_t>(config.cache_mb) << 20};
+    // A local folder's segments are sent with sendfile, straight from the page
+    // cache, which beats a copy from memory; small files (manifests,
+    // playlists) are still answered from memory without a thread hop.
+    if (backends->fs_content_ != nullptr) options.max_entry_bytes = kFsCacheMaxEntryBytes;
+    backends->cache_ =
+        std::make_unique<content::CachedContentService>(*backends->content_, options);
     backends->content_ = backends->cache_.get();
   }
   backends->description_ = absl::StrCat("metadata: ", config.backends[0], " ", config.backends[1],
@@ -118,7 +126,11 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config
 
 absl::Status Backends::OpenMetadata(const WebConfig& config) {
   if (config.backends[0] == "sqlite") {
-    ASSIGN_OR_RETURN(metadata_, metadata::SqliteMetadataService::Open(config.backends[1]));
+    ASSIGN_OR_RETURN(std::unique_ptr<metadata::SqliteMetadataService> sqlite,
+                     metadata::SqliteMetadataService::Open(config.backends[1]));
+    // Only this process writes the database, so records can be kept in
+    // memory. (Records in etcd change under every web server: not cached.)
+    metadata_ = std::make_unique<metadata::CachedMetadataService>(std::move(sqlite));
     return absl::OkStatus();
   }
   std::vector<std::string> endpoints = SplitList(config.backends[1]);

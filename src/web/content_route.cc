@@ -1,5 +1,7 @@
 #include "web/content_route.h"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,9 +26,36 @@ class ContentBody final : public http::BodySource {
   absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
     return reader_->Read(buffer, max);
   }
+  std::optional<std::string_view> InMemory() const override { return reader_->InMemory(); }
+  std::optional<http::FileRegion> InFile() const override {
+    std::optional<content::FileRegion> region = reader_->InFile();
+    if (!region) return std::nullopt;
+    return http::FileRegion{region->fd, region->offset, region->length};
+  }
 
  private:
   std::unique_ptr<content::ContentReader> reader_;
+};
+
+// A range of a file held in memory (shared with the content cache).
+class MemoryBody final : public http::BodySource {
+ public:
+  MemoryBody(std::shared_ptr<const std::string> bytes, content::ByteRange range)
+      : bytes_(std::move(bytes)), range_(range) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
+    size_t take = std::min<size_t>(max, range_.length);
+    std::memcpy(buffer, bytes_->data() + range_.offset, take);
+    range_.offset += take;
+    range_.length -= take;
+    return take;
+  }
+  std::optional<std::string_view> InMemory() const override {
+    return std::string_view(bytes_->data() + range_.offset, range_.length);
+  }
+
+ private:
+  const std::shared_ptr<const std::string> bytes_;
+  content::ByteRange range_;
 };
 
 // Segments never change once written; manifests and playlists may (a quick
@@ -39,6 +68,54 @@ std::string_view CacheControlFor(std::string_view filename) {
 bool ETagMatches(std::optional<std::string_view> if_none_match, std::string_view etag) {
   return if_none_match &&
          (*if_none_match == "*" || absl::StrContains(AsAbsl(*if_none_match), AsAbsl(etag)));
+}
+
+// The answer to a content request up to its body: headers, ETag, and 304,
+// 206 or 416 as the request asks. `range` is the part of the file to send;
+// `complete` when the answer has no body to add (304, 416).
+struct Answer {
+  http::Response response;
+  std::optional<content::ByteRange> range;
+  bool complete = false;
+};
+
+Answer StartAnswer(const http::Request& request, std::string_view file,
+                   const metadata::StoredFile* stored, const content::ContentInfo& info) {
+  Answer answer;
+  http::Response& response = answer.response;
+  response.headers.Set("Content-Type", std::string(ContentTypeFor(file)));
+  response.headers.Set("Accept-Ranges", "bytes");
+  response.headers.Set("Cache-Control", std::string(CacheControlFor(file)));
+  // The ETag only when the content served is the recorded one (a local
+  // folder cannot tell its hash cheaply; the size must then agree).
+  if (stored != nullptr && stored->size == info.size &&
+      (info.sha256.empty() || info.sha256 == stored->sha256)) {
+    std::string etag = absl::StrCat("\"", stored->sha256, "\"");
+    response.headers.Set("ETag", etag);
+    if (ETagMatches(request.headers.Get("If-None-Match"), etag)) {
+      response.status = 304;
+      answer.complete = true;
+      return answer;
+    }
+  }
+  absl::StatusOr<std::optional<http::ResolvedRange>> range =
+      http::ResolveRange(request.headers.Get("Range"), info.size);
+  if (!range.ok()) {
+    answer.response = http::ErrorResponse(request, 416, common::AsStd(range.status().message()));
+    answer.response.headers.Set("Content-Range", absl::StrCat("bytes */", info.size));
+    answer.complete = true;
+    return answer;
+  }
+  if (*range) {
+    answer.range = content::ByteRange{(*range)->offset, (*range)->length};
+    response.status = 206;
+    response.headers.Set("Content-Range", http::ContentRangeValue(**range, info.size));
+  }
+  return answer;
+}
+
+bool ValidNames(const std::string& id, const std::string& file) {
+  return common::ValidateName(id, "video id").ok() && common::ValidateName(file, "file name").ok();
 }
 
 }  // namespace
@@ -69,42 +146,34 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
   const std::string expected_sha256 = stored != nullptr ? stored->sha256 : "";
   absl::StatusOr<content::ContentInfo> info = content.Stat(id, file, expected_sha256);
   if (!info.ok()) return http::Response::Error(request, info.status());
-
-  http::Response response;
-  response.headers.Set("Content-Type", std::string(ContentTypeFor(file)));
-  response.headers.Set("Accept-Ranges", "bytes");
-  response.headers.Set("Cache-Control", std::string(CacheControlFor(file)));
-  // The ETag only when the content served is the recorded one (a local
-  // folder cannot tell its hash cheaply; the size must then agree).
-  if (stored != nullptr && stored->size == info->size &&
-      (info->sha256.empty() || info->sha256 == stored->sha256)) {
-    std::string etag = absl::StrCat("\"", stored->sha256, "\"");
-    response.headers.Set("ETag", etag);
-    if (ETagMatches(request.headers.Get("If-None-Match"), etag)) {
-      response.status = 304;
-      return response;
-    }
-  }
-  absl::StatusOr<std::optional<http::ResolvedRange>> range =
-      http::ResolveRange(request.headers.Get("Range"), info->size);
-  if (!range.ok()) {
-    http::Response error =
-        http::ErrorResponse(request, 416, common::AsStd(range.status().message()));
-    error.headers.Set("Content-Range", absl::StrCat("bytes */", info->size));
-    return error;
-  }
-  std::optional<content::ByteRange> byte_range;
-  if (*range) {
-    byte_range = content::ByteRange{(*range)->offset, (*range)->length};
-    response.status = 206;
-    response.headers.Set("Content-Range", http::ContentRangeValue(**range, info->size));
-  }
+  Answer answer = StartAnswer(request, file, stored, *info);
+  if (answer.complete) return std::move(answer.response);
   absl::StatusOr<std::unique_ptr<content::ContentReader>> reader =
-      content.Read(id, file, byte_range, expected_sha256);
+      content.Read(id, file, answer.range, expected_sha256);
   if (!reader.ok()) return http::Response::Error(request, reader.status());
-  response.source_length = (*reader)->size();
-  response.source = std::make_unique<ContentBody>(std::move(*reader));
-  return response;
+  answer.response.source_length = (*reader)->size();
+  answer.response.source = std::make_unique<ContentBody>(std::move(*reader));
+  return std::move(answer.response);
+}
+
+std::optional<http::Response> ServeContentFromMemory(http::Request& request,
+                                                     metadata::VideoMetadataService& metadata,
+                                                     content::VideoContentService& content) {
+  const std::string& id = request.params.at(0);
+  const std::string& file = request.params.at(1);
+  if (!ValidNames(id, file)) return std::nullopt;  // the worker answers with the reason
+  std::shared_ptr<const metadata::VideoMetadata> meta = metadata.ReadFromMemory(id);
+  if (meta == nullptr) return std::nullopt;
+  const metadata::StoredFile* stored = meta->FindFile(file);
+  if (stored == nullptr) return std::nullopt;
+  std::shared_ptr<const std::string> bytes = content.ReadFromMemory(id, file, stored->sha256);
+  if (bytes == nullptr) return std::nullopt;
+  Answer answer = StartAnswer(request, file, stored, {bytes->size(), stored->sha256});
+  if (answer.complete) return std::move(answer.response);
+  content::ByteRange range = answer.range.value_or(content::ByteRange{0, bytes->size()});
+  answer.response.source_length = range.length;
+  answer.response.source = std::make_unique<MemoryBody>(std::move(bytes), range);
+  return std::move(answer.response);
 }
 
 }  // namespace dvs::web

@@ -3,6 +3,7 @@
 // headers, streamed from the content service.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "content/content_service.h"
@@ -15,5 +16,11 @@ std::string_view ContentTypeFor(std::string_view filename);
 
 http::Response ServeContent(http::Request& request, metadata::VideoMetadataService& metadata,
                             content::VideoContentService& content);
+
+// The same answer when memory alone can give it (the record and the file are
+// cached), without blocking, for the I/O thread; nullopt otherwise.
+std::optional<http::Response> ServeContentFromMemory(http::Request& request,
+                                                     metadata::VideoMetadataService& metadata,
+                                                     content::VideoContentService& content);
 
 }  // namespace dvs::web

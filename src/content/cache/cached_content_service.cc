@@ -24,6 +24,9 @@ class MemoryReader final : public ContentReader {
     next_ += take;
     return take;
   }
+  std::optional<std::string_view> InMemory() const override {
+    return std::string_view(bytes_->data() + next_, static_cast<size_t>(end_ - next_));
+  }
 
  private:
   const std::shared_ptr<const std::string> bytes_;
@@ -75,6 +78,12 @@ absl::StatusOr<ContentInfo> CachedContentService::Stat(std::string_view video_id
     }
   }
   return backend_.Stat(video_id, filename, expected_sha256);
+}
+
+std::shared_ptr<const std::string> CachedContentService::ReadFromMemory(
+    std::string_view video_id, std::string_view filename, std::string_view expected_sha256) {
+  if (expected_sha256.empty()) return nullptr;
+  return Find(expected_sha256);
 }
 
 absl::StatusOr<std::vector<std::string>> CachedContentService::List(std::string_view video_id) {

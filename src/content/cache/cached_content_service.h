@@ -50,6 +50,9 @@ class CachedContentService final : public VideoContentService {
       std::string_view expected_sha256 = {}) override;
   absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
                                    std::string_view expected_sha256 = {}) override;
+  std::shared_ptr<const std::string> ReadFromMemory(std::string_view video_id,
+                                                    std::string_view filename,
+                                                    std::string_view expected_sha256) override;
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
   // Also drops the video's entries, to give their memory back.
   absl::Status Delete(std::string_view video_id) override;

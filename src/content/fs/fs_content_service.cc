@@ -105,6 +105,10 @@ class FsContentReader final : public ContentReader {
     return got;
   }
 
+  std::optional<FileRegion> InFile() const override {
+    return FileRegion{fd_.get(), offset_ + done_, size_ - done_};
+  }
+
  private:
   UniqueFd fd_;
   const fs::path path_;

@@ -1,0 +1,66 @@
+// CachedMetadataService: video records kept in memory in front of a metadata
+// backend that only this process writes (the embedded SQLite database).
+//
+// Read answers from memory after the first time, and ReadFromMemory answers
+// only from memory, so the web server can serve hot files on its I/O thread
+// without ever blocking on the database. Every write through this service
+// drops the record it touches before it returns, so a Read after a write
+// sees the write. A record read from the backend while a write was under way
+// is not kept: it may be older than the write. Absent videos are not cached.
+// Past max_entries the whole cache is dropped (hot records come back on their
+// next read). List and the ring state always go to the backend.
+//
+// Writes made by other processes are not seen: a backend shared by several
+// web servers (etcd) needs them to drop records too, which this class does
+// not do.
+//
+// Thread-safe: mutex_ guards the records; a record handed out is immutable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "metadata/metadata_service.h"
+
+namespace dvs::metadata {
+
+class CachedMetadataService final : public VideoMetadataService {
+ public:
+  static constexpr size_t kDefaultMaxEntries = 4096;
+
+  explicit CachedMetadataService(std::unique_ptr<VideoMetadataService> backend,
+                                 size_t max_entries = kDefaultMaxEntries);
+
+  absl::Status Create(const VideoMetadata& meta) override;
+  absl::StatusOr<VideoMetadata> Read(std::string_view id) override;
+  std::shared_ptr<const VideoMetadata> ReadFromMemory(std::string_view id) override;
+  absl::StatusOr<std::vector<VideoMetadata>> List() override;
+  absl::Status Update(const VideoMetadata& meta) override;
+  absl::Status Delete(std::string_view id) override;
+  absl::StatusOr<std::optional<std::string>> LoadRingState() override;
+  absl::Status StoreRingState(std::string_view state) override;
+  absl::Status CheckHealth() override;
+
+  size_t entries() const;
+
+ private:
+  using Record = std::shared_ptr<const VideoMetadata>;
+
+  // Drops `id` and marks every backend read that started before as too old
+  // to keep; called before and after each write.
+  void Forget(std::string_view id);
+  void Keep(Record record, uint64_t generation_at_read);
+
+  const std::unique_ptr<VideoMetadataService> backend_;
+  const size_t max_entries_;
+  mutable std::mutex mutex_;
+  // State below is protected by mutex_.
+  std::unordered_map<std::string, Record> records_;
+  uint64_t generation_ = 0;  // counts the writes begun and ended
+};
+
+}  // namespace dvs::metadata

@@ -1,0 +1,159 @@
+// CachedMetadataService: the metadata contract over a real SQLite backend,
+// plus what the cache adds: reads from memory, never stale after a write
+// through it, bounded.
+#include "metadata/cache/cached_metadata_service.h"
+
+#include <stdlib.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "metadata/metadata_service_contract.h"
+#include "metadata/sqlite/sqlite_metadata_service.h"
+
+namespace dvs::metadata {
+namespace {
+
+using testing::Video;
+
+std::unique_ptr<VideoMetadataService> OpenSqlite(const std::filesystem::path& dir) {
+  absl::StatusOr<std::unique_ptr<SqliteMetadataService>> service =
+      SqliteMetadataService::Open(dir / "dvs.db");
+  EXPECT_TRUE(service.ok()) << service.status();
+  return service.ok() ? std::move(*service) : nullptr;
+}
+
+struct CachedSqliteBackend {
+  void SetUp() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cached_meta-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+  }
+  ~CachedSqliteBackend() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  std::unique_ptr<VideoMetadataService> Open() {
+    return std::make_unique<CachedMetadataService>(OpenSqlite(dir));
+  }
+  std::filesystem::path dir;
+};
+
+}  // namespace
+
+namespace testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(CachedSqlite, MetadataServiceContract, CachedSqliteBackend);
+}  // namespace testing
+
+namespace {
+
+class CachedMetadataServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend_.SetUp();
+    cache_ = std::make_unique<CachedMetadataService>(OpenSqlite(backend_.dir), 3);
+  }
+
+  CachedSqliteBackend backend_;
+  std::unique_ptr<CachedMetadataService> cache_;
+};
+
+TEST_F(CachedMetadataServiceTest, MemoryAnswersOnlyAfterAReadAndFollowsEveryWrite) {
+  VideoMetadata meta = Video("clip", 1000);
+  ASSERT_TRUE(cache_->Create(meta).ok());
+  EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);
+  ASSERT_TRUE(cache_->Read("clip").ok());
+  ASSERT_NE(cache_->ReadFromMemory("clip"), nullptr);
+  EXPECT_EQ(*cache_->ReadFromMemory("clip"), meta);
+
+  meta.title = "renamed.mp4";
+  meta.files = {{"manifest.mpd", 10, std::string(64, 'a')}};
+  ASSERT_TRUE(cache_->Update(meta).ok());
+  EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);
+  EXPECT_EQ(*cache_->Read("clip"), meta);
+  EXPECT_EQ(*cache_->ReadFromMemory("clip"), meta);
+
+  ASSERT_TRUE(cache_->Delete("clip").ok());
+  EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);
+  EXPECT_EQ(cache_->Read("clip").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);  // absence is not kept
+}
+
+TEST_F(CachedMetadataServiceTest, StaysWithinItsEntryLimit) {
+  for (int i = 0; i < 10; ++i) {
+    std::string id = "clip" + std::to_string(i);
+    ASSERT_TRUE(cache_->Create(Video(id, i)).ok());
+    ASSERT_TRUE(cache_->Read(id).ok());
+    EXPECT_LE(cache_->entries(), 3u);
+  }
+  EXPECT_NE(cache_->ReadFromMemory("clip9"), nullptr);  // the newest is kept
+}
+
+// A backend whose Read returns what it had when the read began, and waits
+// to be released before returning: a read that loses a race with a write.
+class SlowReadBackend final : public VideoMetadataService {
+ public:
+  absl::Status Create(const VideoMetadata& meta) override { return Update(meta); }
+  absl::StatusOr<VideoMetadata> Read(std::string_view id) override {
+    std::unique_lock lock(mutex_);
+    VideoMetadata seen = stored_;
+    reading_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return released_; });
+    return seen;
+  }
+  absl::StatusOr<std::vector<VideoMetadata>> List() override {
+    return std::vector<VideoMetadata>{};
+  }
+  absl::Status Update(const VideoMetadata& meta) override {
+    std::lock_guard lock(mutex_);
+    stored_ = meta;
+    return absl::OkStatus();
+  }
+  absl::Status Delete(std::string_view id) override { return absl::OkStatus(); }
+  absl::StatusOr<std::optional<std::string>> LoadRingState() override { return std::nullopt; }
+  absl::Status StoreRingState(std::string_view state) override { return absl::OkStatus(); }
+  absl::Status CheckHealth() override { return absl::OkStatus(); }
+
+  void WaitUntilReading() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return reading_; });
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  VideoMetadata stored_;
+  bool reading_ = false;
+  bool released_ = false;
+};
+
+TEST(CachedMetadataServiceRaceTest, ARecordReadDuringAWriteIsNotKept) {
+  auto backend = std::make_unique<SlowReadBackend>();
+  SlowReadBackend& slow = *backend;
+  CachedMetadataService cache(std::move(backend));
+  VideoMetadata old_meta = Video("clip", 1);
+  ASSERT_TRUE(cache.Create(old_meta).ok());
+
+  std::thread reader([&] { EXPECT_EQ(cache.Read("clip")->title, "clip.mp4"); });
+  slow.WaitUntilReading();
+  VideoMetadata new_meta = old_meta;
+  new_meta.title = "new.mp4";
+  ASSERT_TRUE(cache.Update(new_meta).ok());
+  slow.Release();
+  reader.join();
+  // The old record, read before the update finished, must not be served now.
+  EXPECT_EQ(cache.ReadFromMemory("clip"), nullptr);
+  EXPECT_EQ(cache.Read("clip")->title, "new.mp4");
+  EXPECT_EQ(cache.ReadFromMemory("clip")->title, "new.mp4");
+}
+
+}  // namespace
+}  // namespace dvs::metadata
