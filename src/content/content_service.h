@@ -73,11 +73,13 @@ class VideoContentService {
   [[nodiscard]] virtual absl::StatusOr<ContentInfo> Stat(std::string_view video_id,
                                                          std::string_view filename,
                                                          std::string_view expected_sha256 = {}) = 0;
-  // The whole file when memory alone can answer, without blocking: the bytes
-  // the caller knows to hash to `expected_sha256`. nullptr otherwise. For
-  // callers on an I/O thread. Backends keep nothing in memory;
-  // CachedContentService does.
-  virtual std::shared_ptr<const std::string> ReadFromMemory(std::string_view video_id,
+  // A reader of the whole file when it can be had at once, without waiting
+  // on a network or a lock: one whose bytes are InMemory() or InFile(). nullptr
+  // otherwise, and on any error (Read then tells what it is). For callers on
+  // an I/O thread. `expected_sha256` as for Read. CachedContentService answers
+  // from memory; FsContentService opens the file, as a web server does on its
+  // event loop (a cold file may wait on the disk); storage servers never.
+  virtual std::unique_ptr<ContentReader> ReadWithoutWaiting(std::string_view video_id,
                                                             std::string_view filename,
                                                             std::string_view expected_sha256) {
     return nullptr;

@@ -1,9 +1,13 @@
 #include "http/response_writer.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -11,6 +15,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "http/text.h"
 
 namespace dvs::http::internal {
@@ -20,10 +25,11 @@ namespace http = beast::http;
 
 constexpr size_t kSourceChunkSize = 256 << 10;
 
-// The server owns framing; a handler's own values for these are replaced.
+// The server owns framing and these fields; a handler's own values are replaced.
 bool IsFramingField(std::string_view name) {
   return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
-         EqualsIgnoreCase(name, "Connection");
+         EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Server") ||
+         EqualsIgnoreCase(name, "Date");
 }
 
 // CR, LF or NUL in a field would let a value smuggle in headers of its own.
@@ -33,35 +39,62 @@ bool IsSafeField(std::string_view name, std::string_view value) {
          std::none_of(value.begin(), value.end(), bad);
 }
 
-std::string HttpDate() {
+// The Date field's value, made once a second per thread.
+std::string_view HttpDate() {
+  thread_local std::time_t made_at = -1;
+  thread_local char text[40];
+  thread_local size_t length = 0;
   std::time_t now = std::time(nullptr);
-  std::tm utc;
-  gmtime_r(&now, &utc);
-  char text[40];
-  size_t length = std::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &utc);
-  return std::string(text, length);
+  if (now != made_at) {
+    std::tm utc;
+    gmtime_r(&now, &utc);
+    length = std::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    made_at = now;
+  }
+  return std::string_view(text, length);
 }
 
 bool StatusHasBody(int status) { return status >= 200 && status != 204 && status != 304; }
 
-template <typename Body>
-void ApplyHead(const Response& response, bool keep_alive, uint64_t length,
-               http::response<Body>& message) {
-  message.result(static_cast<unsigned>(response.status));
-  message.version(11);
+// The status line and header fields, up to the blank line, as one string.
+// Written here rather than by Beast's serializer: a cached answer's whole
+// cost is a few microseconds, and the serializer's buffer walking and field
+// allocations were the largest part of it (bench/RESULTS.md, profile).
+std::string SerializeHead(const Response& response, bool keep_alive, uint64_t length) {
+  std::string head;
+  head.reserve(320);
+  std::string_view reason = http::obsolete_reason(http::int_to_status(response.status));
+  absl::StrAppend(&head, "HTTP/1.1 ", response.status, " ",
+                  absl::string_view(reason.data(), reason.size()), "\r\n");
   for (const auto& [name, value] : response.headers.fields()) {
     if (IsFramingField(name)) continue;
     if (!IsSafeField(name, value)) {
       spdlog::error("dropping response header field {} with CR, LF or NUL", name);
       continue;
     }
-    message.insert(name, value);
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
   }
-  message.set(http::field::server, "dvs");
-  message.set(http::field::date, HttpDate());
-  if (StatusHasBody(response.status)) message.content_length(length);
-  message.keep_alive(keep_alive);
+  std::string_view date = HttpDate();
+  absl::StrAppend(&head, "Server: dvs\r\nDate: ", absl::string_view(date.data(), date.size()),
+                  "\r\n");
+  if (StatusHasBody(response.status)) absl::StrAppend(&head, "Content-Length: ", length, "\r\n");
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += "\r\n";
+  return head;
 }
+
+// TCP_CORK while it lives: partial packets wait until it ends.
+class Cork {
+ public:
+  explicit Cork(int fd) : fd_(fd) { Set(1); }
+  ~Cork() { Set(0); }
+  Cork(const Cork&) = delete;
+  Cork& operator=(const Cork&) = delete;
+
+ private:
+  void Set(int on) { setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)); }
+  const int fd_;
+};
 
 absl::StatusOr<size_t> ReadSource(BodySource& source, char* buffer, size_t max) {
   try {
@@ -99,13 +132,20 @@ asio::awaitable<bool> ResponseWriter::Send(const Request& request, Response resp
   co_return sent&& keep_alive;
 }
 
-asio::awaitable<bool> ResponseWriter::SendString(bool head, Response& response, bool keep_alive) {
-  http::response<http::string_body> message;
-  ApplyHead(response, keep_alive, response.body.size(), message);
-  if (!head && StatusHasBody(response.status)) message.body() = std::move(response.body);
+// Writes `head` and `body` in one gathered write.
+asio::awaitable<bool> ResponseWriter::Write(std::string_view head, std::string_view body) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
+                                            asio::buffer(body.data(), body.size())};
   connection_.stream.expires_after(core_.options.read_timeout);
-  auto [ec, n] = co_await http::async_write(connection_.stream, message, kUseTuple);
+  auto [ec, n] = co_await asio::async_write(connection_.stream, buffers, kUseTuple);
   co_return !ec;
+}
+
+asio::awaitable<bool> ResponseWriter::SendString(bool head, Response& response, bool keep_alive) {
+  std::string serialized = SerializeHead(response, keep_alive, response.body.size());
+  std::string_view body;
+  if (!head && StatusHasBody(response.status)) body = response.body;
+  co_return co_await Write(serialized, body);
 }
 
 // A body already in memory goes out with its header in one write, from
@@ -117,15 +157,9 @@ asio::awaitable<bool> ResponseWriter::SendMemory(bool head, Response& response,
                   response.source_length);
     co_return false;
   }
-  http::response<http::buffer_body> message;
-  ApplyHead(response, keep_alive, response.source_length, message);
-  bool send_body = !head && StatusHasBody(response.status) && !body.empty();
-  message.body().data = send_body ? const_cast<char*>(body.data()) : nullptr;
-  message.body().size = send_body ? body.size() : 0;
-  message.body().more = false;
-  connection_.stream.expires_after(core_.options.read_timeout);
-  auto [ec, n] = co_await http::async_write(connection_.stream, message, kUseTuple);
-  co_return !ec;
+  std::string serialized = SerializeHead(response, keep_alive, response.source_length);
+  if (head || !StatusHasBody(response.status)) body = {};
+  co_return co_await Write(serialized, body);
 }
 
 // A body in a local file: the header in one write, then sendfile(2) as fast
@@ -138,13 +172,13 @@ asio::awaitable<bool> ResponseWriter::SendFile(bool head, Response& response, Fi
                   response.source_length);
     co_return false;
   }
-  http::response<http::empty_body> message;
-  ApplyHead(response, keep_alive, response.source_length, message);
-  connection_.stream.expires_after(core_.options.read_timeout);
-  auto [ec, n] = co_await http::async_write(connection_.stream, message, kUseTuple);
-  if (ec) co_return false;
-  if (head || !StatusHasBody(response.status)) co_return true;
   asio::ip::tcp::socket& socket = connection_.stream.socket();
+  // Corked, the header leaves in the first packet of the body, not alone.
+  Cork cork(socket.native_handle());
+  std::string serialized = SerializeHead(response, keep_alive, response.source_length);
+  bool head_written = co_await Write(serialized, {});
+  if (!head_written) co_return false;
+  if (head || !StatusHasBody(response.status)) co_return true;
   beast::error_code ignored;
   socket.native_non_blocking(true, ignored);
   off_t offset = static_cast<off_t>(region.offset);
@@ -162,6 +196,7 @@ asio::awaitable<bool> ResponseWriter::SendFile(bool head, Response& response, Fi
       if (!writable) co_return false;
       continue;
     }
+    if (sent < 0 && (errno == EPIPE || errno == ECONNRESET)) co_return false;  // client left
     spdlog::warn("sendfile failed after {} of {} bytes: {}", region.length - remaining,
                  region.length, sent == 0 ? "the file ended early" : std::strerror(errno));
     co_return false;
@@ -185,14 +220,10 @@ asio::awaitable<bool> ResponseWriter::WaitUntilWritable() {
 // Content-Length is promised up front, so a source that fails or ends early
 // leaves the connection unusable: it is closed (false).
 asio::awaitable<bool> ResponseWriter::SendSource(bool head, Response& response, bool keep_alive) {
-  http::response<http::buffer_body> message;
-  ApplyHead(response, keep_alive, response.source_length, message);
-  message.body().data = nullptr;
-  message.body().more = !head && response.source_length > 0;
-  http::response_serializer<http::buffer_body> serializer(message);
+  std::string serialized = SerializeHead(response, keep_alive, response.source_length);
   std::string buffer(
       static_cast<size_t>(std::min<uint64_t>(kSourceChunkSize, response.source_length)), '\0');
-  uint64_t remaining = head ? 0 : response.source_length;
+  uint64_t remaining = head || !StatusHasBody(response.status) ? 0 : response.source_length;
   // The header goes out with the first chunk, in one write: a small file is
   // then one packet, and the client's delayed ACK never holds it up.
   do {
@@ -210,13 +241,9 @@ asio::awaitable<bool> ResponseWriter::SendSource(bool head, Response& response, 
       got = *read;
       remaining -= got;
     }
-    message.body().data = got > 0 ? buffer.data() : nullptr;
-    message.body().size = got;
-    message.body().more = remaining > 0;
-    connection_.stream.expires_after(core_.options.read_timeout);
-    auto [write_ec, written] =
-        co_await http::async_write(connection_.stream, serializer, kUseTuple);
-    if (write_ec && write_ec != http::error::need_buffer) co_return false;
+    bool written = co_await Write(serialized, std::string_view(buffer.data(), got));
+    if (!written) co_return false;
+    serialized.clear();
   } while (remaining > 0);
   co_return true;
 }

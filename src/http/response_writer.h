@@ -24,6 +24,7 @@ class ResponseWriter {
                                    bool keep_alive);
   asio::awaitable<bool> SendFile(bool head, Response& response, FileRegion region, bool keep_alive);
   asio::awaitable<bool> WaitUntilWritable();
+  asio::awaitable<bool> Write(std::string_view head, std::string_view body);
 
   ServerCore& core_;
   Connection& connection_;

@@ -17,10 +17,11 @@ namespace dvs::http {
 
 // Runs on a worker thread; may block.
 using Handler = std::function<Response(Request& request)>;
-// Runs on an I/O thread and must never block: answers from memory, or returns
+// Runs on an I/O thread and must never wait (on a lock, a database or the
+// network): answers with what is at hand (memory, a local file), or returns
 // nullopt and the request goes to the route's Handler on a worker thread.
-// Hot requests (a cached manifest or segment) are then served without a
-// thread hop.
+// Hot requests (a cached manifest, a local segment) are then served without
+// a thread hop.
 using MemoryHandler = std::function<std::optional<Response>(Request& request)>;
 // For streaming routes: called with the request head (no body yet) on a worker
 // thread; returns where the body goes, or an error response's status.

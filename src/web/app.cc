@@ -76,7 +76,7 @@ void App::RegisterRoutes(http::Router& router) {
   });
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
-    return ServeContentFromMemory(request, metadata_, content_);
+    return ServeContentAtHand(request, metadata_, content_);
   });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));

@@ -1,7 +1,5 @@
 #include "web/content_route.h"
 
-#include <algorithm>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,25 +35,29 @@ class ContentBody final : public http::BodySource {
   std::unique_ptr<content::ContentReader> reader_;
 };
 
-// A range of a file held in memory (shared with the content cache).
-class MemoryBody final : public http::BodySource {
+// A range of a whole file whose reader has its bytes at hand (in memory or
+// in a local file); the server sends them from there.
+class RangeBody final : public http::BodySource {
  public:
-  MemoryBody(std::shared_ptr<const std::string> bytes, content::ByteRange range)
-      : bytes_(std::move(bytes)), range_(range) {}
+  RangeBody(std::unique_ptr<content::ContentReader> whole, content::ByteRange range)
+      : whole_(std::move(whole)), range_(range) {}
   absl::StatusOr<size_t> Read(char* buffer, size_t max) override {
-    size_t take = std::min<size_t>(max, range_.length);
-    std::memcpy(buffer, bytes_->data() + range_.offset, take);
-    range_.offset += take;
-    range_.length -= take;
-    return take;
+    return absl::InternalError("a body at hand is not read");
   }
   std::optional<std::string_view> InMemory() const override {
-    return std::string_view(bytes_->data() + range_.offset, range_.length);
+    std::optional<std::string_view> bytes = whole_->InMemory();
+    if (!bytes) return std::nullopt;
+    return bytes->substr(range_.offset, range_.length);
+  }
+  std::optional<http::FileRegion> InFile() const override {
+    std::optional<content::FileRegion> file = whole_->InFile();
+    if (!file) return std::nullopt;
+    return http::FileRegion{file->fd, file->offset + range_.offset, range_.length};
   }
 
  private:
-  const std::shared_ptr<const std::string> bytes_;
-  content::ByteRange range_;
+  const std::unique_ptr<content::ContentReader> whole_;
+  const content::ByteRange range_;
 };
 
 // Segments never change once written; manifests and playlists may (a quick
@@ -156,9 +158,9 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
   return std::move(answer.response);
 }
 
-std::optional<http::Response> ServeContentFromMemory(http::Request& request,
-                                                     metadata::VideoMetadataService& metadata,
-                                                     content::VideoContentService& content) {
+std::optional<http::Response> ServeContentAtHand(http::Request& request,
+                                                 metadata::VideoMetadataService& metadata,
+                                                 content::VideoContentService& content) {
   const std::string& id = request.params.at(0);
   const std::string& file = request.params.at(1);
   if (!ValidNames(id, file)) return std::nullopt;  // the worker answers with the reason
@@ -166,13 +168,18 @@ std::optional<http::Response> ServeContentFromMemory(http::Request& request,
   if (meta == nullptr) return std::nullopt;
   const metadata::StoredFile* stored = meta->FindFile(file);
   if (stored == nullptr) return std::nullopt;
-  std::shared_ptr<const std::string> bytes = content.ReadFromMemory(id, file, stored->sha256);
-  if (bytes == nullptr) return std::nullopt;
-  Answer answer = StartAnswer(request, file, stored, {bytes->size(), stored->sha256});
+  std::unique_ptr<content::ContentReader> whole =
+      content.ReadWithoutWaiting(id, file, stored->sha256);
+  if (whole == nullptr) return std::nullopt;
+  // Bytes in memory were checked against the hash; a local file's were not.
+  bool in_memory = whole->InMemory().has_value();
+  if (!in_memory && !whole->InFile()) return std::nullopt;
+  content::ContentInfo info{whole->size(), in_memory ? stored->sha256 : ""};
+  Answer answer = StartAnswer(request, file, stored, info);
   if (answer.complete) return std::move(answer.response);
-  content::ByteRange range = answer.range.value_or(content::ByteRange{0, bytes->size()});
+  content::ByteRange range = answer.range.value_or(content::ByteRange{0, info.size});
   answer.response.source_length = range.length;
-  answer.response.source = std::make_unique<MemoryBody>(std::move(bytes), range);
+  answer.response.source = std::make_unique<RangeBody>(std::move(whole), range);
   return std::move(answer.response);
 }
 

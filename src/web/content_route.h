@@ -17,10 +17,11 @@ std::string_view ContentTypeFor(std::string_view filename);
 http::Response ServeContent(http::Request& request, metadata::VideoMetadataService& metadata,
                             content::VideoContentService& content);
 
-// The same answer when memory alone can give it (the record and the file are
-// cached), without blocking, for the I/O thread; nullopt otherwise.
-std::optional<http::Response> ServeContentFromMemory(http::Request& request,
-                                                     metadata::VideoMetadataService& metadata,
-                                                     content::VideoContentService& content);
+// The same answer when it can be given at once, for the I/O thread: the
+// record is in memory and the file in memory or a local folder
+// (VideoContentService::ReadWithoutWaiting). nullopt otherwise.
+std::optional<http::Response> ServeContentAtHand(http::Request& request,
+                                                 metadata::VideoMetadataService& metadata,
+                                                 content::VideoContentService& content);
 
 }  // namespace dvs::web

@@ -1,6 +1,9 @@
 #include "content/cache/cached_content_service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
@@ -80,10 +83,43 @@ absl::StatusOr<ContentInfo> CachedContentService::Stat(std::string_view video_id
   return backend_.Stat(video_id, filename, expected_sha256);
 }
 
-std::shared_ptr<const std::string> CachedContentService::ReadFromMemory(
+std::unique_ptr<ContentReader> CachedContentService::ReadWithoutWaiting(
     std::string_view video_id, std::string_view filename, std::string_view expected_sha256) {
-  if (expected_sha256.empty()) return nullptr;
-  return Find(expected_sha256);
+  if (!expected_sha256.empty()) {
+    if (Bytes bytes = Find(expected_sha256)) {
+      uint64_t size = bytes->size();
+      return std::make_unique<MemoryReader>(std::move(bytes), 0, size);
+    }
+  }
+  std::unique_ptr<ContentReader> reader =
+      backend_.ReadWithoutWaiting(video_id, filename, expected_sha256);
+  if (reader == nullptr || expected_sha256.empty()) return reader;
+  // A small local file is kept for the next request: reading it now is as
+  // quick as the open that was just done, and memory beats sendfile for it.
+  if (Bytes bytes = KeepLocalFile(*reader, video_id, expected_sha256)) {
+    uint64_t size = bytes->size();
+    return std::make_unique<MemoryReader>(std::move(bytes), 0, size);
+  }
+  return reader;
+}
+
+CachedContentService::Bytes CachedContentService::KeepLocalFile(const ContentReader& reader,
+                                                                std::string_view video_id,
+                                                                std::string_view sha256) {
+  std::optional<FileRegion> file = reader.InFile();
+  if (!file || file->length > options_.max_entry_bytes || file->length > options_.max_bytes) {
+    return nullptr;
+  }
+  auto bytes = std::make_shared<std::string>(static_cast<size_t>(file->length), '\0');
+  size_t filled = 0;
+  while (filled < bytes->size()) {
+    ssize_t got = pread(file->fd, bytes->data() + filled, bytes->size() - filled,
+                        static_cast<off_t>(file->offset + filled));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return nullptr;
+    filled += static_cast<size_t>(got);
+  }
+  return KeepIfItHashesTo(std::move(bytes), video_id, sha256);
 }
 
 absl::StatusOr<std::vector<std::string>> CachedContentService::List(std::string_view video_id) {
@@ -143,7 +179,13 @@ absl::StatusOr<CachedContentService::Bytes> CachedContentService::Load(std::stri
   }
   // A file that changed between the stat and the read, or a copy with other
   // content, is served by the backend and not kept.
-  if (filled != bytes->size() || common::Sha256Hex(*bytes) != sha256) return nullptr;
+  if (filled != bytes->size()) return nullptr;
+  return KeepIfItHashesTo(std::move(bytes), video_id, sha256);
+}
+
+CachedContentService::Bytes CachedContentService::KeepIfItHashesTo(
+    std::shared_ptr<std::string> bytes, std::string_view video_id, std::string_view sha256) {
+  if (common::Sha256Hex(*bytes) != sha256) return nullptr;
   Bytes shared = std::move(bytes);
   Insert(std::string(sha256), std::string(video_id), shared);
   return shared;

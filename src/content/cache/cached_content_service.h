@@ -50,7 +50,8 @@ class CachedContentService final : public VideoContentService {
       std::string_view expected_sha256 = {}) override;
   absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
                                    std::string_view expected_sha256 = {}) override;
-  std::shared_ptr<const std::string> ReadFromMemory(std::string_view video_id,
+  // From memory, or else the backend's own (a local file).
+  std::unique_ptr<ContentReader> ReadWithoutWaiting(std::string_view video_id,
                                                     std::string_view filename,
                                                     std::string_view expected_sha256) override;
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
@@ -73,6 +74,13 @@ class CachedContentService final : public VideoContentService {
   // when it does not (or is too large), and the backend's error if it fails.
   absl::StatusOr<Bytes> Load(std::string_view video_id, std::string_view filename,
                              std::string_view sha256);
+  // The bytes of a whole local file the reader has open, kept when they hash
+  // to `sha256` and fit; nullptr otherwise.
+  Bytes KeepLocalFile(const ContentReader& reader, std::string_view video_id,
+                      std::string_view sha256);
+  // Keeps `bytes` when they hash to `sha256`; nullptr when they do not.
+  Bytes KeepIfItHashesTo(std::shared_ptr<std::string> bytes, std::string_view video_id,
+                         std::string_view sha256);
   void Insert(std::string sha256, std::string video_id, Bytes bytes);
 
   VideoContentService& backend_;

@@ -3,6 +3,7 @@
 #include "content/cache/cached_content_service.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -95,6 +96,39 @@ TEST_F(CachedContentServiceTest, KeepsWithinItsBudgetDroppingTheLeastRecentlyUse
   ASSERT_TRUE(cache.Delete("v").ok());
   EXPECT_EQ(cache.stats().entries, 0u);
   EXPECT_EQ(cache.stats().bytes, 0u);
+}
+
+TEST_F(CachedContentServiceTest, ReadWithoutWaitingGivesMemoryOrTheLocalFile) {
+  CachedContentService cache(*backend_, {});
+  const std::string bytes = "<MPD>at hand</MPD>";
+  ASSERT_TRUE(cache.Write("v", "manifest.mpd", bytes).ok());
+  const std::string sha = common::Sha256Hex(bytes);
+
+  // Too large to keep: the local folder's reader, with its file open.
+  CachedContentService small_cache(*backend_, {.max_entry_bytes = 4});
+  std::unique_ptr<ContentReader> local = small_cache.ReadWithoutWaiting("v", "manifest.mpd", sha);
+  ASSERT_NE(local, nullptr);
+  EXPECT_FALSE(local->InMemory().has_value());
+  ASSERT_TRUE(local->InFile().has_value());
+  std::string from_file(bytes.size(), '\0');
+  EXPECT_EQ(pread(local->InFile()->fd, from_file.data(), from_file.size(),
+                  static_cast<off_t>(local->InFile()->offset)),
+            static_cast<ssize_t>(bytes.size()));
+  EXPECT_EQ(from_file, bytes);
+  EXPECT_EQ(local->InFile()->length, bytes.size());
+
+  // Small enough: read into memory at once, and kept.
+  std::unique_ptr<ContentReader> memory = cache.ReadWithoutWaiting("v", "manifest.mpd", sha);
+  ASSERT_NE(memory, nullptr);
+  ASSERT_TRUE(memory->InMemory().has_value());
+  EXPECT_EQ(*memory->InMemory(), bytes);
+  EXPECT_EQ(cache.stats().entries, 1u);
+  // A local file with other content than the caller expects is not kept.
+  EXPECT_FALSE(
+      cache.ReadWithoutWaiting("v", "manifest.mpd", std::string(64, 'e'))->InMemory().has_value());
+  EXPECT_EQ(cache.stats().entries, 1u);
+
+  EXPECT_EQ(cache.ReadWithoutWaiting("v", "missing.mpd", sha.substr(1) + "0"), nullptr);
 }
 
 }  // namespace

@@ -162,6 +162,12 @@ absl::Status FsContentService::WriteFile(std::string_view video_id, std::string_
                                      [&](int fd) { return CopyAll(from.get(), fd, source, path); });
 }
 
+std::unique_ptr<ContentReader> FsContentService::ReadWithoutWaiting(
+    std::string_view video_id, std::string_view filename, std::string_view expected_sha256) {
+  absl::StatusOr<std::unique_ptr<ContentReader>> reader = Read(video_id, filename);
+  return reader.ok() ? std::move(*reader) : nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<ContentReader>> FsContentService::Read(
     std::string_view video_id, std::string_view filename, std::optional<ByteRange> range,
     std::string_view /*expected_sha256*/) {

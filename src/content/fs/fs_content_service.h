@@ -29,6 +29,10 @@ class FsContentService final : public VideoContentService {
       std::string_view expected_sha256 = {}) override;
   absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
                                    std::string_view expected_sha256 = {}) override;
+  // Opens the file: the reader's bytes are InFile().
+  std::unique_ptr<ContentReader> ReadWithoutWaiting(std::string_view video_id,
+                                                    std::string_view filename,
+                                                    std::string_view expected_sha256) override;
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
   absl::Status Delete(std::string_view video_id) override;
   absl::Status CheckHealth() override;
