@@ -5,7 +5,7 @@
 #   upload    dvs web's RSS during a 2 GiB upload                             (bench/serve.mjs)
 #   pipeline  upload → playable → full ladder                                 (bench/pipeline.mjs)
 #   cluster   ring balance (ring_bench) and migration throughput              (bench/cluster.mjs)
-#   profile   perf of dvs web under wrk load, TCP_NODELAY experiment          (bench/serve.mjs)
+#   profile   perf of dvs web under wrk load                                  (bench/serve.mjs)
 #
 #   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile] [--duration 10]
 #                [--connections 16,256] [--repeat 1] [--viewers 1000] [--upload-gb 2] [--clip-seconds 12]
@@ -67,7 +67,6 @@ command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v node >/dev/null || missing+=(nodejs)
 if wants profile; then
   command -v perf >/dev/null || missing+=(linux-perf)
-  command -v gcc >/dev/null || missing+=(gcc)
 fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 

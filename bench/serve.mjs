@@ -15,9 +15,8 @@
 //   viewers  --viewers keep-alive connections on dvs fs: mixed, manifest only,
 //            segment only; errors and latency percentiles
 //   upload   dvs web's RSS (every 100 ms) during a --upload-gb GiB upload
-//   profile  perf (dwarf call graphs) of dvs web under wrk, and the same load
-//            with TCP_NODELAY forced on by an LD_PRELOAD shim
-// Needs wrk, nginx, ffmpeg (and perf, gcc for `profile`); bench/run.sh
+//   profile  perf (dwarf call graphs) of dvs web under wrk
+// Needs wrk, nginx, ffmpeg (and perf for `profile`); bench/run.sh
 // installs them.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -442,15 +441,6 @@ function profileTables(profile) {
   ].join('\n');
 }
 
-// Compiles the TCP_NODELAY shim (bench/lib/nodelay_shim.c) into `dir`.
-async function buildShim(dir) {
-  const output = path.join(dir, 'nodelay_shim.so');
-  const source = path.join(path.dirname(new URL(import.meta.url).pathname), 'lib', 'nodelay_shim.c');
-  await run('gcc', ['-O2', '-shared', '-fPIC', '-o', output, source, '-ldl']);
-  return output;
-}
-
-// Section 4: where dvs web spends its time under load, and one experiment.
 async function profileSection(setup) {
   const fs = await setup.fs();
   const cluster = await setup.cluster();
@@ -467,31 +457,6 @@ async function profileSection(setup) {
     profiles.at(-1).name = name;
     console.error(`profile: ${name} done`);
   }
-  // Experiment: the same binary and data with TCP_NODELAY set on every
-  // accepted socket (dvs does not set it; a response is written as a header
-  // then a body, so Nagle holds the body until the client's delayed ACK).
-  const experiment = [];
-  let shimError = null;
-  try {
-    const shim = await buildShim(dir);
-    const patched = await startWeb(path.join(setup.work, 'fs-nodelay'),
-      ['sqlite', path.join(fs.dir, 'metadata.db'), 'fs', fs.contentRoot], { env: { LD_PRELOAD: shim } });
-    const patchedServer = { ...fs, name: 'dvs fs + TCP_NODELAY', web: patched, pids: () => [patched.pid] };
-    const nginx = await setup.nginx();
-    for (const kind of ['manifest', 'segment']) {
-      for (const connections of connectionCounts) {
-        const row = { kind, connections };
-        for (const [key, server] of [['nginx', nginx], ['stock', fs], ['nodelay', patchedServer]]) {
-          row[key] = await runWrk({ url: urlOf(server, kind), connections, seconds }, { serverPids: server.pids() });
-        }
-        experiment.push(row);
-        console.error(`profile: nodelay ${kind} c${connections}: ${row.stock.rps.toFixed(0)} → ${row.nodelay.rps.toFixed(0)} req/s`);
-      }
-    }
-    await patched.stop();
-  } catch (error) {
-    shimError = error.message;
-  }
   const markdown = [
     measuredLine(),
     '',
@@ -501,27 +466,11 @@ async function profileSection(setup) {
     `function arguments dropped); "(inlined)" frames are merged into their function.`,
     '',
     ...profiles.flatMap((p) => [profileTables(p), '']),
-    '### Experiment: TCP_NODELAY on accepted sockets',
-    '',
-    shimError ? `Not run: ${shimError}` : [
-      'The stock `dvs web` binary and data folder, started again with `LD_PRELOAD=nodelay_shim.so` (built ' +
-      'with gcc from `bench/lib/nodelay_shim.c`), which sets TCP_NODELAY on every socket `accept`/`accept4` ' +
-      'returns — what one `socket.set_option(tcp::no_delay(true))` per accepted connection would do. Same ' +
-      'wrk runs, one after another: nginx, dvs, dvs with TCP_NODELAY.',
-      '',
-      table(['file', 'conns', 'nginx req/s', 'dvs req/s', 'dvs + TCP_NODELAY req/s', 'gain', 'p50 stock → nodelay',
-        'CPU/req stock → nodelay', '× nginx with nodelay'],
-        experiment.map((r) => [r.kind, r.connections, fixed(r.nginx.rps), fixed(r.stock.rps), fixed(r.nodelay.rps),
-          `${(r.nodelay.rps / r.stock.rps).toFixed(2)}×`, `${ms(r.stock.p50)} → ${ms(r.nodelay.p50)}`,
-          `${cpuPerRequest(r.stock)} → ${cpuPerRequest(r.nodelay)}`, `${(r.nodelay.rps / r.nginx.rps).toFixed(2)}×`])),
-    ].join('\n'),
-    '',
     commandsBlock([...profiles.flatMap((p) => [p.load.command, p.command]),
       'perf report -i FILE --stdio -g none --no-children --sort dso|sym', 'perf report -i FILE --stdio -g none --children --sort sym']),
   ].join('\n');
   return { title: 'Profile of dvs web under load', markdown, targets: [],
-    results: { profiles: profiles.map(({ load, ...p }) => ({ ...p, rps: load.rps })),
-      experiment: experiment.map((r) => ({ kind: r.kind, connections: r.connections, nginx: r.nginx.rps, stock: r.stock.rps, nodelay: r.nodelay.rps })) } };
+    results: { profiles: profiles.map(({ load, ...p }) => ({ ...p, rps: load.rps })) } };
 }
 
 const sections = { serve: serveSection, viewers: viewersSection, upload: uploadSection, profile: profileSection };

@@ -59,6 +59,7 @@ std::string_view ReasonPhrase(int status) {
 }  // namespace
 
 void Headers::Add(std::string name, std::string value) {
+  if (fields_.empty()) fields_.reserve(8);  // one allocation for a typical message
   fields_.emplace_back(std::move(name), std::move(value));
 }
 

@@ -132,12 +132,18 @@ asio::awaitable<bool> ResponseWriter::Send(const Request& request, Response resp
   co_return sent&& keep_alive;
 }
 
-// Writes `head` and `body` in one gathered write.
+// Writes `head` and `body` in one gathered write. Each system call may take
+// as much as the socket will (asio's default stops every 64 KiB, which costs
+// a 1.4 MB segment 22 calls instead of a few).
 asio::awaitable<bool> ResponseWriter::Write(std::string_view head, std::string_view body) {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
                                             asio::buffer(body.data(), body.size())};
+  auto as_much_as_it_takes = [](const beast::error_code& ec, size_t) -> size_t {
+    return ec ? 0 : size_t{1} << 30;
+  };
   connection_.stream.expires_after(core_.options.read_timeout);
-  auto [ec, n] = co_await asio::async_write(connection_.stream, buffers, kUseTuple);
+  auto [ec, n] =
+      co_await asio::async_write(connection_.stream, buffers, as_much_as_it_takes, kUseTuple);
   co_return !ec;
 }
 

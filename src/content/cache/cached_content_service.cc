@@ -152,7 +152,7 @@ ContentCacheStats CachedContentService::stats() const {
 
 CachedContentService::Bytes CachedContentService::Find(std::string_view sha256) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(std::string(sha256));
+  auto it = entries_.find(sha256);
   if (it == entries_.end()) {
     ++misses_;
     return nullptr;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -86,8 +87,11 @@ class CachedContentService final : public VideoContentService {
   VideoContentService& backend_;
   const ContentCacheOptions options_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;  // by SHA-256
-  std::list<std::string> lru_;                      // SHA-256s, most recent first
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;  // looked up by string_view
+  };
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;  // by SHA-256
+  std::list<std::string> lru_;  // SHA-256s, most recent first
   uint64_t bytes_ = 0;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;

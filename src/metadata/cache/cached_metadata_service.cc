@@ -36,7 +36,7 @@ absl::StatusOr<VideoMetadata> CachedMetadataService::Read(std::string_view id) {
   uint64_t generation;
   {
     std::lock_guard lock(mutex_);
-    auto it = records_.find(std::string(id));
+    auto it = records_.find(id);
     if (it != records_.end()) return *it->second;
     generation = generation_;
   }
@@ -47,7 +47,7 @@ absl::StatusOr<VideoMetadata> CachedMetadataService::Read(std::string_view id) {
 
 std::shared_ptr<const VideoMetadata> CachedMetadataService::ReadFromMemory(std::string_view id) {
   std::lock_guard lock(mutex_);
-  auto it = records_.find(std::string(id));
+  auto it = records_.find(id);
   return it != records_.end() ? it->second : nullptr;
 }
 

@@ -19,9 +19,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "metadata/metadata_service.h"
@@ -59,7 +61,11 @@ class CachedMetadataService final : public VideoMetadataService {
   const size_t max_entries_;
   mutable std::mutex mutex_;
   // State below is protected by mutex_.
-  std::unordered_map<std::string, Record> records_;
+  // Looked up by string_view, without building a string per request.
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  std::unordered_map<std::string, Record, Hash, std::equal_to<>> records_;
   uint64_t generation_ = 0;  // counts the writes begun and ended
 };
 
