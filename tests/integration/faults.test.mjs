@@ -11,7 +11,9 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { admin, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload } from './harness.mjs';
+import {
+  admin, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload,
+} from './harness.mjs';
 
 const exec = promisify(execFile);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -105,6 +107,7 @@ before(async () => {
 after(async () => {
   if (web) await web.stop('SIGKILL');
   for (const node of nodes) await node.stop('SIGKILL');
+  await killLeftoverServers();
   await removeDir(dir);
 });
 

@@ -19,11 +19,11 @@ export async function makeTempDir(prefix = 'dvs-test-') {
 // Starts `dvs web --port 0 ...` with cwd `dir`; resolves once it prints the
 // address it serves.
 export async function startWeb(dir, args = []) {
-  const child = spawn(dvsBinary, ['web', '--port', '0', ...args], {
+  const child = track(spawn(dvsBinary, ['web', '--port', '0', ...args], {
     cwd: dir,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let log = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dvs did not start:\n${log}`)), 20000);
@@ -52,12 +52,32 @@ export async function startWeb(dir, args = []) {
   };
 }
 
+// Every dvs process started here that has not exited yet.
+const running = new Set();
+
+function track(child) {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
+
+// SIGKILLs every dvs process started here that is still running, and waits
+// for them to exit. For a test file's after(): one server a test lost track
+// of would otherwise keep node, and so the test file, running forever.
+export async function killLeftoverServers() {
+  const exits = [...running].map((child) => new Promise((resolve) => {
+    child.on('exit', resolve);
+    child.kill('SIGKILL');
+  }));
+  await Promise.all(exits);
+}
+
 // Starts `dvs storage --port PORT DIR`; resolves with its address once it
 // serves.
 export async function startStorage(dir, port = 0) {
-  const child = spawn(dvsBinary, ['storage', '--port', String(port), dir], {
+  const child = track(spawn(dvsBinary, ['storage', '--port', String(port), dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let log = '';
   const address = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dvs storage did not start:\n${log}`)), 20000);
