@@ -16,6 +16,10 @@
 #include "spdlog/spdlog.h"
 
 namespace dvs::content {
+
+// AddNode's probe of a node that does not answer: 6 more tries, 250 ms apart.
+constexpr int kAddProbeRetries = 6;
+constexpr auto kAddProbePause = std::chrono::milliseconds(250);
 namespace {
 
 // "host:port" with a port in 1..65535 and a host without spaces or slashes
@@ -55,7 +59,13 @@ absl::StatusOr<uint64_t> NetworkContentService::AddNode(std::string_view address
     return absl::AlreadyExistsError(absl::StrCat("storage node ", node, " is already in the ring"));
   }
   // Checked before the change starts, so a typo never begins a migration.
+  // A node restarted a moment ago may find its channel still waiting out a
+  // reconnect backoff (at most 1 s): it gets a few tries before it is refused.
   absl::StatusOr<storage::NodeInfo> info = pool_->Client(node).Info();
+  for (int retry = 0; retry < kAddProbeRetries && absl::IsUnavailable(info.status()); ++retry) {
+    std::this_thread::sleep_for(kAddProbePause);
+    info = pool_->Client(node).Info();
+  }
   if (!info.ok()) {
     return absl::UnavailableError(
         absl::StrCat("storage node ", node, " does not answer: ", info.status().message()));
