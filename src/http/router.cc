@@ -42,10 +42,10 @@ Router::Route MakeRoute(std::string method, std::string_view pattern) {
 }  // namespace
 
 void Router::Add(std::string method, std::string_view pattern, Handler handler,
-                 MemoryHandler from_memory) {
+                 AtHandHandler at_hand) {
   Route route = MakeRoute(std::move(method), pattern);
   route.handler = std::move(handler);
-  route.from_memory = std::move(from_memory);
+  route.at_hand = std::move(at_hand);
   routes_.push_back(std::move(route));
 }
 

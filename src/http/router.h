@@ -22,7 +22,7 @@ using Handler = std::function<Response(Request& request)>;
 // nullopt and the request goes to the route's Handler on a worker thread.
 // Hot requests (a cached manifest, a local segment) are then served without
 // a thread hop.
-using MemoryHandler = std::function<std::optional<Response>(Request& request)>;
+using AtHandHandler = std::function<std::optional<Response>(Request& request)>;
 // For streaming routes: called with the request head (no body yet) on a worker
 // thread; returns where the body goes, or an error response's status.
 using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<BodySink>>(Request& request)>;
@@ -30,15 +30,15 @@ using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<BodySink>>(Requ
 class Router {
  public:
   void Add(std::string method, std::string_view pattern, Handler handler,
-           MemoryHandler from_memory = nullptr);
+           AtHandHandler at_hand = nullptr);
   void AddStreaming(std::string method, std::string_view pattern, SinkFactory factory);
 
   struct Route {
     std::string method;
     std::vector<std::string> segments;
-    Handler handler;            // set for plain routes
-    MemoryHandler from_memory;  // optional, for plain routes
-    SinkFactory sink_factory;   // set for streaming routes
+    Handler handler;           // set for plain routes
+    AtHandHandler at_hand;     // optional, for plain routes
+    SinkFactory sink_factory;  // set for streaming routes
   };
   struct Match {
     const Route* route = nullptr;     // null: no route

@@ -137,7 +137,7 @@ class ServerTest : public ::testing::Test {
         "GET", "/memo/:key",
         [](Request& request) { return Response::Text(200, "worker " + request.params[0]); },
         [](Request& request) -> std::optional<Response> {
-          if (request.params[0] == "throws") throw std::runtime_error("memory handler broke");
+          if (request.params[0] == "throws") throw std::runtime_error("at-hand handler broke");
           if (request.params[0] != "hot") return std::nullopt;
           Response response;
           std::string bytes = Pattern(3 << 20);
@@ -409,7 +409,7 @@ TEST_F(ServerTest, BodySourceResponseArrivesIntact) {
   EXPECT_EQ(client.ReadResponse().body, "hello again q=-");
 }
 
-TEST_F(ServerTest, MemoryHandlerAnswersOrPassesToTheWorkers) {
+TEST_F(ServerTest, AtHandHandlerAnswersOrPassesToTheWorkers) {
   StartServer();
   TestClient client = Connect();
   client.Send("GET /memo/hot HTTP/1.1\r\nHost: t\r\n\r\n");

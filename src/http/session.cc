@@ -64,14 +64,14 @@ Response CallHandler(const Handler& handler, Request& request) {
   }
 }
 
-// The route's answer from memory, on this I/O thread; nullopt sends the
-// request to the worker pool (also when the memory handler throws).
-std::optional<Response> AnswerFromMemory(const Router::Route& route, Request& request) {
-  if (!route.from_memory) return std::nullopt;
+// The route's answer with what is at hand, on this I/O thread; nullopt sends the
+// request to the worker pool (also when the at-hand handler throws).
+std::optional<Response> AnswerAtHand(const Router::Route& route, Request& request) {
+  if (!route.at_hand) return std::nullopt;
   try {
-    return route.from_memory(request);
+    return route.at_hand(request);
   } catch (const std::exception& e) {
-    spdlog::error("memory handler for {} {} threw: {}", request.method, request.path, e.what());
+    spdlog::error("at-hand handler for {} {} threw: {}", request.method, request.path, e.what());
     return std::nullopt;
   }
 }
@@ -231,7 +231,7 @@ asio::awaitable<bool> Session::ServePlain(Parser& parser, Request& request,
     if (ec) co_return co_await FailBodyRead(request, ec);
   }
   request.body = std::move(body);
-  std::optional<Response> answered = AnswerFromMemory(route, request);
+  std::optional<Response> answered = AnswerAtHand(route, request);
   if (answered) {
     co_return co_await writer_.Send(request, std::move(*answered), KeepAlive(parser));
   }

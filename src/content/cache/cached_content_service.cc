@@ -1,13 +1,11 @@
 #include "content/cache/cached_content_service.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/posix_file.h"
 #include "common/sha256.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -96,7 +94,7 @@ std::unique_ptr<ContentReader> CachedContentService::ReadWithoutWaiting(
   if (reader == nullptr || expected_sha256.empty()) return reader;
   // A small local file is kept for the next request: reading it now is as
   // quick as the open that was just done, and memory beats sendfile for it.
-  if (Bytes bytes = KeepLocalFile(*reader, video_id, expected_sha256)) {
+  if (Bytes bytes = KeepLocalFile(*reader, video_id, filename, expected_sha256)) {
     uint64_t size = bytes->size();
     return std::make_unique<MemoryReader>(std::move(bytes), 0, size);
   }
@@ -105,19 +103,16 @@ std::unique_ptr<ContentReader> CachedContentService::ReadWithoutWaiting(
 
 CachedContentService::Bytes CachedContentService::KeepLocalFile(const ContentReader& reader,
                                                                 std::string_view video_id,
+                                                                std::string_view filename,
                                                                 std::string_view sha256) {
   std::optional<FileRegion> file = reader.InFile();
   if (!file || file->length > options_.max_entry_bytes || file->length > options_.max_bytes) {
     return nullptr;
   }
   auto bytes = std::make_shared<std::string>(static_cast<size_t>(file->length), '\0');
-  size_t filled = 0;
-  while (filled < bytes->size()) {
-    ssize_t got = pread(file->fd, bytes->data() + filled, bytes->size() - filled,
-                        static_cast<off_t>(file->offset + filled));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return nullptr;
-    filled += static_cast<size_t>(got);
+  // pread leaves the reader where it was: it is still served if not kept.
+  if (!common::PreadExactly(file->fd, bytes->data(), bytes->size(), file->offset, filename).ok()) {
+    return nullptr;
   }
   return KeepIfItHashesTo(std::move(bytes), video_id, sha256);
 }

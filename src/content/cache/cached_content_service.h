@@ -78,7 +78,7 @@ class CachedContentService final : public VideoContentService {
   // The bytes of a whole local file the reader has open, kept when they hash
   // to `sha256` and fit; nullptr otherwise.
   Bytes KeepLocalFile(const ContentReader& reader, std::string_view video_id,
-                      std::string_view sha256);
+                      std::string_view filename, std::string_view sha256);
   // Keeps `bytes` when they hash to `sha256`; nullptr when they do not.
   Bytes KeepIfItHashesTo(std::shared_ptr<std::string> bytes, std::string_view video_id,
                          std::string_view sha256);
