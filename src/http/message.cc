@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "http/text.h"
+#include "spdlog/spdlog.h"
 
 namespace dvs::http {
 namespace {
@@ -115,8 +116,13 @@ Response Response::Redirect(int status, std::string location) {
 }
 
 Response Response::Error(const Request& request, const absl::Status& status) {
-  return ErrorResponse(request, common::HttpStatusFor(status.code()),
-                       common::AsStd(status.message()));
+  const int http_status = common::HttpStatusFor(status.code());
+  // The server's own failures are the operator's to see; 4xx are the client's.
+  if (http_status >= 500) {
+    spdlog::warn("{} {} answered {}: {}", request.method, request.path, http_status,
+                 status.ToString());
+  }
+  return ErrorResponse(request, http_status, common::AsStd(status.message()));
 }
 
 Response ErrorResponse(const Request& request, int http_status, std::string_view message) {

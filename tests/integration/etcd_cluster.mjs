@@ -54,8 +54,10 @@ export async function startEtcdCluster(dir, size = 3) {
   const cluster = {
     members,
     endpoints: () => members.map((m) => m.endpoint).join(','),
+    // Starts member i on its data; does nothing while it runs.
     start(i) {
       const member = members[i];
+      if (member.child && member.child.exitCode === null && member.child.signalCode === null) return;
       member.child = spawn(etcdBinary, [
         `--name=${member.name}`,
         `--data-dir=${path.join(dir, member.name)}`,

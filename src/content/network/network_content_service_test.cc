@@ -26,6 +26,23 @@ using testing::ReadAll;
 using testing::TestBytes;
 using testing::TestCluster;
 
+// A node killed mid-call surfaces as UNKNOWN "Stream removed" from gRPC's
+// core: that marks the node down, like UNAVAILABLE; an answer does not.
+TEST(NodePoolTest, ABrokenCallMarksTheNodeDownAndAnAnswerDoesNot) {
+  NodePool pool(
+      storage::StorageClientOptions(), [] { return int64_t{1000}; }, std::chrono::seconds(5));
+  pool.Report("killed:1", absl::UnknownError("Stream removed"));
+  pool.Report("gone:1", absl::UnavailableError("Connection refused"));
+  pool.Report("slow:1", absl::DeadlineExceededError("Deadline Exceeded"));
+  pool.Report("answered:1", absl::NotFoundError("no blob"));
+  EXPECT_TRUE(pool.IsDown("killed:1"));
+  EXPECT_TRUE(pool.IsDown("gone:1"));
+  EXPECT_TRUE(pool.IsDown("slow:1"));
+  EXPECT_FALSE(pool.IsDown("answered:1"));
+  pool.Report("killed:1", absl::OkStatus());
+  EXPECT_FALSE(pool.IsDown("killed:1"));
+}
+
 TEST(WriteQuorumTest, DuringAChangeNeedsAMajorityOfBothReplicaSets) {
   auto seeded = RingState::Seed({"a:1", "b:1", "c:1"}, 8, 2);
   ASSERT_TRUE(seeded.ok());

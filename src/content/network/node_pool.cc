@@ -8,7 +8,7 @@
 namespace dvs::content {
 
 bool IsNodeDownError(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) || absl::IsUnknown(status);
 }
 
 NodePool::NodePool(storage::StorageClientOptions options, std::function<int64_t()> now_ms,

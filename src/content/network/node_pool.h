@@ -20,7 +20,9 @@
 namespace dvs::content {
 
 // True for the codes that say "the node did not answer" rather than "the node
-// answered no": those mark a node down.
+// answered no": those mark a node down. UNKNOWN is among them: gRPC's core
+// reports a connection that broke mid-call (a node killed) as UNKNOWN "Stream
+// removed", and storage servers never send it themselves.
 bool IsNodeDownError(const absl::Status& status);
 
 // Clients are created on first use and kept for the pool's life (a client

@@ -26,11 +26,23 @@ namespace pb = ::etcdserverpb;
 constexpr int kMinReconnectBackoffMs = 100;
 constexpr int kMaxReconnectBackoffMs = 1000;
 
-// UNAVAILABLE: the endpoint is down, or etcd has no leader ("etcdserver: no
-// leader", "leader changed"). DEADLINE_EXCEEDED: no answer in time, which is
-// what a member without quorum gives. Both may be cured by another member.
+// Codes that say this member could not answer, which another member may cure:
+// UNAVAILABLE (the endpoint is down, or etcd has no leader: "etcdserver: no
+// leader", "leader changed"); DEADLINE_EXCEEDED (no answer in time, which is
+// what a member without quorum gives); UNKNOWN and INTERNAL (gRPC's core
+// reports a connection that broke mid-call as UNKNOWN "Stream removed" or as
+// a reset stream, and etcd sends UNKNOWN for a server error it has no code
+// for). The rest are etcd's answer to the request itself.
 bool IsRetryable(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED;
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string StripScheme(std::string endpoint) {

@@ -1,7 +1,12 @@
 // The etcd backend while members of a real 3-member cluster die: one member
 // down (the leader among them) costs a short pause and no acknowledged
 // record; two down is a prompt Unavailable, and service returns with them.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "metadata/etcd/etcd_metadata_service.h"
 #include "metadata/etcd/etcd_test_cluster.h"
+#include "proto/etcd/rpc.grpc.pb.h"
 
 namespace dvs::metadata {
 namespace {
@@ -90,6 +96,60 @@ TEST(EtcdFailoverTest, NoReachableEndpointIsUnavailableNamingThem) {
   for (const std::string& endpoint : cluster.ClientEndpoints()) {
     EXPECT_NE(status.message().find(endpoint), absl::string_view::npos) << status;
   }
+}
+
+// An endpoint whose every read fails with `code`, as gRPC's core reports a
+// connection to a member that broke mid-call (UNKNOWN "Stream removed").
+class FailingMember final : public etcdserverpb::KV::Service {
+ public:
+  explicit FailingMember(grpc::StatusCode code) : code_(code) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~FailingMember() override { server_->Shutdown(); }
+  std::string endpoint() const { return absl::StrCat("127.0.0.1:", port_); }
+  int calls() const { return calls_.load(); }
+
+  grpc::Status Range(grpc::ServerContext*, const etcdserverpb::RangeRequest*,
+                     etcdserverpb::RangeResponse*) override {
+    ++calls_;
+    return grpc::Status(code_, "Stream removed");
+  }
+
+ private:
+  const grpc::StatusCode code_;
+  int port_ = 0;
+  std::atomic<int> calls_{0};
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST(EtcdFailoverTest, AMemberWhoseCallBreaksIsPassedOverForOneThatAnswers) {
+  EtcdTestCluster cluster(3);
+  ASSERT_TRUE(cluster.Start().ok());
+  ASSERT_TRUE(cluster.NewClient()->Put("k", "v").ok());
+  for (grpc::StatusCode code : {grpc::StatusCode::UNKNOWN, grpc::StatusCode::INTERNAL}) {
+    FailingMember broken(code);
+    absl::StatusOr<std::unique_ptr<EtcdClient>> client =
+        EtcdClient::Create({broken.endpoint(), cluster.ClientEndpoint(0)});
+    ASSERT_TRUE(client.ok()) << client.status();
+    absl::StatusOr<std::optional<EtcdClient::Value>> got = (*client)->Get("k");
+    ASSERT_TRUE(got.ok()) << code << ": " << got.status();
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ((*got)->value, "v");
+    EXPECT_EQ(broken.calls(), 1);
+  }
+}
+
+TEST(EtcdFailoverTest, WhenNoMemberAnswersTheBrokenCallIsUnavailable) {
+  FailingMember broken(grpc::StatusCode::UNKNOWN);
+  absl::StatusOr<std::unique_ptr<EtcdClient>> client =
+      EtcdClient::Create({broken.endpoint()}, {.retry_backoff = milliseconds(1)});
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::Status status = (*client)->Get("k").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_NE(status.message().find("Stream removed"), absl::string_view::npos) << status;
 }
 
 }  // namespace
