@@ -140,6 +140,16 @@ if wants cluster; then
   ring_bench=$tmp/bin/ring_bench
 fi
 
+if wants viewers; then
+  if [ -x build/bench/paced_viewers ]; then
+    cp build/bench/paced_viewers "$tmp/bin/paced_viewers"
+  else
+    log "compiling paced_viewers into the temp folder"
+    g++ -std=c++20 -O2 -o "$tmp/bin/paced_viewers" bench/paced_viewers.cc
+  fi
+  export DVS_PACED_CLIENT=$tmp/bin/paced_viewers
+fi
+
 # --- wait for a quiet machine ---------------------------------------------------
 load() { cut -d' ' -f1 /proc/loadavg; }
 waited=0

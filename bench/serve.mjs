@@ -47,6 +47,8 @@ const only = option('only', allSections.join(',')).split(',').filter((s) => allS
 const seconds = Number(option('duration', '10'));
 const connectionCounts = option('connections', '16,256').split(',').map(Number);
 const viewers = Number(option('viewers', '1000'));
+// bench/paced_viewers.cc, built with the project (bench/run.sh builds it when missing).
+const pacedClient = option('paced-client', process.env.DVS_PACED_CLIENT || 'build/bench/paced_viewers');
 const uploadBytes = Math.round(Number(option('upload-gb', '2')) * 2 ** 30);
 const clipSeconds = Number(option('clip-seconds', '12'));
 const repeat = Math.max(1, Number(option('repeat', '1')));
@@ -304,7 +306,7 @@ async function viewersSection(setup) {
   const paced = [];
   for (const server of [fs, nginx]) {
     const result = await paceViewers({
-      manifestUrl: urlOf(server, 'manifest'), manifestBytes: server.files.manifest.size,
+      client: pacedClient, manifestUrl: urlOf(server, 'manifest'), manifestBytes: server.files.manifest.size,
       segmentUrl: urlOf(server, 'segment'), segmentBytes: server.files.segment.size,
       viewers, seconds: Math.max(seconds, 12) });
     paced.push({ server, result });
@@ -343,13 +345,15 @@ async function viewersSection(setup) {
     `**At a player's pace** (bench/lib/viewers.mjs): ${viewers} viewers, each with its own keep-alive ` +
     `connection, start at random within 4 s, fetch the manifest, then the segment every 4 s (the segment ` +
     `length; ${bytes(fs.files.segment.size)} every 4 s is a ${fixed((fs.files.segment.size * 8) / 4e6, 1)} Mbit/s ` +
-    `stream) for ${Math.max(seconds, 12)} s. Latency is to the last byte, measured by the node client; ` +
+    `stream) for ${Math.max(seconds, 12)} s. Latency runs from the moment a request is due (connect included ` +
+    `for the first) to its last byte, measured by bench/paced_viewers.cc (one thread, epoll; a node client ` +
+    `was its own bottleneck, see §7); ` +
     `"wrong" counts answers that are not 200 with the full length.`,
     '',
     table(['server', 'file', 'requests', 'p50', 'p90', 'p99', 'max', 'errors', 'wrong', 'target'], pacedRows),
     ...(complaints.length ? ['', 'dvs log lines during these runs (first 10):', '', '```', ...complaints, '```'] : []),
     '',
-    commandsBlock([`ulimit -n ${limit}`, ...results.map((r) => r.result.command)]),
+    commandsBlock([`ulimit -n ${limit}`, ...results.map((r) => r.result.command), ...paced.map((p) => p.result.command)]),
   ].join('\n');
   return { title: `Many viewers: ${viewers} keep-alive connections`, markdown, targets,
     results: { wrk: results.map((r) => ({ server: r.server.name, what: r.what, ...r.result, raw: undefined, complaints: r.complaints })),
