@@ -36,8 +36,7 @@ absl::StatusOr<VideoMetadata> CachedMetadataService::Read(std::string_view id) {
   uint64_t generation;
   {
     std::lock_guard lock(mutex_);
-    auto it = records_.find(id);
-    if (it != records_.end()) return *it->second;
+    if (Record kept = Touch(id)) return *kept;
     generation = generation_;
   }
   absl::StatusOr<VideoMetadata> meta = backend_->Read(id);
@@ -47,8 +46,7 @@ absl::StatusOr<VideoMetadata> CachedMetadataService::Read(std::string_view id) {
 
 std::shared_ptr<const VideoMetadata> CachedMetadataService::ReadFromMemory(std::string_view id) {
   std::lock_guard lock(mutex_);
-  auto it = records_.find(id);
-  return it != records_.end() ? it->second : nullptr;
+  return Touch(id);
 }
 
 absl::StatusOr<std::vector<VideoMetadata>> CachedMetadataService::List() {
@@ -70,18 +68,38 @@ size_t CachedMetadataService::entries() const {
   return records_.size();
 }
 
+CachedMetadataService::Record CachedMetadataService::Touch(std::string_view id) {
+  auto it = records_.find(id);
+  if (it == records_.end()) return nullptr;
+  recency_.splice(recency_.begin(), recency_, it->second.position);
+  return it->second.record;
+}
+
 void CachedMetadataService::Forget(std::string_view id) {
   std::lock_guard lock(mutex_);
-  records_.erase(std::string(id));
+  if (auto it = records_.find(id); it != records_.end()) {
+    recency_.erase(it->second.position);
+    records_.erase(it);
+  }
   ++generation_;
 }
 
 void CachedMetadataService::Keep(Record record, uint64_t generation_at_read) {
   std::lock_guard lock(mutex_);
-  if (generation_ != generation_at_read) return;
-  if (records_.size() >= max_entries_) records_.clear();
+  if (generation_ != generation_at_read || max_entries_ == 0) return;
+  if (auto it = records_.find(record->id); it != records_.end()) {
+    // Two reads of one id raced; the later answer is as fresh.
+    recency_.splice(recency_.begin(), recency_, it->second.position);
+    it->second.record = std::move(record);
+    return;
+  }
+  while (records_.size() >= max_entries_) {
+    records_.erase(recency_.back());
+    recency_.pop_back();
+  }
+  recency_.push_front(record->id);
   std::string id = record->id;
-  records_.insert_or_assign(std::move(id), std::move(record));
+  records_.emplace(std::move(id), Entry{std::move(record), recency_.begin()});
 }
 
 }  // namespace dvs::metadata

@@ -7,8 +7,8 @@
 // drops the record it touches before it returns, so a Read after a write
 // sees the write. A record read from the backend while a write was under way
 // is not kept: it may be older than the write. Absent videos are not cached.
-// Past max_entries the whole cache is dropped (hot records come back on their
-// next read). List and the ring state always go to the backend.
+// Past max_entries the least recently used record is dropped. List and the
+// ring state always go to the backend.
 //
 // Writes made by other processes are not seen: a backend shared by several
 // web servers (etcd) needs them to drop records too, which this class does
@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,6 +57,9 @@ class CachedMetadataService final : public VideoMetadataService {
   // to keep; called before and after each write.
   void Forget(std::string_view id);
   void Keep(Record record, uint64_t generation_at_read);
+  // The record of `id`, moved to the front of the recency list; nullptr when
+  // not kept. Call with mutex_ held.
+  Record Touch(std::string_view id);
 
   const std::unique_ptr<VideoMetadataService> backend_;
   const size_t max_entries_;
@@ -65,8 +69,13 @@ class CachedMetadataService final : public VideoMetadataService {
   struct Hash : std::hash<std::string_view> {
     using is_transparent = void;
   };
-  std::unordered_map<std::string, Record, Hash, std::equal_to<>> records_;
-  uint64_t generation_ = 0;  // counts the writes begun and ended
+  struct Entry {
+    Record record;
+    std::list<std::string>::iterator position;  // in recency_
+  };
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> records_;
+  std::list<std::string> recency_;  // ids, most recently used first
+  uint64_t generation_ = 0;         // counts the writes begun and ended
 };
 
 }  // namespace dvs::metadata

@@ -91,6 +91,28 @@ TEST_F(CachedMetadataServiceTest, StaysWithinItsEntryLimit) {
   EXPECT_NE(cache_->ReadFromMemory("clip9"), nullptr);  // the newest is kept
 }
 
+TEST_F(CachedMetadataServiceTest, DropsTheLeastRecentlyUsedRecordFirst) {
+  for (std::string id : {"a", "b", "c"}) {
+    ASSERT_TRUE(cache_->Create(Video(id, 1)).ok());
+    ASSERT_TRUE(cache_->Read(id).ok());
+  }
+  // "a" is the oldest read, then served again: "b" is now the least recent.
+  ASSERT_NE(cache_->ReadFromMemory("a"), nullptr);
+  ASSERT_TRUE(cache_->Create(Video("d", 1)).ok());
+  ASSERT_TRUE(cache_->Read("d").ok());
+  EXPECT_EQ(cache_->entries(), 3u);
+  EXPECT_NE(cache_->ReadFromMemory("a"), nullptr);
+  EXPECT_EQ(cache_->ReadFromMemory("b"), nullptr);
+  EXPECT_NE(cache_->ReadFromMemory("c"), nullptr);
+  EXPECT_NE(cache_->ReadFromMemory("d"), nullptr);
+  // A dropped record is read again from the backend, and kept again.
+  absl::StatusOr<VideoMetadata> b = cache_->Read("b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->id, "b");
+  EXPECT_NE(cache_->ReadFromMemory("b"), nullptr);
+  EXPECT_EQ(cache_->entries(), 3u);
+}
+
 // A backend whose Read returns what it had when the read began, and waits
 // to be released before returning: a read that loses a race with a write.
 class SlowReadBackend final : public VideoMetadataService {
