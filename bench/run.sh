@@ -127,26 +127,28 @@ done
 "$tmp/bin/dvs" --help >/dev/null
 export DVS_BINARY=$tmp/bin/dvs
 
+# Puts bench/NAME.cc's program in the temp folder: the project build's when
+# there is one, else compiled alone with the g++ arguments given.
+bench_tool() {
+  local name=$1; shift
+  if [ -x "build/bench/$name" ]; then
+    cp "build/bench/$name" "$tmp/bin/$name"
+  else
+    log "compiling $name into the temp folder"
+    g++ -std=c++20 -O2 -o "$tmp/bin/$name" "bench/$name.cc" "$@"
+  fi
+}
+
 ring_bench=""
 if wants cluster; then
-  if [ -x build/bench/ring_bench ]; then
-    cp build/bench/ring_bench "$tmp/bin/ring_bench"
-  else
-    # Not built by default: compile it alone (it needs only the ring and SHA-256).
-    log "compiling ring_bench into the temp folder"
-    g++ -std=c++20 -O2 -Isrc -o "$tmp/bin/ring_bench" bench/ring_bench.cc src/content/network/hash_ring.cc \
-      src/common/sha256.cc -labsl_statusor -labsl_status -labsl_strings -labsl_cord -lcrypto
-  fi
+  # Alone it needs only the ring and SHA-256.
+  bench_tool ring_bench -Isrc src/content/network/hash_ring.cc src/common/sha256.cc \
+    -labsl_statusor -labsl_status -labsl_strings -labsl_cord -lcrypto
   ring_bench=$tmp/bin/ring_bench
 fi
 
 if wants viewers; then
-  if [ -x build/bench/paced_viewers ]; then
-    cp build/bench/paced_viewers "$tmp/bin/paced_viewers"
-  else
-    log "compiling paced_viewers into the temp folder"
-    g++ -std=c++20 -O2 -o "$tmp/bin/paced_viewers" bench/paced_viewers.cc
-  fi
+  bench_tool paced_viewers
   export DVS_PACED_CLIENT=$tmp/bin/paced_viewers
 fi
 
