@@ -101,7 +101,9 @@ up() {
       --listen-peer-urls "http://$host:$((etcd_ports[i] + 1))" \
       --initial-advertise-peer-urls "http://$host:$((etcd_ports[i] + 1))" \
       --initial-cluster "$(IFS=,; echo "${peers[*]}")" \
-      --initial-cluster-state new --initial-cluster-token dvs-local-cluster
+      --initial-cluster-state new --initial-cluster-token dvs-local-cluster \
+      --auto-compaction-mode periodic --auto-compaction-retention 1h \
+      --quota-backend-bytes $((8 << 30))
   done
   for i in "${!storage_ports[@]}"; do
     spawn "storage-$i" "$dvs" storage --host "$host" --port "${storage_ports[i]}" "$dir/storage-$i"

@@ -84,6 +84,23 @@ absl::Status ValidateName(std::string_view name, std::string_view what) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateFolder(std::string_view folder, std::string_view what) {
+  if (folder.empty()) return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " is empty"));
+  size_t slash = folder.find('/');
+  if (slash == std::string_view::npos) return ValidateName(folder, what);
+  if (folder.find('/', slash + 1) != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(what), " has more than two parts (video_id/generation)"));
+  }
+  std::string_view id = folder.substr(0, slash);
+  std::string_view generation = folder.substr(slash + 1);
+  if (id.empty() || generation.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " has an empty part"));
+  }
+  RETURN_IF_ERROR(ValidateName(id, absl::StrCat(AsAbsl(what), "'s video id")));
+  return ValidateName(generation, absl::StrCat(AsAbsl(what), "'s generation"));
+}
+
 absl::Status ValidateFileName(std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("the file name is empty");
   if (name.size() > kMaxFileNameBytes) {

@@ -1,5 +1,6 @@
-// Video ids and file names: the one validator every edge (HTTP, gRPC, CLI)
-// calls before a name can reach a path on disk or a storage key.
+// Video ids, video folders and file names: the one validator every edge
+// (HTTP, gRPC, CLI) calls before a name can reach a path on disk or a storage
+// key.
 #pragma once
 
 #include <string>
@@ -16,6 +17,13 @@ inline constexpr size_t kMaxNameLength = 128;
 // otherwise InvalidArgument saying what is wrong. `what` names the thing in the
 // message ("video id", "file name").
 [[nodiscard]] absl::Status ValidateName(std::string_view name, std::string_view what = "name");
+
+// OK when `folder` names a video folder: one name ("clip", the legacy form)
+// or two joined by one slash ("clip/0123abcd0123abcd": a video id and a
+// generation), each part passing ValidateName. InvalidArgument saying what is
+// wrong otherwise; `what` names the thing in the message.
+[[nodiscard]] absl::Status ValidateFolder(std::string_view folder,
+                                          std::string_view what = "video folder");
 
 inline constexpr size_t kMaxFileNameBytes = 1024;
 

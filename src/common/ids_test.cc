@@ -27,6 +27,45 @@ TEST(ValidateNameTest, RejectsEverythingThatCouldLeaveItsFolder) {
   EXPECT_FALSE(ValidateName(std::string(kMaxNameLength + 1, 'a')).ok());
 }
 
+TEST(ValidateFolderTest, AcceptsAnIdAloneOrAnIdAndAGeneration) {
+  EXPECT_TRUE(ValidateFolder("clip").ok());
+  EXPECT_TRUE(ValidateFolder("clip/0123abcd0123abcd").ok());
+  EXPECT_TRUE(ValidateFolder("My-Trip_2024/g.1").ok());
+  EXPECT_TRUE(
+      ValidateFolder(std::string(kMaxNameLength, 'a') + "/" + std::string(kMaxNameLength, 'b'))
+          .ok());
+}
+
+TEST(ValidateFolderTest, SaysWhatIsWrongWithABadFolder) {
+  struct Case {
+    std::string folder;
+    std::string complaint;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {"", "is empty"},
+           {"a/b/c", "more than two parts"},
+           {"a//b", "more than two parts"},
+           {"/b", "empty part"},
+           {"a/", "empty part"},
+           {"/", "empty part"},
+           {"../b", "video id must start with a letter or digit"},
+           {"a..b/g", "video id must not contain"},
+           {"a/g..h", "generation must not contain"},
+           {"a/.hidden", "generation must start with a letter or digit"},
+           {".tmp-x/g", "video id must start with a letter or digit"},
+           {"a\\b", "may contain only"},
+           {"a/b c", "may contain only"},
+           {"a/" + std::string(kMaxNameLength + 1, 'g'), "generation is longer than"},
+           {std::string("a\0/b", 4), "may contain only"},
+       }) {
+    absl::Status status = ValidateFolder(bad.folder, "video folder");
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << "accepted: " << bad.folder;
+    EXPECT_NE(status.message().find("video folder"), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find(bad.complaint), std::string::npos)
+        << bad.folder << ": " << status.message();
+  }
+}
+
 TEST(ValidateFileNameTest, AcceptsPrintableUnicode) {
   for (std::string_view name :
        {"My Trip 2024.mp4", "caf\xc3\xa9.mp4", "cafe\xcc\x81.mp4", "\xe6\x97\xa5\xe6\x9c\xac.mp4",

@@ -1,6 +1,7 @@
 #include "common/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -54,6 +55,22 @@ std::string Sha256::FinalHex() {
   unsigned int size = 0;
   if (EVP_DigestFinal_ex(context_->ctx, digest, &size) != 1) std::abort();
   return ToHex(digest, size);
+}
+
+std::string RandomHex(size_t bytes) {
+  std::vector<unsigned char> random(bytes);
+  if (RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) {
+    std::fprintf(stderr, "dvs: the system's random source failed\n");
+    std::abort();
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * bytes);
+  for (unsigned char byte : random) {
+    hex.push_back(kDigits[byte >> 4]);
+    hex.push_back(kDigits[byte & 15]);
+  }
+  return hex;
 }
 
 std::string Sha256Hex(std::string_view bytes) {

@@ -1,4 +1,5 @@
-// SHA-256 over bytes, streams and files (OpenSSL EVP), as lowercase hex.
+// SHA-256 over bytes, streams and files (OpenSSL EVP), as lowercase hex, and
+// random hex from OpenSSL's CSPRNG.
 // A Sha256 object is not thread-safe; the free functions are.
 #pragma once
 
@@ -29,5 +30,9 @@ class Sha256 {
 
 std::string Sha256Hex(std::string_view bytes);
 [[nodiscard]] absl::StatusOr<std::string> Sha256OfFile(const std::filesystem::path& path);
+
+// `bytes` random bytes as 2 * bytes lowercase hex digits (RAND_bytes; a
+// failure of the system's random source aborts).
+std::string RandomHex(size_t bytes);
 
 }  // namespace dvs::common

@@ -90,5 +90,12 @@ TEST_F(Sha256FileTest, DirectoryIsAnErrorNotADigest) {
   EXPECT_FALSE(digest.ok());
 }
 
+TEST(RandomHexTest, GivesTwoLowercaseDigitsPerByteAndDiffersEachTime) {
+  std::string first = RandomHex(8);
+  EXPECT_EQ(first.size(), 16u);
+  EXPECT_EQ(first.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(first, RandomHex(8));
+}
+
 }  // namespace
 }  // namespace dvs::common

@@ -1,8 +1,15 @@
 // VideoContentService: where the files of each video (manifests, segments,
 // posters) live. Implementations: fs/ (a local folder) and network/ (storage
 // servers on a hash ring). Every method is safe to call from many threads.
-// Callers validate ids and file names with common::ValidateName first;
-// implementations check again and refuse anything else with InvalidArgument.
+//
+// The `video_id` argument of every method is a video folder: one name
+// ("clip", the legacy form) or a video id and a generation joined by one
+// slash ("clip/0123abcd0123abcd"), so that each upload of a video can keep
+// its files apart from the others'. The folders of one video are separate:
+// "clip" holds only its own files, not those of "clip/<generation>".
+// Callers validate folders with common::ValidateFolder and file names with
+// common::ValidateName first; implementations check again and refuse
+// anything else with InvalidArgument.
 #pragma once
 
 #include <cstddef>
@@ -84,10 +91,14 @@ class VideoContentService {
                                                             std::string_view expected_sha256) {
     return nullptr;
   }
-  // The file names of a video, sorted; empty when it has none.
+  // The file names (no folder part) directly in the video folder, sorted;
+  // empty when it has none. A legacy folder's list has no generations in it.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> List(
       std::string_view video_id) = 0;
-  // Removes every file of the video; OK when it had none.
+  // Removes every file of the video folder, and the folder; for a two-level
+  // folder also its <video_id> parent when that is left empty. The video's
+  // other folders (its other generations, or its legacy files) stay. OK when
+  // the folder had no files.
   [[nodiscard]] virtual absl::Status Delete(std::string_view video_id) = 0;
 
   // OK when the backend can serve (for /readyz).

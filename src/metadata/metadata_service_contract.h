@@ -8,9 +8,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,24 +49,67 @@ TYPED_TEST_SUITE_P(MetadataServiceContract);
 
 TYPED_TEST_P(MetadataServiceContract, CreateThenReadReturnsTheSameRecord) {
   VideoMetadata meta = Video("clip", 1000);
-  meta.files = {{"manifest.mpd", 42, std::string(64, 'c')}};
+  meta.owner = "alice";
+  meta.visibility = Visibility::kUnlisted;
+  meta.generation = "0123456789abcdef";
+  meta.index = {FileIndexName(std::string(64, 'c')), std::string(64, 'c'), 42};
   meta.renditions = {{640, 360, 800000}};
-  ASSERT_TRUE(this->service_->Create(meta).ok());
+  meta.poster = "poster.jpg";
+  absl::StatusOr<int64_t> revision = this->service_->Create(meta);
+  ASSERT_TRUE(revision.ok()) << revision.status();
+  EXPECT_GT(*revision, 0);
+  meta.revision = *revision;
   absl::StatusOr<VideoMetadata> read = this->service_->Read("clip");
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, meta);
 }
 
-TYPED_TEST_P(MetadataServiceContract, UpdateReplacesTheRecord) {
+TYPED_TEST_P(MetadataServiceContract, UpdateReplacesTheRecordAndMovesItsRevision) {
   ASSERT_TRUE(this->service_->Create(Video("clip", 1000)).ok());
-  VideoMetadata changed = Video("clip", 1000);
-  changed.state = VideoState::kReady;
-  changed.progress = 1;
-  changed.playable = true;
-  ASSERT_TRUE(this->service_->Update(changed).ok());
+  absl::StatusOr<VideoMetadata> changed = this->service_->Read("clip");
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  changed->state = VideoState::kReady;
+  changed->playable = true;
+  absl::StatusOr<int64_t> revision = this->service_->Update(*changed);
+  ASSERT_TRUE(revision.ok()) << revision.status();
+  EXPECT_GT(*revision, changed->revision);
+  changed->revision = *revision;
   absl::StatusOr<VideoMetadata> read = this->service_->Read("clip");
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, changed);
+  EXPECT_EQ(*read, *changed);
+}
+
+TYPED_TEST_P(MetadataServiceContract, AnUpdateFromAStaleReadIsAbortedAndChangesNothing) {
+  ASSERT_TRUE(this->service_->Create(Video("clip", 1000)).ok());
+  std::unique_ptr<VideoMetadataService> other = this->backend_.Open();
+  absl::StatusOr<VideoMetadata> mine = this->service_->Read("clip");
+  absl::StatusOr<VideoMetadata> theirs = other->Read("clip");
+  ASSERT_TRUE(mine.ok() && theirs.ok());
+  theirs->title = "theirs.mp4";
+  ASSERT_TRUE(other->Update(*theirs).ok());
+  mine->title = "mine.mp4";
+  EXPECT_EQ(this->service_->Update(*mine).status().code(), absl::StatusCode::kAborted);
+  absl::StatusOr<VideoMetadata> read = this->service_->Read("clip");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->title, "theirs.mp4");
+}
+
+TYPED_TEST_P(MetadataServiceContract, RecordsOverTheSizeLimitAreRefused) {
+  VideoMetadata meta = Video("big", 1);
+  meta.error = std::string(kMaxRecordBytes, 'x');
+  EXPECT_EQ(this->service_->Create(meta).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->service_->Read("big").status().code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST_P(MetadataServiceContract, ProgressIsKeptApartFromTheRecordAndGoesWithIt) {
+  ASSERT_TRUE(this->service_->Create(Video("clip", 1000)).ok());
+  EXPECT_EQ(this->service_->ReadProgress("clip"), std::nullopt);
+  ASSERT_TRUE(this->service_->PublishProgress("clip", 0.25).ok());
+  EXPECT_EQ(this->service_->ReadProgress("clip"), 0.25);
+  absl::StatusOr<VideoMetadata> read = this->service_->Read("clip");
+  ASSERT_TRUE(read.ok());
+  ASSERT_TRUE(this->service_->Delete("clip").ok());
+  EXPECT_EQ(this->service_->ReadProgress("clip"), std::nullopt);
 }
 
 TYPED_TEST_P(MetadataServiceContract, DeleteRemovesTheRecordAndFreesTheId) {
@@ -76,21 +122,21 @@ TYPED_TEST_P(MetadataServiceContract, DeleteRemovesTheRecordAndFreesTheId) {
 TYPED_TEST_P(MetadataServiceContract, MissingIdsAreNotFoundAndUpdateDoesNotCreate) {
   VideoMetadataService& service = *this->service_;
   EXPECT_EQ(service.Read("nope").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(service.Update(Video("nope", 1)).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(service.Update(Video("nope", 1)).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(service.Delete("nope").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(service.Read("nope").status().code(), absl::StatusCode::kNotFound);
 }
 
 TYPED_TEST_P(MetadataServiceContract, InvalidIdsAreRefused) {
   VideoMetadataService& service = *this->service_;
-  EXPECT_EQ(service.Create(Video("", 1)).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(service.Create(Video("../x", 1)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service.Create(Video("", 1)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service.Create(Video("../x", 1)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(service.Read("a/b").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TYPED_TEST_P(MetadataServiceContract, DuplicateCreateIsAlreadyExistsAndKeepsTheFirst) {
   ASSERT_TRUE(this->service_->Create(Video("clip", 1000)).ok());
-  absl::Status again = this->service_->Create(Video("clip", 2000));
+  absl::Status again = this->service_->Create(Video("clip", 2000)).status();
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(again.message(), "video id \"clip\" is taken");
   absl::StatusOr<VideoMetadata> read = this->service_->Read("clip");
@@ -98,32 +144,92 @@ TYPED_TEST_P(MetadataServiceContract, DuplicateCreateIsAlreadyExistsAndKeepsTheF
   EXPECT_EQ(read->uploaded_at_ms, 1000);
 }
 
+// Every id of a walk from the first page to the last, `limit` at a time.
+inline std::vector<std::string> WalkAll(VideoMetadataService& service, size_t limit,
+                                        const std::function<void()>& between_pages = nullptr) {
+  std::vector<std::string> ids;
+  std::string cursor;
+  for (int pages = 0; pages < 10000; ++pages) {
+    absl::StatusOr<VideoPage> page = service.List(cursor, limit);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    EXPECT_LE(page->videos.size(), limit);
+    for (const VideoMetadata& meta : page->videos) ids.push_back(meta.id);
+    if (page->next_cursor.empty()) break;
+    cursor = page->next_cursor;
+    if (between_pages) between_pages();
+  }
+  return ids;
+}
+
 TYPED_TEST_P(MetadataServiceContract, ListIsNewestFirstThenById) {
   for (auto [id, at] : std::vector<std::pair<std::string, int>>{
            {"old", 100}, {"newest", 300}, {"b-mid", 200}, {"a-mid", 200}}) {
     ASSERT_TRUE(this->service_->Create(Video(id, at)).ok());
   }
-  absl::StatusOr<std::vector<VideoMetadata>> list = this->service_->List();
-  ASSERT_TRUE(list.ok()) << list.status();
+  absl::StatusOr<VideoPage> page = this->service_->List("", 10);
+  ASSERT_TRUE(page.ok()) << page.status();
   std::vector<std::string> ids;
-  for (const VideoMetadata& meta : *list) ids.push_back(meta.id);
+  for (const VideoMetadata& meta : page->videos) ids.push_back(meta.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"newest", "a-mid", "b-mid", "old"}));
+  EXPECT_TRUE(page->next_cursor.empty());
 }
 
-TYPED_TEST_P(MetadataServiceContract, ListFollowsUpdatedUploadTime) {
-  ASSERT_TRUE(this->service_->Create(Video("a", 100)).ok());
-  ASSERT_TRUE(this->service_->Create(Video("b", 200)).ok());
-  ASSERT_TRUE(this->service_->Update(Video("a", 300)).ok());
-  absl::StatusOr<std::vector<VideoMetadata>> list = this->service_->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0].id, "a");
+TYPED_TEST_P(MetadataServiceContract, PagesWalkEveryVideoOnceInOrder) {
+  std::vector<std::string> expected;
+  for (int i = 0; i < 23; ++i) {
+    // Pairs of equal upload times, so pages also cut between ties.
+    ASSERT_TRUE(this->service_->Create(Video(absl::StrCat("v", 100 + i), 1000 - i / 2)).ok());
+  }
+  absl::StatusOr<VideoPage> all = this->service_->List("", 100);
+  ASSERT_TRUE(all.ok());
+  for (const VideoMetadata& meta : all->videos) expected.push_back(meta.id);
+  ASSERT_EQ(expected.size(), 23u);
+  for (size_t limit : {1, 2, 5, 22, 23}) {
+    EXPECT_EQ(WalkAll(*this->service_, limit), expected) << "limit " << limit;
+  }
+}
+
+TYPED_TEST_P(MetadataServiceContract, AWalkDuringUploadsSkipsNoneAndRepeatsNone) {
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(this->service_->Create(Video(absl::StrCat("old-", i), 1000 + i)).ok());
+  }
+  std::unique_ptr<VideoMetadataService> uploader = this->backend_.Open();
+  std::atomic<bool> stop = false;
+  std::atomic<int> created = 0;
+  std::thread uploads([&] {
+    for (int i = 0; !stop; ++i) {
+      if (uploader->Create(Video(absl::StrCat("new-", i), 5000 + i)).ok()) ++created;
+    }
+  });
+  std::vector<std::string> ids = WalkAll(
+      *this->service_, 4, [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
+  stop = true;
+  uploads.join();
+  EXPECT_GT(created, 0);
+  std::vector<std::string> old;
+  for (const std::string& id : ids) {
+    if (id.starts_with("old-")) old.push_back(id);
+  }
+  std::vector<std::string> expected;
+  for (int i = 29; i >= 0; --i) expected.push_back(absl::StrCat("old-", i));
+  EXPECT_EQ(old, expected);  // each once, in order
+  std::set<std::string> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), ids.size());
+}
+
+TYPED_TEST_P(MetadataServiceContract, ACursorThatIsNotOursIsInvalidArgument) {
+  for (std::string_view cursor : {"nonsense", "12.../x", ".clip", "x.clip"}) {
+    EXPECT_EQ(this->service_->List(cursor, 5).status().code(), absl::StatusCode::kInvalidArgument)
+        << cursor;
+  }
 }
 
 TYPED_TEST_P(MetadataServiceContract, EmptyStoreListsNothingAndIsHealthy) {
-  absl::StatusOr<std::vector<VideoMetadata>> list = this->service_->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_TRUE(list->empty());
+  absl::StatusOr<VideoPage> page = this->service_->List("", 50);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->videos.empty());
+  EXPECT_TRUE(page->next_cursor.empty());
   EXPECT_TRUE(this->service_->CheckHealth().ok());
 }
 
@@ -146,7 +252,7 @@ TYPED_TEST_P(MetadataServiceContract, ThreadsRacingToCreateOneIdHaveExactlyOneWi
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      absl::Status status = this->service_->Create(Video("contested", i));
+      absl::Status status = this->service_->Create(Video("contested", i)).status();
       if (status.ok()) ++won;
       if (status.code() == absl::StatusCode::kAlreadyExists) ++taken;
     });
@@ -172,7 +278,7 @@ TYPED_TEST_P(MetadataServiceContract, TwoServicesRacingCreateHaveOneWinnerPerId)
     threads.emplace_back([&, service] {
       start.arrive_and_wait();
       for (int id = 0; id < kIds; ++id) {
-        absl::Status status = service->Create(Video(absl::StrCat("video-", id), id));
+        absl::Status status = service->Create(Video(absl::StrCat("video-", id), id)).status();
         if (status.ok()) {
           ++wins[id];
         } else if (status.code() != absl::StatusCode::kAlreadyExists) {
@@ -184,19 +290,18 @@ TYPED_TEST_P(MetadataServiceContract, TwoServicesRacingCreateHaveOneWinnerPerId)
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(other_errors, 0);
   for (int id = 0; id < kIds; ++id) EXPECT_EQ(wins[id], 1) << "video-" << id;
-  absl::StatusOr<std::vector<VideoMetadata>> list = second->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_EQ(list->size(), static_cast<size_t>(kIds));
+  EXPECT_EQ(WalkAll(*second, 7).size(), static_cast<size_t>(kIds));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(MetadataServiceContract, CreateThenReadReturnsTheSameRecord,
-                            UpdateReplacesTheRecord, DeleteRemovesTheRecordAndFreesTheId,
-                            MissingIdsAreNotFoundAndUpdateDoesNotCreate, InvalidIdsAreRefused,
-                            DuplicateCreateIsAlreadyExistsAndKeepsTheFirst,
-                            ListIsNewestFirstThenById, ListFollowsUpdatedUploadTime,
-                            EmptyStoreListsNothingAndIsHealthy,
-                            RingStateIsAbsentThenStoredThenReplaced,
-                            ThreadsRacingToCreateOneIdHaveExactlyOneWinner,
-                            TwoServicesRacingCreateHaveOneWinnerPerId);
+REGISTER_TYPED_TEST_SUITE_P(
+    MetadataServiceContract, CreateThenReadReturnsTheSameRecord,
+    UpdateReplacesTheRecordAndMovesItsRevision, AnUpdateFromAStaleReadIsAbortedAndChangesNothing,
+    RecordsOverTheSizeLimitAreRefused, ProgressIsKeptApartFromTheRecordAndGoesWithIt,
+    DeleteRemovesTheRecordAndFreesTheId, MissingIdsAreNotFoundAndUpdateDoesNotCreate,
+    InvalidIdsAreRefused, DuplicateCreateIsAlreadyExistsAndKeepsTheFirst, ListIsNewestFirstThenById,
+    PagesWalkEveryVideoOnceInOrder, AWalkDuringUploadsSkipsNoneAndRepeatsNone,
+    ACursorThatIsNotOursIsInvalidArgument, EmptyStoreListsNothingAndIsHealthy,
+    RingStateIsAbsentThenStoredThenReplaced, ThreadsRacingToCreateOneIdHaveExactlyOneWinner,
+    TwoServicesRacingCreateHaveOneWinnerPerId);
 
 }  // namespace dvs::metadata::testing

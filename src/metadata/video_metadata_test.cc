@@ -15,14 +15,19 @@ VideoMetadata FullRecord() {
   meta.uploaded_at_ms = 1718000000123;
   meta.state = VideoState::kReady;
   meta.playable = true;
-  meta.progress = 0.75;
+  meta.owner = "alice";
+  meta.visibility = Visibility::kPrivate;
+  meta.updated_at_ms = 1718000000999;
   meta.error = "";
   meta.duration_s = 12.5;
   meta.width = 1920;
   meta.height = 1080;
   meta.renditions = {{1920, 1080, 5000000}, {640, 360, 800000}};
-  meta.files = {{"manifest.mpd", 1234, std::string(64, 'a')},
-                {"seg-1.m4s", 5000000000ull, std::string(64, 'b')}};
+  meta.size_bytes = 5000001234ull;
+  meta.poster = "poster.jpg";
+  meta.hls = true;
+  meta.generation = "00ff00ff00ff00ff";
+  meta.index = {FileIndexName(std::string(64, 'd')), std::string(64, 'd'), 2};
   return meta;
 }
 
@@ -36,12 +41,76 @@ TEST(VideoStateTest, NamesAreTheWireNames) {
   EXPECT_EQ(VideoStateName(VideoState::kFailed), "failed");
 }
 
-TEST(VideoMetadataTest, FindFileReturnsTheFileOfThatNameOrNull) {
-  VideoMetadata meta = FullRecord();
-  const StoredFile* file = meta.FindFile("seg-1.m4s");
+TEST(FileIndexTest, FindsByNameAndTheLastEntryOfANameWins) {
+  FileIndex index({{"seg-1.m4s", 5000000000ull, std::string(64, 'b')},
+                   {"manifest.mpd", 1, std::string(64, 'a')},
+                   {"manifest.mpd", 1234, std::string(64, 'c')}});
+  ASSERT_EQ(index.files().size(), 2u);
+  EXPECT_EQ(index.files()[0].name, "manifest.mpd");  // sorted
+  const StoredFile* file = index.Find("manifest.mpd");
   ASSERT_NE(file, nullptr);
-  EXPECT_EQ(file->size, 5000000000ull);
-  EXPECT_EQ(meta.FindFile("missing.m4s"), nullptr);
+  EXPECT_EQ(file->size, 1234u);
+  EXPECT_EQ(index.Find("missing.m4s"), nullptr);
+  EXPECT_EQ(index.total_bytes(), 5000001234ull);
+}
+
+TEST(FileIndexTest, JsonRoundTripsAndRefusesGarbage) {
+  FileIndex index({{"a.m4s", 3, std::string(64, 'b')}, {"b.mpd", 4, std::string(64, 'c')}});
+  absl::StatusOr<FileIndex> back = FileIndexFromJson(ToJson(index));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, index);
+  EXPECT_FALSE(FileIndexFromJson("[]").ok());
+  EXPECT_FALSE(FileIndexFromJson(R"({"files":[{"name":"a","size":-5}]})").ok());
+}
+
+TEST(VideoMetadataTest, TheContentFolderIsTheIdAndGeneration) {
+  VideoMetadata meta = FullRecord();
+  EXPECT_EQ(meta.ContentFolder(), "My-Trip-2024/00ff00ff00ff00ff");
+  meta.generation.clear();  // stored before generations
+  EXPECT_EQ(meta.ContentFolder(), "My-Trip-2024");
+  EXPECT_NE(NewGeneration(), NewGeneration());
+  EXPECT_EQ(NewGeneration().size(), 16u);
+}
+
+TEST(VideoMetadataTest, ARecordStaysSmallWhateverTheVideo) {
+  VideoMetadata meta = FullRecord();
+  meta.title = std::string(1024, 't');
+  meta.error = std::string(kMaxErrorBytes, 'e');
+  absl::StatusOr<std::string> json = RecordJson(meta);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_LE(json->size(), kMaxRecordBytes);
+  meta.error = std::string(kMaxRecordBytes, 'e');
+  EXPECT_EQ(RecordJson(meta).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(VideoMetadataJsonTest, ARecordOfTheFormerFormatParsesAndGivesUpItsFiles) {
+  constexpr std::string_view kOld =
+      R"({"id":"a","title":"a.mp4","uploaded_at_ms":5,"state":"ready","playable":true,)"
+      R"("progress":1,"error":"","duration_s":2,"width":4,"height":2,"renditions":[],)"
+      R"("files":[{"name":"manifest.mpd","size":9,"sha256":"ab"}]})";
+  absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(kOld);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(meta->id, "a");
+  EXPECT_TRUE(meta->index.empty());
+  EXPECT_TRUE(meta->generation.empty());
+  absl::StatusOr<std::optional<std::vector<StoredFile>>> files = LegacyFilesFromJson(kOld);
+  ASSERT_TRUE(files.ok() && files->has_value());
+  EXPECT_EQ(**files, (std::vector<StoredFile>{{"manifest.mpd", 9, "ab"}}));
+  absl::StatusOr<std::optional<std::vector<StoredFile>>> none =
+      LegacyFilesFromJson(ToJson(FullRecord()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(VideoMetadataJsonTest, CursorsRoundTripAndOthersAreRefused) {
+  VideoMetadata meta = FullRecord();
+  absl::StatusOr<ListPosition> position = ParseListCursor(ListCursorAfter(meta));
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_EQ(position->uploaded_at_ms, meta.uploaded_at_ms);
+  EXPECT_EQ(position->id, meta.id);
+  for (std::string_view bad : {"", "5", "5.", "a.b", ".id", "5.../etc"}) {
+    EXPECT_FALSE(ParseListCursor(bad).ok()) << bad;
+  }
 }
 
 TEST(VideoMetadataJsonTest, RoundTripKeepsEveryField) {
@@ -68,8 +137,10 @@ TEST(VideoMetadataJsonTest, UsesTheDocumentedFieldNames) {
   EXPECT_EQ(json["state"], "ready");
   EXPECT_EQ(json["uploaded_at_ms"], 1718000000123);
   EXPECT_EQ(json["renditions"][1]["bandwidth"], 800000);
-  EXPECT_EQ(json["files"][0]["name"], "manifest.mpd");
-  EXPECT_EQ(json["files"][0]["sha256"], std::string(64, 'a'));
+  EXPECT_EQ(json["visibility"], "private");
+  EXPECT_EQ(json["generation"], "00ff00ff00ff00ff");
+  EXPECT_EQ(json["index"]["sha256"], std::string(64, 'd'));
+  EXPECT_FALSE(json.contains("files"));
 }
 
 TEST(VideoMetadataJsonTest, InvalidUtf8InTitleDoesNotThrowAndStillParses) {
@@ -88,7 +159,8 @@ TEST(VideoMetadataJsonTest, MinimalRecordTakesDefaults) {
   EXPECT_EQ(meta->id, "a");
   EXPECT_EQ(meta->state, VideoState::kProcessing);
   EXPECT_FALSE(meta->playable);
-  EXPECT_TRUE(meta->files.empty());
+  EXPECT_EQ(meta->visibility, Visibility::kPublic);
+  EXPECT_TRUE(meta->index.empty());
 }
 
 TEST(VideoMetadataJsonTest, UnknownFieldsAreIgnored) {
@@ -135,27 +207,35 @@ TEST(VideoMetadataJsonTest, WrongTypesAreInvalidArgument) {
            R"({"id":"a","state":"ready","uploaded_at_ms":"yesterday"})",
            R"({"id":"a","state":"ready","uploaded_at_ms":1.5})",
            R"({"id":"a","state":"ready","playable":"yes"})",
-           R"({"id":"a","state":"ready","progress":"half"})",
+           R"({"id":"a","state":"ready","size_bytes":"half"})",
+           R"({"id":"a","state":"ready","visibility":"secret"})",
+           R"({"id":"a","state":"ready","index":{"name":3}})",
            R"({"id":"a","state":"ready","width":-1})",
            R"({"id":"a","state":"ready","height":99999999999})",
            R"({"id":"a","state":"ready","renditions":{}})",
            R"({"id":"a","state":"ready","renditions":[1]})",
            R"({"id":"a","state":"ready","renditions":[{"width":"wide"}]})",
+       }) {
+    absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(json);
+    EXPECT_EQ(meta.status().code(), absl::StatusCode::kInvalidArgument) << json;
+  }
+  for (std::string_view json : {
            R"({"id":"a","state":"ready","files":"a.mpd"})",
            R"({"id":"a","state":"ready","files":[{"name":"a","size":-5}]})",
            R"({"id":"a","state":"ready","files":[{"name":"a","size":18446744073709551616}]})",
            R"({"id":"a","state":"ready","files":[{"name":1}]})",
        }) {
-    absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(json);
-    EXPECT_EQ(meta.status().code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_EQ(LegacyFilesFromJson(json).status().code(), absl::StatusCode::kInvalidArgument)
+        << json;
   }
 }
 
 TEST(VideoMetadataJsonTest, ErrorNamesTheOffendingField) {
   absl::StatusOr<VideoMetadata> meta =
-      VideoMetadataFromJson(R"({"id":"a","state":"ready","files":[{"name":"x","size":"big"}]})");
+      VideoMetadataFromJson(R"({"id":"a","state":"ready","renditions":[{"width":"big"}]})");
   ASSERT_FALSE(meta.ok());
-  EXPECT_NE(meta.status().message().find("files[0].size"), std::string_view::npos) << meta.status();
+  EXPECT_NE(meta.status().message().find("renditions[0].width"), std::string_view::npos)
+      << meta.status();
 }
 
 TEST(VideoMetadataJsonTest, DeeplyNestedUnknownFieldDoesNotCrash) {

@@ -1,5 +1,7 @@
-// What the storage server stores and reports: blobs named "video_id/filename"
-// with their size and SHA-256. Shared by the blob store, the gRPC service and
+// What the storage server stores and reports: blobs named "folder/filename"
+// with their size and SHA-256, where the folder is a video folder as
+// common::ValidateFolder defines it ("clip" or "clip/0123abcd0123abcd"), so a
+// key has two or three parts. Shared by the blob store, the gRPC service and
 // the client; no gRPC here.
 #pragma once
 
@@ -23,7 +25,7 @@ namespace dvs::storage {
 inline constexpr size_t kBlockSize = 1 << 20;
 
 struct BlobInfo {
-  std::string key;  // "video_id/filename"
+  std::string key;  // "folder/filename"
   uint64_t size = 0;
   std::string sha256;  // 64 lowercase hex digits
   bool operator==(const BlobInfo&) const = default;
@@ -47,24 +49,25 @@ struct NodeInfo {
   uint64_t blob_count = 0;
 };
 
-inline std::string MakeKey(std::string_view video_id, std::string_view filename) {
-  return absl::StrCat(common::AsAbsl(video_id), "/", common::AsAbsl(filename));
+inline std::string MakeKey(std::string_view folder, std::string_view filename) {
+  return absl::StrCat(common::AsAbsl(folder), "/", common::AsAbsl(filename));
 }
 
-// The video id and file name of a key, each checked by common::ValidateName,
+// The folder and file name of a key, split at its last '/': the folder
+// checked by common::ValidateFolder and the file name by common::ValidateName,
 // so a valid key can never name a path outside the store's folder.
 [[nodiscard]] inline absl::StatusOr<std::pair<std::string_view, std::string_view>> SplitKey(
     std::string_view key) {
-  size_t slash = key.find('/');
+  size_t slash = key.rfind('/');
   if (slash == std::string_view::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("key \"", common::AsAbsl(key), "\" is not video_id/filename"));
+        absl::StrCat("key \"", common::AsAbsl(key), "\" is not folder/filename"));
   }
-  std::string_view video_id = key.substr(0, slash);
+  std::string_view folder = key.substr(0, slash);
   std::string_view filename = key.substr(slash + 1);
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  RETURN_IF_ERROR(common::ValidateFolder(folder, "video folder"));
   RETURN_IF_ERROR(common::ValidateName(filename, "file name"));
-  return std::pair{video_id, filename};
+  return std::pair{folder, filename};
 }
 
 [[nodiscard]] inline absl::Status ValidateKey(std::string_view key) {

@@ -16,7 +16,7 @@ constexpr char kSchema[] = R"sql(
   PRAGMA synchronous = FULL;
   CREATE TABLE IF NOT EXISTS blobs (
     key TEXT PRIMARY KEY,
-    video_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,  -- the key's folder: see FolderOf
     size INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     block_sha256 TEXT NOT NULL
@@ -68,7 +68,10 @@ absl::Status RunToDone(sqlite3* db, Statement& statement, std::string_view what)
   return absl::OkStatus();
 }
 
-std::string_view VideoIdOf(std::string_view key) { return key.substr(0, key.find('/')); }
+// The key's folder (all before its last '/'), kept in the column still named
+// video_id: for the legacy keys "video_id/filename" the two are the same, so
+// index.db files written before folders had generations need no migration.
+std::string_view FolderOf(std::string_view key) { return key.substr(0, key.rfind('/')); }
 
 }  // namespace
 
@@ -118,7 +121,7 @@ absl::Status BlobIndex::Upsert(const IndexEntry& entry) {
   Statement put(db_,
                 "INSERT OR REPLACE INTO blobs (key, video_id, size, sha256, block_sha256) "
                 "VALUES (?, ?, ?, ?, ?)");
-  put.Bind(1, entry.blob.key).Bind(2, VideoIdOf(entry.blob.key)).Bind(3, entry.blob.size);
+  put.Bind(1, entry.blob.key).Bind(2, FolderOf(entry.blob.key)).Bind(3, entry.blob.size);
   put.Bind(4, entry.blob.sha256).Bind(5, entry.block_sha256);
   Statement unmark(db_, "DELETE FROM pending WHERE key = ?");
   unmark.Bind(1, entry.blob.key);
@@ -165,17 +168,17 @@ absl::StatusOr<std::vector<std::string>> BlobIndex::PendingKeys() {
   return keys;
 }
 
-absl::StatusOr<std::vector<BlobInfo>> BlobIndex::ListPage(std::string_view video_id,
+absl::StatusOr<std::vector<BlobInfo>> BlobIndex::ListPage(std::string_view folder,
                                                           std::string_view after, size_t limit) {
   std::lock_guard lock(mutex_);
-  Statement list(db_, video_id.empty()
+  Statement list(db_, folder.empty()
                           ? "SELECT key, size, sha256 FROM blobs WHERE key > ?1 "
                             "ORDER BY key LIMIT ?3"
                           : "SELECT key, size, sha256 FROM blobs WHERE video_id = ?2 AND key > ?1 "
                             "ORDER BY key LIMIT ?3");
   if (!list.ok()) return SqliteError(db_, "list");
   list.Bind(1, after).Bind(3, static_cast<uint64_t>(limit));
-  if (!video_id.empty()) list.Bind(2, video_id);
+  if (!folder.empty()) list.Bind(2, folder);
   std::vector<BlobInfo> page;
   int rc;
   while ((rc = list.Step()) == SQLITE_ROW) {

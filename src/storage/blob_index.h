@@ -51,9 +51,9 @@ class BlobIndex {
   [[nodiscard]] absl::Status Remove(std::string_view key);
   [[nodiscard]] absl::Status MarkPending(std::string_view key);
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> PendingKeys();
-  // Up to `limit` blobs with keys after `after`, in key order; only those of
-  // `video_id` unless it is empty.
-  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view video_id,
+  // Up to `limit` blobs with keys after `after`, in key order; only those
+  // directly in `folder` ("clip" or "clip/<generation>") unless it is empty.
+  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view folder,
                                                                std::string_view after,
                                                                size_t limit);
   [[nodiscard]] absl::StatusOr<IndexTotals> Totals();

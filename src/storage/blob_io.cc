@@ -36,7 +36,7 @@ BlobWriter::~BlobWriter() {
     spdlog::warn("cannot remove abandoned temp file {}: {}", temp_path_.string(),
                  std::strerror(errno));
   }
-  store_->RemoveFolderIfEmpty(std::string_view(expected_.key).substr(0, expected_.key.find('/')));
+  store_->RemoveFolderIfEmpty(std::string_view(expected_.key).substr(0, expected_.key.rfind('/')));
 }
 
 void BlobWriter::FinishBlock() {

@@ -2,7 +2,7 @@
 // when the store opens, after a clean stop or a crash.
 //
 // What a crash can leave, and what becomes of it:
-// - temp files of puts in flight: removed;
+// - temp files of puts in flight: removed, in video folders of either level;
 // - a key marked pending (its put crashed around the rename): re-indexed
 //   from the file on disk, or dropped when there is none;
 // - an entry whose file is gone: dropped and logged;
@@ -16,6 +16,7 @@
 #include <functional>
 #include <system_error>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "storage/blob_store.h"
@@ -108,13 +109,15 @@ absl::Status BlobStore::ScanFolders() {
       spdlog::warn("recovery: ignoring {}: not a video folder", entry.path().string());
       return absl::OkStatus();
     }
-    return ScanVideoFolder(entry.path());
+    return ScanVideoFolder(entry.path(), name);
   });
 }
 
-absl::Status BlobStore::ScanVideoFolder(const fs::path& folder) {
-  std::string video_id = folder.filename().string();
-  return ForEachEntry(folder, [&](const fs::directory_entry& entry) -> absl::Status {
+// A folder inside a legacy (one-level) video folder is one of its generation
+// folders, scanned as "<video_id>/<generation>"; nothing nests deeper.
+absl::Status BlobStore::ScanVideoFolder(const fs::path& path, const std::string& folder) {
+  const bool legacy = folder.find('/') == std::string::npos;
+  return ForEachEntry(path, [&](const fs::directory_entry& entry) -> absl::Status {
     std::string name = entry.path().filename().string();
     if (common::IsTempFileName(name)) {
       spdlog::info("recovery: removing unfinished put {}", entry.path().string());
@@ -124,18 +127,25 @@ absl::Status BlobStore::ScanVideoFolder(const fs::path& folder) {
       return absl::OkStatus();
     }
     std::error_code error;
-    if (!common::ValidateName(name).ok() || !entry.is_regular_file(error)) {
+    bool valid = common::ValidateName(name).ok();
+    if (valid && legacy && entry.is_directory(error)) {
+      return ScanVideoFolder(entry.path(), absl::StrCat(folder, "/", name));
+    }
+    if (!valid || !entry.is_regular_file(error)) {
       spdlog::warn("recovery: ignoring {}: not a blob", entry.path().string());
       return absl::OkStatus();
     }
-    std::string key = MakeKey(video_id, name);
-    ASSIGN_OR_RETURN(std::optional<IndexEntry> known, index_->Find(key));
-    if (known.has_value()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(IndexEntry found, IndexEntryForFile(key, entry.path()));
-    spdlog::warn("recovery: {} had no index entry; indexed as found ({} bytes)", key,
-                 found.blob.size);
-    return index_->Upsert(found);
+    return IndexIfUnknown(MakeKey(folder, name), entry.path());
   });
+}
+
+absl::Status BlobStore::IndexIfUnknown(const std::string& key, const fs::path& path) {
+  ASSIGN_OR_RETURN(std::optional<IndexEntry> known, index_->Find(key));
+  if (known.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(IndexEntry found, IndexEntryForFile(key, path));
+  spdlog::warn("recovery: {} had no index entry; indexed as found ({} bytes)", key,
+               found.blob.size);
+  return index_->Upsert(found);
 }
 
 }  // namespace dvs::storage

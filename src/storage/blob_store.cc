@@ -77,6 +77,16 @@ absl::StatusOr<uint64_t> FreeBytes(const fs::path& dir) {
   return static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
 }
 
+// True when `folder` was removed: it was empty. Still in use (or gone
+// already) is no error.
+bool RemoveEmptyFolder(const fs::path& folder) {
+  if (::rmdir(folder.c_str()) == 0) return true;
+  if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
+    spdlog::warn("cannot remove empty folder {}: {}", folder.string(), std::strerror(errno));
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& dir) {
@@ -103,24 +113,34 @@ BlobStore::BlobStore(fs::path dir, UniqueFd lock_fd, std::string node_id,
 
 BlobStore::~BlobStore() = default;
 
-fs::path BlobStore::FolderFor(std::string_view video_id) const { return blobs_dir_ / video_id; }
+// A two-level folder "id/gen" appends as the two folders id and gen.
+fs::path BlobStore::FolderFor(std::string_view folder) const { return blobs_dir_ / folder; }
 
-fs::path BlobStore::PathFor(std::string_view video_id, std::string_view filename) const {
-  return blobs_dir_ / video_id / filename;
+fs::path BlobStore::PathFor(std::string_view folder, std::string_view filename) const {
+  return blobs_dir_ / folder / filename;
 }
 
 std::mutex& BlobStore::KeyLock(std::string_view key) {
   return key_locks_[std::hash<std::string_view>{}(key) % key_locks_.size()];
 }
 
-absl::StatusOr<UniqueFd> BlobStore::CreateTempFile(std::string_view video_id,
+absl::Status BlobStore::EnsureVideoFolder(std::string_view folder) {
+  fs::path path = FolderFor(folder);
+  if (path.parent_path() != blobs_dir_) RETURN_IF_ERROR(common::EnsureFolder(path.parent_path()));
+  return common::EnsureFolder(path);
+}
+
+absl::StatusOr<UniqueFd> BlobStore::CreateTempFile(std::string_view folder,
                                                    std::string_view filename, fs::path& temp_path) {
-  // Two tries: a concurrent DeleteVideo may remove the (empty) folder between
-  // its creation and the temp file's.
+  // Two tries: a concurrent delete may remove the (empty) folder, or the
+  // empty <video_id> parent of a two-level one, between their creation and
+  // the temp file's.
   absl::Status last;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    RETURN_IF_ERROR(common::EnsureFolder(FolderFor(video_id)));
-    temp_path = FolderFor(video_id) /
+    last = EnsureVideoFolder(folder);
+    if (absl::IsNotFound(last)) continue;
+    RETURN_IF_ERROR(last);
+    temp_path = FolderFor(folder) /
                 absl::StrCat(common::kTempFilePrefix, common::AsAbsl(filename), "-", RandomHex(1));
     absl::StatusOr<UniqueFd> fd = OpenFd(temp_path, O_WRONLY | O_CREAT | O_EXCL);
     if (fd.ok() || !absl::IsNotFound(fd.status())) return fd;
@@ -206,10 +226,10 @@ absl::StatusOr<BlobInfo> BlobStore::Stat(std::string_view key) {
   return entry->blob;
 }
 
-absl::StatusOr<std::vector<BlobInfo>> BlobStore::ListPage(std::string_view video_id,
+absl::StatusOr<std::vector<BlobInfo>> BlobStore::ListPage(std::string_view folder,
                                                           std::string_view after, size_t limit) {
-  if (!video_id.empty()) RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
-  return index_->ListPage(video_id, after, limit);
+  if (!folder.empty()) RETURN_IF_ERROR(common::ValidateFolder(folder));
+  return index_->ListPage(folder, after, limit);
 }
 
 absl::StatusOr<uint64_t> BlobStore::Delete(std::string_view key) {
@@ -219,18 +239,18 @@ absl::StatusOr<uint64_t> BlobStore::Delete(std::string_view key) {
   return deleted;
 }
 
-absl::StatusOr<uint64_t> BlobStore::DeleteVideo(std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+absl::StatusOr<uint64_t> BlobStore::DeleteVideo(std::string_view folder) {
+  RETURN_IF_ERROR(common::ValidateFolder(folder));
   uint64_t deleted = 0;
   while (true) {
-    ASSIGN_OR_RETURN(std::vector<BlobInfo> page, index_->ListPage(video_id, "", kDeletePage));
+    ASSIGN_OR_RETURN(std::vector<BlobInfo> page, index_->ListPage(folder, "", kDeletePage));
     if (page.empty()) break;
     for (const BlobInfo& blob : page) {
       ASSIGN_OR_RETURN(uint64_t count, DeleteBlob(blob.key));
       deleted += count;
     }
   }
-  RemoveFolderIfEmpty(video_id);
+  RemoveFolderIfEmpty(folder);
   return deleted;
 }
 
@@ -251,12 +271,11 @@ absl::StatusOr<uint64_t> BlobStore::DeleteBlob(std::string_view key) {
   return 1;
 }
 
-void BlobStore::RemoveFolderIfEmpty(std::string_view video_id) {
-  fs::path folder = FolderFor(video_id);
-  if (::rmdir(folder.c_str()) == 0) return;
-  if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
-    spdlog::warn("cannot remove empty folder {}: {}", folder.string(), std::strerror(errno));
-  }
+void BlobStore::RemoveFolderIfEmpty(std::string_view folder) {
+  fs::path path = FolderFor(folder);
+  if (!RemoveEmptyFolder(path)) return;
+  // Another generation keeps the <video_id> parent, and so do legacy files.
+  if (path.parent_path() != blobs_dir_) RemoveEmptyFolder(path.parent_path());
 }
 
 absl::StatusOr<NodeInfo> BlobStore::Info() {

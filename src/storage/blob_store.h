@@ -1,10 +1,11 @@
 // BlobStore: the storage server's blobs on local disk, no gRPC.
 //
-// A blob is named "video_id/filename" (both parts checked by
-// common::ValidateName, so no key can reach a path outside the folder) and
-// lives at DIR/blobs/<video_id>/<filename>. DIR/index.db (BlobIndex) holds
-// each blob's size, SHA-256 and per-block SHA-256; DIR/node-id the node's
-// stable random id; DIR/LOCK keeps a second process off the folder.
+// A blob is named "folder/filename" and lives at DIR/blobs/<folder>/<filename>.
+// The folder is a video folder: "<video_id>" (the legacy form) or
+// "<video_id>/<generation>" (common::ValidateFolder); the file name passes
+// common::ValidateName, so no key can reach a path outside the store. DIR/index.db (BlobIndex)
+// holds each blob's size, SHA-256 and per-block SHA-256; DIR/node-id the node's stable random id;
+// DIR/LOCK keeps a second process off the folder.
 //
 // Promises:
 // - A put is whole or nothing: bytes go to a temp file in the blob's folder,
@@ -48,8 +49,9 @@ namespace dvs::storage {
 class BlobStore;
 
 // The bytes of one put, appended in order and stored by Commit. Destroying a
-// writer that was not committed removes its temp file (and its video's folder
-// when that leaves it empty): nothing is stored.
+// writer that was not committed removes its temp file (and its video folder,
+// and a two-level folder's <video_id> parent, when that leaves them empty):
+// nothing is stored.
 class BlobWriter {
  public:
   ~BlobWriter();
@@ -132,14 +134,18 @@ class BlobStore {
                                                                  uint64_t offset = 0,
                                                                  uint64_t length = 0);
   [[nodiscard]] absl::StatusOr<BlobInfo> Stat(std::string_view key);
-  // Up to `limit` blobs with keys after `after`, in key order; only those of
-  // `video_id` unless it is empty.
-  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view video_id,
+  // Up to `limit` blobs with keys after `after`, in key order; only those
+  // directly in `folder` unless it is empty. The legacy folder "clip" does
+  // not include the blobs of its generations "clip/<generation>".
+  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view folder,
                                                                std::string_view after,
                                                                size_t limit);
   // The number of blobs removed (0 when the key was not stored).
   [[nodiscard]] absl::StatusOr<uint64_t> Delete(std::string_view key);
-  [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view video_id);
+  // Every blob directly in `folder` (not those of other generations of the
+  // same video); then the folder, and the <video_id> parent of a two-level
+  // folder when that is left empty.
+  [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view folder);
   [[nodiscard]] absl::StatusOr<NodeInfo> Info();
 
  private:
@@ -147,22 +153,31 @@ class BlobStore {
   BlobStore(std::filesystem::path dir, common::UniqueFd lock_fd, std::string node_id,
             std::unique_ptr<BlobIndex> index);
 
-  std::filesystem::path PathFor(std::string_view video_id, std::string_view filename) const;
-  std::filesystem::path FolderFor(std::string_view video_id) const;
+  // `folder` is a valid video folder (one or two levels).
+  std::filesystem::path PathFor(std::string_view folder, std::string_view filename) const;
+  std::filesystem::path FolderFor(std::string_view folder) const;
   std::mutex& KeyLock(std::string_view key);
-  [[nodiscard]] absl::StatusOr<common::UniqueFd> CreateTempFile(std::string_view video_id,
+  // Creates both levels of a two-level folder, durably.
+  [[nodiscard]] absl::Status EnsureVideoFolder(std::string_view folder);
+  [[nodiscard]] absl::StatusOr<common::UniqueFd> CreateTempFile(std::string_view folder,
                                                                 std::string_view filename,
                                                                 std::filesystem::path& temp_path);
   [[nodiscard]] absl::StatusOr<PutResult> CommitPut(const IndexEntry& entry,
                                                     const std::filesystem::path& temp_path);
   [[nodiscard]] absl::StatusOr<uint64_t> DeleteBlob(std::string_view key);
-  void RemoveFolderIfEmpty(std::string_view video_id);
+  // Removes the folder when it is empty and then, for a two-level folder,
+  // its <video_id> parent when that is empty too.
+  void RemoveFolderIfEmpty(std::string_view folder);
   // Crash recovery at open; see blob_recovery.cc.
   [[nodiscard]] absl::Status Recover();
   [[nodiscard]] absl::Status ReindexPending();
   [[nodiscard]] absl::Status DropEntriesWithoutFiles();
   [[nodiscard]] absl::Status ScanFolders();
-  [[nodiscard]] absl::Status ScanVideoFolder(const std::filesystem::path& folder);
+  // `path` is the folder of the video folder `folder` ("clip" or "clip/gen").
+  [[nodiscard]] absl::Status ScanVideoFolder(const std::filesystem::path& path,
+                                             const std::string& folder);
+  [[nodiscard]] absl::Status IndexIfUnknown(const std::string& key,
+                                            const std::filesystem::path& path);
 
   const std::filesystem::path dir_;
   const std::filesystem::path blobs_dir_;

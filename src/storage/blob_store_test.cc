@@ -188,15 +188,20 @@ TEST_F(BlobStoreTest, AbandonedPutKeepsTheOldContentAndLeavesNoTempFile) {
 }
 
 TEST_F(BlobStoreTest, KeysThatCouldEscapeTheFolderAreRejected) {
-  for (std::string_view key : {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z", "", "/etc/passwd",
-                               "v/..", "./f", "v/", "/f", "v/a b", "v\\..\\f"}) {
+  for (std::string_view key :
+       {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z/w", "", "/etc/passwd", "v/..", "./f", "v/",
+        "/f", "v/a b", "v\\..\\f", "v//f", "v/../f", "v/g/", "/v/g/f", "v/.tmp-g/f"}) {
     EXPECT_EQ(Put(key, "x").status().code(), absl::StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(store_->Read(key).status().code(), absl::StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(store_->Stat(key).status().code(), absl::StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(store_->Delete(key).status().code(), absl::StatusCode::kInvalidArgument) << key;
   }
-  EXPECT_EQ(store_->DeleteVideo("..").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->ListPage("../x", "", 10).status().code(), absl::StatusCode::kInvalidArgument);
+  for (std::string_view folder : {"..", "../x", "v/..", "v/g/h", "v/", "/g", "v//g"}) {
+    EXPECT_EQ(store_->DeleteVideo(folder).status().code(), absl::StatusCode::kInvalidArgument)
+        << folder;
+    EXPECT_EQ(store_->ListPage(folder, "", 10).status().code(), absl::StatusCode::kInvalidArgument)
+        << folder;
+  }
   EXPECT_THAT(FilesIn(dir_ / "blobs"), ::testing::IsEmpty());
 }
 
@@ -308,6 +313,65 @@ TEST_F(BlobStoreTest, DeleteRemovesOneKeyOrAWholeVideo) {
   EXPECT_THAT(Keys(), ::testing::IsEmpty());
   EXPECT_THAT(FilesIn(dir_ / "blobs"), ::testing::IsEmpty());
   EXPECT_EQ(store_->Info()->blob_count, 0u);
+}
+
+TEST_F(BlobStoreTest, BlobsInAGenerationFolderRoundTripAndListApartFromTheLegacyOnes) {
+  std::string bytes = RandomBytes(kBlockSize + 5, 10);
+  ASSERT_TRUE(Put("v/0123abcd0123abcd/seg", bytes).ok());
+  ASSERT_TRUE(Put("v/0123abcd0123abcd/mpd", "manifest").ok());
+  ASSERT_TRUE(Put("v/ffff/seg", "other generation").ok());
+  ASSERT_TRUE(Put("v/legacy", "legacy").ok());
+  EXPECT_EQ(ReadAll("v/0123abcd0123abcd/seg").value(), bytes);
+  EXPECT_EQ(ReadAll("v/0123abcd0123abcd/seg", 3, 4).value(), bytes.substr(3, 4));
+  EXPECT_EQ(store_->Stat("v/0123abcd0123abcd/mpd")->sha256, common::Sha256Hex("manifest"));
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "blobs" / "v" / "0123abcd0123abcd" / "seg"));
+  EXPECT_THAT(Keys("v/0123abcd0123abcd"),
+              ElementsAre("v/0123abcd0123abcd/mpd", "v/0123abcd0123abcd/seg"));
+  EXPECT_THAT(Keys("v"), ElementsAre("v/legacy"));
+  EXPECT_EQ(store_->Info()->blob_count, 4u);
+  EXPECT_EQ(store_->Delete("v/ffff/seg").value(), 1u);
+  EXPECT_FALSE(fs::exists(dir_ / "blobs" / "v" / "ffff"));
+}
+
+TEST_F(BlobStoreTest, DeletingOneGenerationKeepsTheOtherGenerationsAndTheLegacyFiles) {
+  for (std::string_view key : {"v/g1/a", "v/g1/b", "v/g2/a", "v/a"}) {
+    ASSERT_TRUE(Put(key, key).ok());
+  }
+  EXPECT_EQ(store_->DeleteVideo("v/g1").value(), 2u);
+  EXPECT_FALSE(fs::exists(dir_ / "blobs" / "v" / "g1"));
+  EXPECT_THAT(Keys(), ElementsAre("v/a", "v/g2/a"));
+  EXPECT_EQ(ReadAll("v/g2/a").value(), "v/g2/a");
+  EXPECT_EQ(ReadAll("v/a").value(), "v/a");
+  // The legacy folder's delete leaves the generations inside it.
+  EXPECT_EQ(store_->DeleteVideo("v").value(), 1u);
+  EXPECT_THAT(Keys(), ElementsAre("v/g2/a"));
+  EXPECT_THAT(FilesIn(dir_ / "blobs" / "v"), ElementsAre("g2"));
+  // The last generation takes the emptied <video_id> folder with it.
+  EXPECT_EQ(store_->DeleteVideo("v/g2").value(), 1u);
+  EXPECT_THAT(FilesIn(dir_ / "blobs"), ::testing::IsEmpty());
+}
+
+TEST_F(BlobStoreTest, AbandonedPutInANewGenerationLeavesNoFolders) {
+  {
+    auto writer = store_->BeginPut("v/g/f", 3, common::Sha256Hex("new"));
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    EXPECT_TRUE(fs::is_directory(dir_ / "blobs" / "v" / "g"));
+  }
+  EXPECT_THAT(FilesIn(dir_ / "blobs"), ::testing::IsEmpty());
+}
+
+TEST_F(BlobStoreTest, BlobFoundInAGenerationFolderIsIndexedAtOpenAndTempFilesRemoved) {
+  ASSERT_TRUE(Put("v/g/kept", "kept").ok());
+  store_.reset();
+  fs::create_directories(dir_ / "blobs" / "v" / "h");
+  std::ofstream(dir_ / "blobs" / "v" / "h" / "found") << "found bytes";
+  std::ofstream(dir_ / "blobs" / "v" / "g" / ".tmp-kept-123") << "half a put";
+  Reopen();
+  EXPECT_EQ(store_->Stat("v/h/found")->sha256, common::Sha256Hex("found bytes"));
+  EXPECT_EQ(ReadAll("v/h/found").value(), "found bytes");
+  EXPECT_THAT(Keys("v/h"), ElementsAre("v/h/found"));
+  EXPECT_THAT(Keys(), ElementsAre("v/g/kept", "v/h/found"));
+  EXPECT_THAT(FilesIn(dir_ / "blobs" / "v" / "g"), ElementsAre("kept"));
 }
 
 TEST_F(BlobStoreTest, SecondStoreOnTheSameFolderIsRefused) {

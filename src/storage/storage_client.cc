@@ -306,13 +306,13 @@ absl::StatusOr<BlobInfo> StorageClient::Stat(std::string_view key) {
   return BlobInfo{std::string(key), response.size(), response.sha256()};
 }
 
-absl::Status StorageClient::ListEach(std::string_view video_id,
+absl::Status StorageClient::ListEach(std::string_view folder,
                                      const std::function<absl::Status(const BlobInfo&)>& visit) {
-  if (!video_id.empty()) RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  if (!folder.empty()) RETURN_IF_ERROR(common::ValidateFolder(folder));
   grpc::ClientContext context;
   SetTimeout(context, options_.stream_timeout);
   v1::ListRequest request;
-  request.set_video_id(std::string(video_id));
+  request.set_video_id(std::string(folder));  // the field carries a folder
   std::unique_ptr<grpc::ClientReader<v1::ListResponse>> reader =
       channel_->stub->List(&context, request);
   v1::ListResponse response;
@@ -330,9 +330,9 @@ absl::Status StorageClient::ListEach(std::string_view video_id,
   return status.ok() ? absl::OkStatus() : NodeError(status, address_);
 }
 
-absl::StatusOr<std::vector<BlobInfo>> StorageClient::List(std::string_view video_id) {
+absl::StatusOr<std::vector<BlobInfo>> StorageClient::List(std::string_view folder) {
   std::vector<BlobInfo> blobs;
-  RETURN_IF_ERROR(ListEach(video_id, [&blobs](const BlobInfo& blob) {
+  RETURN_IF_ERROR(ListEach(folder, [&blobs](const BlobInfo& blob) {
     blobs.push_back(blob);
     return absl::OkStatus();
   }));
@@ -351,13 +351,13 @@ absl::StatusOr<uint64_t> StorageClient::Delete(std::string_view key) {
   return response.deleted_count();
 }
 
-absl::StatusOr<uint64_t> StorageClient::DeleteVideo(std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+absl::StatusOr<uint64_t> StorageClient::DeleteVideo(std::string_view folder) {
+  RETURN_IF_ERROR(common::ValidateFolder(folder));
   grpc::ClientContext context;
   // A video may have thousands of files, each removed durably.
   SetTimeout(context, options_.stream_timeout);
   v1::DeleteRequest request;
-  request.set_video_id(std::string(video_id));
+  request.set_video_id(std::string(folder));  // the field carries a folder
   v1::DeleteResponse response;
   grpc::Status status = channel_->stub->Delete(&context, request, &response);
   if (!status.ok()) return NodeError(status, address_);

@@ -85,7 +85,7 @@ class StorageClient {
 
   const std::string& address() const { return address_; }
 
-  // Stores `bytes` as `key` (video_id/filename), whole or not at all.
+  // Stores `bytes` as `key` (folder/filename), whole or not at all.
   [[nodiscard]] absl::StatusOr<PutResult> Put(std::string_view key, std::string_view bytes);
   // Stores the file at `path`: hashes it first, then streams it in 1 MiB chunks.
   [[nodiscard]] absl::StatusOr<PutResult> PutFile(std::string_view key,
@@ -109,15 +109,17 @@ class StorageClient {
 
   // NotFound when the node does not hold `key`.
   [[nodiscard]] absl::StatusOr<BlobInfo> Stat(std::string_view key);
-  // Every blob the node holds (of `video_id` only, unless empty), in key
-  // order, passed to `visit` as they arrive; an error from `visit` stops.
-  [[nodiscard]] absl::Status ListEach(std::string_view video_id,
+  // Every blob the node holds (only those directly in the video folder
+  // `folder`, "clip" or "clip/<generation>", unless empty), in key order,
+  // passed to `visit` as they arrive; an error from `visit` stops.
+  [[nodiscard]] absl::Status ListEach(std::string_view folder,
                                       const std::function<absl::Status(const BlobInfo&)>& visit);
-  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> List(std::string_view video_id = "");
+  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> List(std::string_view folder = "");
   // Removes one blob; the count removed (0 when it was not there).
   [[nodiscard]] absl::StatusOr<uint64_t> Delete(std::string_view key);
-  // Removes every blob of a video; the count removed.
-  [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view video_id);
+  // Removes every blob directly in the video folder `folder` (not the other
+  // generations of its video); the count removed.
+  [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view folder);
   [[nodiscard]] absl::StatusOr<NodeInfo> Info();
 
  private:

@@ -171,7 +171,7 @@ TEST_F(StorageServiceTest, PutWhoseSourceFailsMidwayStoresNothing) {
 }
 
 TEST_F(StorageServiceTest, ClientRefusesTraversalKeysBeforeSending) {
-  for (std::string_view key : {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z", ""}) {
+  for (std::string_view key : {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z/w", "x//y", ""}) {
     EXPECT_EQ(client_->Put(key, "x").status().code(), absl::StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(client_->OpenRead(key).status().code(), absl::StatusCode::kInvalidArgument) << key;
   }
@@ -179,7 +179,7 @@ TEST_F(StorageServiceTest, ClientRefusesTraversalKeysBeforeSending) {
 
 TEST_F(StorageServiceTest, ServerRefusesTraversalKeys) {
   auto stub = RawStub();
-  for (std::string key : {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z", ""}) {
+  for (std::string key : {"../x/y", "a/../../b", "x/.hidden", "x", "x/y/z/w", "x//y", ""}) {
     grpc::ClientContext get_context;
     v1::GetRequest get;
     get.set_key(key);
@@ -292,6 +292,47 @@ TEST_F(StorageServiceTest, ListAndDeleteByVideo) {
   ASSERT_TRUE(rest.ok());
   ASSERT_EQ(rest->size(), 1u);
   EXPECT_EQ((*rest)[0].key, "w/a");
+}
+
+TEST_F(StorageServiceTest, ListAndDeleteByTwoLevelFolder) {
+  for (std::string_view key : {"v/g1/a", "v/g1/b", "v/g2/a", "v/a"}) {
+    ASSERT_TRUE(client_->Put(key, key).ok());
+  }
+  auto listed = client_->List("v/g1");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].key, "v/g1/a");
+  EXPECT_EQ(client_->List("v")->size(), 1u);
+  EXPECT_EQ(client_->DeleteVideo("v/g1").value(), 2u);
+  auto rest = client_->List();
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].key, "v/a");
+  EXPECT_EQ((*rest)[1].key, "v/g2/a");
+  EXPECT_EQ(client_->GetBytes("v/g2/a").value_or("?"), "v/g2/a");
+  EXPECT_TRUE(absl::IsInvalidArgument(client_->List("v/g/h").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(client_->DeleteVideo("v/").status()));
+}
+
+TEST_F(StorageServiceTest, ServerRefusesBadFoldersInListAndDelete) {
+  auto stub = RawStub();
+  for (std::string folder : {"v/g/h", "v/", "/g", "..", "v/.."}) {
+    grpc::ClientContext list_context;
+    v1::ListRequest list;
+    list.set_video_id(folder);
+    auto reader = stub->List(&list_context, list);
+    v1::ListResponse ignored;
+    EXPECT_FALSE(reader->Read(&ignored));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::INVALID_ARGUMENT) << folder;
+
+    grpc::ClientContext delete_context;
+    v1::DeleteRequest request;
+    request.set_video_id(folder);
+    v1::DeleteResponse response;
+    EXPECT_EQ(stub->Delete(&delete_context, request, &response).error_code(),
+              grpc::INVALID_ARGUMENT)
+        << folder;
+  }
 }
 
 TEST_F(StorageServiceTest, PutFileStreamsAFileFromDisk) {

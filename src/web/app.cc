@@ -9,11 +9,13 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "web/content_route.h"
+#include "web/file_index_store.h"
 #include "web/pages.h"
 #include "web/processing.h"
 #include "web/upload.h"
@@ -43,8 +45,9 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
          content::VideoContentService& content, media::JobQueue& jobs)
     : options_(std::move(options)), metadata_(metadata), content_(content), jobs_(jobs) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
-  processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, jobs_);
-  upload_context_.reset(new UploadContext{options_, metadata_, *processor_});
+  indexes_ = std::make_unique<FileIndexStore>(content_);
+  processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_, jobs_);
+  upload_context_.reset(new UploadContext{options_, metadata_, *indexes_, *processor_});
   LoadStaticFiles();
 }
 
@@ -76,7 +79,7 @@ void App::RegisterRoutes(http::Router& router) {
   });
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
-    return ServeContentAtHand(request, metadata_, content_);
+    return ServeContentAtHand(request, metadata_, *indexes_, content_);
   });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
@@ -102,7 +105,44 @@ absl::Status App::ResumeUnfinished() {
       spdlog::info("removed {}, left by an upload cut short", entry.path().string());
     }
   }
+  RETURN_IF_ERROR(MigrateRecords());
   return processor_->ResumeUnfinished();
+}
+
+absl::Status App::MigrateRecords() {
+  constexpr size_t kBatch = 100;
+  size_t moved = 0;
+  absl::Status first_error;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<metadata::VideoMetadataService::LegacyRecord> batch,
+                     metadata_.ListLegacy(after, kBatch));
+    if (batch.empty()) break;
+    for (metadata::VideoMetadataService::LegacyRecord& legacy : batch) {
+      after = legacy.meta.id;
+      metadata::VideoMetadata& meta = legacy.meta;
+      metadata::FileIndex index(std::move(legacy.files));
+      absl::StatusOr<metadata::FileIndexRef> ref = indexes_->Write(meta.ContentFolder(), index);
+      absl::Status status = ref.status();
+      if (ref.ok()) {
+        meta.index = *ref;
+        meta.size_bytes = index.total_bytes();
+        meta.poster = index.Find("poster.jpg") != nullptr ? "poster.jpg" : "";
+        meta.hls = index.Find("master.m3u8") != nullptr;
+        status = metadata_.Update(meta).status();
+      }
+      if (status.ok()) {
+        ++moved;
+      } else {
+        spdlog::error("cannot migrate the record of video {}: {}", meta.id, status.message());
+        first_error.Update(status);
+      }
+    }
+  }
+  if (moved > 0) {
+    spdlog::info("migrated {} video records to file indexes (their files are unchanged)", moved);
+  }
+  return first_error;
 }
 
 absl::StatusOr<metadata::VideoMetadata> App::ReadVideo(const http::Request& request) {
@@ -115,28 +155,51 @@ absl::StatusOr<metadata::VideoMetadata> App::ReadVideo(const http::Request& requ
   return meta;
 }
 
+double App::ProgressOf(const metadata::VideoMetadata& meta) {
+  if (meta.state == metadata::VideoState::kReady) return 1;
+  if (meta.state == metadata::VideoState::kFailed) return 0;
+  return metadata_.ReadProgress(meta.id).value_or(0);
+}
+
 http::Response App::IndexPage(http::Request& request) {
-  absl::StatusOr<std::vector<metadata::VideoMetadata>> videos = metadata_.List();
-  if (!videos.ok()) return http::Response::Error(request, videos.status());
-  return http::Response::Html(200, web::IndexPage(*videos));
+  std::string cursor(request.QueryParam("cursor").value_or(""));
+  absl::StatusOr<metadata::VideoPage> page = metadata_.List(cursor, kIndexPageSize);
+  if (!page.ok()) return http::Response::Error(request, page.status());
+  return http::Response::Html(
+      200, web::IndexPage(
+               *page, [this](const metadata::VideoMetadata& meta) { return ProgressOf(meta); },
+               !cursor.empty()));
 }
 
 http::Response App::VideoPage(http::Request& request) {
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
-  return http::Response::Html(200, web::VideoPage(*meta));
+  return http::Response::Html(200, web::VideoPage(*meta, ProgressOf(*meta)));
 }
 
 http::Response App::ListVideosJson(http::Request& request) {
-  absl::StatusOr<std::vector<metadata::VideoMetadata>> videos = metadata_.List();
-  if (!videos.ok()) return http::Response::Error(request, videos.status());
-  return http::Response::Json(200, VideoListJson(*videos));
+  size_t limit = kDefaultPageSize;
+  if (std::optional<std::string> asked = request.QueryParam("limit")) {
+    if (!absl::SimpleAtoi(common::AsAbsl(*asked), &limit) || limit < 1 || limit > kMaxPageSize) {
+      return http::Response::Error(
+          request, absl::InvalidArgumentError(
+                       absl::StrCat("limit must be a whole number from 1 to ", kMaxPageSize)));
+    }
+  }
+  std::string cursor(request.QueryParam("cursor").value_or(""));
+  absl::StatusOr<metadata::VideoPage> page = metadata_.List(cursor, limit);
+  if (!page.ok()) return http::Response::Error(request, page.status());
+  return http::Response::Json(
+      200, VideoPageJson(*page,
+                         [this](const metadata::VideoMetadata& meta) { return ProgressOf(meta); }));
 }
 
 http::Response App::VideoJson(http::Request& request) {
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
-  return http::Response::Json(200, web::VideoJson(*meta));
+  absl::StatusOr<FileIndexStore::Index> index = indexes_->Read(*meta);
+  if (!index.ok()) return http::Response::Error(request, index.status());
+  return http::Response::Json(200, web::VideoJson(*meta, ProgressOf(*meta), index->get()));
 }
 
 // Stops the job first so that it cannot store files after they are removed.
@@ -144,7 +207,7 @@ http::Response App::DeleteVideo(http::Request& request) {
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
   processor_->Cancel(meta->id);
-  absl::Status status = content_.Delete(meta->id);
+  absl::Status status = content_.Delete(meta->ContentFolder());
   if (status.ok()) status = metadata_.Delete(meta->id);
   if (!status.ok()) return http::Response::Error(request, status);
   spdlog::info("deleted video {}", meta->id);
@@ -152,7 +215,7 @@ http::Response App::DeleteVideo(http::Request& request) {
 }
 
 http::Response App::Content(http::Request& request) {
-  return ServeContent(request, metadata_, content_);
+  return ServeContent(request, metadata_, *indexes_, content_);
 }
 
 http::Response App::Static(http::Request& request) {

@@ -21,6 +21,7 @@
 
 namespace dvs::web {
 
+class FileIndexStore;
 class VideoProcessor;
 struct UploadContext;
 
@@ -45,14 +46,26 @@ class App {
   ~App();
 
   void RegisterRoutes(http::Router& router);
-  // At start-up: resumes every `processing` video whose upload is still on
-  // disk and marks the others failed, removing half-written content.
+  // At start-up: moves the file lists of records written by an older release
+  // into file indexes (MigrateRecords), then resumes every `processing` video
+  // whose upload is still on disk and marks the others failed.
   [[nodiscard]] absl::Status ResumeUnfinished();
+  // Gives every record still carrying its file list (schema 1) a file index
+  // in its content folder and rewrites it without the list; logs how many.
+  // A record that fails is left as it was, and the error returned.
+  [[nodiscard]] absl::Status MigrateRecords();
+
+  // Lists: 50 videos a page unless asked, at most 500; the index page 48.
+  static constexpr size_t kDefaultPageSize = 50;
+  static constexpr size_t kMaxPageSize = 500;
+  static constexpr size_t kIndexPageSize = 48;
 
  private:
   void LoadStaticFiles();
   // The video named by the route's :id, or InvalidArgument / NotFound.
   absl::StatusOr<metadata::VideoMetadata> ReadVideo(const http::Request& request);
+  // The progress shown for a video: 1 when ready, else what was published.
+  double ProgressOf(const metadata::VideoMetadata& meta);
   http::Response ListVideosJson(http::Request& request);
   http::Response VideoJson(http::Request& request);
   http::Response DeleteVideo(http::Request& request);
@@ -66,6 +79,7 @@ class App {
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
   media::JobQueue& jobs_;
+  std::unique_ptr<FileIndexStore> indexes_;
   std::unique_ptr<VideoProcessor> processor_;
   std::unique_ptr<UploadContext> upload_context_;
   std::map<std::string, std::string, std::less<>> static_files_;  // read once at start

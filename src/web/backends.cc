@@ -147,11 +147,17 @@ absl::Status Backends::OpenMetadata(const WebConfig& config) {
     return absl::InvalidArgumentError(absl::StrCat("--etcd-prefix \"", config.etcd_prefix,
                                                    "\" must start and end with '/', e.g. /dvs/"));
   }
-  metadata_ = std::make_unique<metadata::EtcdMetadataService>(etcd_, config.etcd_prefix);
-  // Fail at start-up, not at the first request, when etcd is out of reach.
+  // Fails at start-up, not at the first request, when etcd is out of reach:
+  // the records are loaded now.
+  absl::StatusOr<std::unique_ptr<metadata::EtcdMetadataService>> etcd =
+      metadata::EtcdMetadataService::Open(etcd_, config.etcd_prefix);
+  if (!etcd.ok()) {
+    return absl::UnavailableError(absl::StrCat("etcd at ", config.backends[1],
+                                               " does not answer: ", etcd.status().message()));
+  }
+  metadata_ = std::move(*etcd);
   if (absl::Status health = metadata_->CheckHealth(); !health.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("etcd at ", config.backends[1], " does not answer: ", health.message()));
+    spdlog::warn("etcd at {} is not ready: {}", config.backends[1], health.message());
   }
   return absl::OkStatus();
 }

@@ -120,6 +120,11 @@ bool ValidNames(const std::string& id, const std::string& file) {
   return common::ValidateName(id, "video id").ok() && common::ValidateName(file, "file name").ok();
 }
 
+absl::Status NoSuchFile(std::string_view id, std::string_view file) {
+  return absl::NotFoundError(
+      absl::StrCat("video \"", AsAbsl(id), "\" has no file \"", AsAbsl(file), "\""));
+}
+
 }  // namespace
 
 std::string_view ContentTypeFor(std::string_view filename) {
@@ -133,25 +138,32 @@ std::string_view ContentTypeFor(std::string_view filename) {
 }
 
 http::Response ServeContent(http::Request& request, metadata::VideoMetadataService& metadata,
-                            content::VideoContentService& content) {
+                            FileIndexStore& indexes, content::VideoContentService& content) {
   const std::string& id = request.params.at(0);
   const std::string& file = request.params.at(1);
   for (absl::Status valid :
        {common::ValidateName(id, "video id"), common::ValidateName(file, "file name")}) {
     if (!valid.ok()) return http::Response::Error(request, valid);
   }
-  absl::StatusOr<metadata::VideoMetadata> meta = metadata.Read(id);
-  if (!meta.ok()) return http::Response::Error(request, meta.status());
-  // The recorded SHA-256 lets a cluster pass over a copy that missed an
-  // overwrite (the manifest is replaced when the ladder is done).
-  const metadata::StoredFile* stored = meta->FindFile(file);
-  const std::string expected_sha256 = stored != nullptr ? stored->sha256 : "";
-  absl::StatusOr<content::ContentInfo> info = content.Stat(id, file, expected_sha256);
+  // Memory first: with etcd every record is there, kept by the watch.
+  std::shared_ptr<const metadata::VideoMetadata> meta = metadata.ReadFromMemory(id);
+  if (meta == nullptr) {
+    absl::StatusOr<metadata::VideoMetadata> read = metadata.Read(id);
+    if (!read.ok()) return http::Response::Error(request, read.status());
+    meta = std::make_shared<const metadata::VideoMetadata>(std::move(*read));
+  }
+  absl::StatusOr<FileIndexStore::Index> index = indexes.Read(*meta);
+  if (!index.ok()) return http::Response::Error(request, index.status());
+  const metadata::StoredFile* stored = (*index)->Find(file);
+  if (stored == nullptr) return http::Response::Error(request, NoSuchFile(id, file));
+  // The recorded SHA-256 lets a cluster pass over a copy that is stale.
+  const std::string folder = meta->ContentFolder();
+  absl::StatusOr<content::ContentInfo> info = content.Stat(folder, file, stored->sha256);
   if (!info.ok()) return http::Response::Error(request, info.status());
   Answer answer = StartAnswer(request, file, stored, *info);
   if (answer.complete) return std::move(answer.response);
   absl::StatusOr<std::unique_ptr<content::ContentReader>> reader =
-      content.Read(id, file, answer.range, expected_sha256);
+      content.Read(folder, file, answer.range, stored->sha256);
   if (!reader.ok()) return http::Response::Error(request, reader.status());
   answer.response.source_length = (*reader)->size();
   answer.response.source = std::make_unique<ContentBody>(std::move(*reader));
@@ -160,16 +172,19 @@ http::Response ServeContent(http::Request& request, metadata::VideoMetadataServi
 
 std::optional<http::Response> ServeContentAtHand(http::Request& request,
                                                  metadata::VideoMetadataService& metadata,
+                                                 FileIndexStore& indexes,
                                                  content::VideoContentService& content) {
   const std::string& id = request.params.at(0);
   const std::string& file = request.params.at(1);
   if (!ValidNames(id, file)) return std::nullopt;  // the worker answers with the reason
   std::shared_ptr<const metadata::VideoMetadata> meta = metadata.ReadFromMemory(id);
   if (meta == nullptr) return std::nullopt;
-  const metadata::StoredFile* stored = meta->FindFile(file);
+  FileIndexStore::Index index = indexes.ReadFromMemory(*meta);
+  if (index == nullptr) return std::nullopt;
+  const metadata::StoredFile* stored = index->Find(file);
   if (stored == nullptr) return std::nullopt;
   std::unique_ptr<content::ContentReader> whole =
-      content.ReadWithoutWaiting(id, file, stored->sha256);
+      content.ReadWithoutWaiting(meta->ContentFolder(), file, stored->sha256);
   if (whole == nullptr) return std::nullopt;
   // Bytes in memory were checked against the hash; a local file's were not.
   bool in_memory = whole->InMemory().has_value();

@@ -28,11 +28,11 @@ std::string Layout(std::string_view title, std::string_view head_extra, std::str
       "</main></body></html>\n");
 }
 
-std::string StateBadge(const metadata::VideoMetadata& meta) {
+std::string StateBadge(const metadata::VideoMetadata& meta, double progress) {
   absl::string_view state = common::AsAbsl(metadata::VideoStateName(meta.state));
   std::string label(state.data(), state.size());
   if (meta.state == metadata::VideoState::kProcessing) {
-    label = absl::StrFormat("processing %d%%", static_cast<int>(meta.progress * 100));
+    label = absl::StrFormat("processing %d%%", static_cast<int>(progress * 100));
   }
   return absl::StrCat("<span class=\"state state-", state, "\">", label, "</span>");
 }
@@ -40,16 +40,16 @@ std::string StateBadge(const metadata::VideoMetadata& meta) {
 // Titles are printed with dir="auto": the browser then isolates their text
 // direction, so a right-to-left title (or a bidi override kept from before
 // uploads were checked for them) cannot reorder the text around it.
-std::string VideoListItem(const metadata::VideoMetadata& meta) {
-  std::string poster = meta.FindFile("poster.jpg") != nullptr
-                           ? absl::StrCat("<img src=\"", ContentPath(meta.id, "poster.jpg"),
+std::string VideoListItem(const metadata::VideoMetadata& meta, double progress) {
+  std::string poster = !meta.poster.empty()
+                           ? absl::StrCat("<img src=\"", ContentPath(meta.id, meta.poster),
                                           "\" alt=\"\" loading=\"lazy\">")
                            : "<div class=\"poster-missing\"></div>";
-  return absl::StrCat("<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"",
-                      VideoPagePath(meta.id), "\">", poster, "<span class=\"title\" dir=\"auto\">",
-                      HtmlEscape(meta.title), "</span></a><span class=\"details\"><time>",
-                      FormatDate(meta.uploaded_at_ms), "</time> · ",
-                      FormatDuration(meta.duration_s), " · ", StateBadge(meta), "</span></li>");
+  return absl::StrCat(
+      "<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"", VideoPagePath(meta.id), "\">",
+      poster, "<span class=\"title\" dir=\"auto\">", HtmlEscape(meta.title),
+      "</span></a><span class=\"details\"><time>", FormatDate(meta.uploaded_at_ms), "</time> · ",
+      FormatDuration(meta.duration_s), " · ", StateBadge(meta, progress), "</span></li>");
 }
 
 constexpr std::string_view kUploadForm = R"(<section class="upload"><h1>Upload a video</h1>
@@ -61,8 +61,8 @@ constexpr std::string_view kUploadForm = R"(<section class="upload"><h1>Upload a
 </form></section>)";
 
 std::string PlayerSection(const metadata::VideoMetadata& meta) {
-  std::string poster = meta.FindFile("poster.jpg") != nullptr
-                           ? absl::StrCat(" poster=\"", ContentPath(meta.id, "poster.jpg"), "\"")
+  std::string poster = !meta.poster.empty()
+                           ? absl::StrCat(" poster=\"", ContentPath(meta.id, meta.poster), "\"")
                            : "";
   return absl::StrCat(
       "<video id=\"player\" controls playsinline preload=\"metadata\"", poster, " data-dash=\"",
@@ -73,16 +73,16 @@ std::string PlayerSection(const metadata::VideoMetadata& meta) {
       "<script src=\"/static/dash.all.min.js\" defer></script>");
 }
 
-std::string StateSection(const metadata::VideoMetadata& meta) {
+std::string StateSection(const metadata::VideoMetadata& meta, double progress) {
   if (meta.state == metadata::VideoState::kFailed) {
     return absl::StrCat("<p class=\"error\" id=\"video-state\" data-state=\"failed\">",
                         "This video could not be processed: ", HtmlEscape(meta.error), "</p>");
   }
   return absl::StrCat(
       "<div id=\"video-state\" data-state=\"processing\"><p>Processing… <span id=\"percent\">",
-      static_cast<int>(meta.progress * 100),
+      static_cast<int>(progress * 100),
       "%</span></p><progress id=\"processing-progress\" max=\"1\" value=\"",
-      absl::StrFormat("%.3f", meta.progress), "\"></progress></div>");
+      absl::StrFormat("%.3f", progress), "\"></progress></div>");
 }
 
 }  // namespace
@@ -104,24 +104,40 @@ std::string FormatDate(int64_t unix_ms) {
   return text;
 }
 
-std::string IndexPage(const std::vector<metadata::VideoMetadata>& videos) {
+std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progress_of,
+                      bool later_page) {
   std::string list;
-  for (const metadata::VideoMetadata& meta : videos) list += VideoListItem(meta);
-  if (videos.empty()) list = "<li class=\"empty\">No videos yet. Upload one above.</li>";
+  for (const metadata::VideoMetadata& meta : page.videos) {
+    list += VideoListItem(meta, progress_of(meta));
+  }
+  if (page.videos.empty()) {
+    list = later_page ? "<li class=\"empty\">No older videos.</li>"
+                      : "<li class=\"empty\">No videos yet. Upload one above.</li>";
+  }
+  // Cursors are made of name characters and digits only: safe in a URL.
+  std::string pager;
+  if (later_page) pager += "<a href=\"/\">Newest videos</a>";
+  if (!page.next_cursor.empty()) {
+    pager += absl::StrCat(later_page ? " · " : "",
+                          "<a rel=\"next\" href=\"/?cursor=", HtmlEscape(page.next_cursor),
+                          "\">Older videos</a>");
+  }
+  if (!pager.empty()) pager = absl::StrCat("<nav class=\"pager\">", pager, "</nav>");
   return Layout(
       "Videos", "<script src=\"/static/app.js\" defer></script>",
       absl::StrCat(common::AsAbsl(kUploadForm), "<section><h2>Videos</h2><ul class=\"videos\">",
-                   list, "</ul></section>"));
+                   list, "</ul>", pager, "</section>"));
 }
 
-std::string VideoPage(const metadata::VideoMetadata& meta) {
+std::string VideoPage(const metadata::VideoMetadata& meta, double progress) {
   bool settled = meta.playable || meta.state == metadata::VideoState::kFailed;
   std::string head = absl::StrCat(
       settled ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>",
       "<script src=\"/static/player.js\" defer></script>");
   std::string body = absl::StrCat(
       "<article class=\"watch\" data-id=\"", meta.id, "\"><h1 dir=\"auto\">",
-      HtmlEscape(meta.title), "</h1>", meta.playable ? PlayerSection(meta) : StateSection(meta),
+      HtmlEscape(meta.title), "</h1>",
+      meta.playable ? PlayerSection(meta) : StateSection(meta, progress),
       meta.playable && meta.state == metadata::VideoState::kProcessing
           ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
             "qualities are on their way.</p>"

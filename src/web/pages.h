@@ -7,11 +7,15 @@
 #include <vector>
 
 #include "metadata/video_metadata.h"
+#include "web/video_json.h"
 
 namespace dvs::web {
 
-std::string IndexPage(const std::vector<metadata::VideoMetadata>& videos);
-std::string VideoPage(const metadata::VideoMetadata& meta);
+// One page of the list, with a link to the next (older) page when there is
+// one, and back to the newest when `later_page` (it was asked for by cursor).
+std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progress_of,
+                      bool later_page = false);
+std::string VideoPage(const metadata::VideoMetadata& meta, double progress);
 
 // "1:05", "1:02:03".
 std::string FormatDuration(double seconds);

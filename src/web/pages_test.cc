@@ -1,6 +1,7 @@
 #include "web/pages.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,13 +17,19 @@ metadata::VideoMetadata Video(metadata::VideoState state) {
           .title = "<script>alert('x')</script>.mp4",
           .uploaded_at_ms = 1700000000000,
           .state = state,
-          .progress = 0.42,
           .duration_s = 65};
+}
+
+double Progress(const metadata::VideoMetadata&) { return 0.42; }
+
+std::string Index(std::vector<metadata::VideoMetadata> videos, std::string next_cursor = "",
+                  bool later_page = false) {
+  return IndexPage({std::move(videos), std::move(next_cursor)}, Progress, later_page);
 }
 
 TEST(PagesTest, TitlesAreEscapedEverywhere) {
   metadata::VideoMetadata meta = Video(metadata::VideoState::kReady);
-  for (const std::string& html : {IndexPage({meta}), VideoPage(meta)}) {
+  for (const std::string& html : {Index({meta}), VideoPage(meta, 0.42)}) {
     EXPECT_THAT(html, Not(HasSubstr("<script>alert")));
     EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert("));
   }
@@ -31,12 +38,12 @@ TEST(PagesTest, TitlesAreEscapedEverywhere) {
 TEST(PagesTest, TitlesAreIsolatedFromTheTextDirectionAroundThem) {
   metadata::VideoMetadata meta = Video(metadata::VideoState::kReady);
   meta.title = "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D.mp4";  // Hebrew
-  EXPECT_THAT(IndexPage({meta}), HasSubstr("dir=\"auto\">\xD7\xA9"));
-  EXPECT_THAT(VideoPage(meta), HasSubstr("<h1 dir=\"auto\">\xD7\xA9"));
+  EXPECT_THAT(Index({meta}), HasSubstr("dir=\"auto\">\xD7\xA9"));
+  EXPECT_THAT(VideoPage(meta, 0.42), HasSubstr("<h1 dir=\"auto\">\xD7\xA9"));
 }
 
 TEST(PagesTest, IndexHasAFormThatWorksWithoutJavaScript) {
-  std::string html = IndexPage({});
+  std::string html = Index({});
   EXPECT_THAT(html, HasSubstr("method=\"post\" action=\"/upload\""));
   EXPECT_THAT(html, HasSubstr("enctype=\"multipart/form-data\""));
   EXPECT_THAT(html, HasSubstr("name=\"file\""));
@@ -44,15 +51,32 @@ TEST(PagesTest, IndexHasAFormThatWorksWithoutJavaScript) {
 }
 
 TEST(PagesTest, IndexShowsDateDurationAndProgress) {
-  std::string html = IndexPage({Video(metadata::VideoState::kProcessing)});
+  std::string html = Index({Video(metadata::VideoState::kProcessing)});
   EXPECT_THAT(html, HasSubstr("2023-11-14 22:13 UTC"));
   EXPECT_THAT(html, HasSubstr("1:05"));
   EXPECT_THAT(html, HasSubstr("processing 42%"));
   EXPECT_THAT(html, HasSubstr("href=\"/videos/clip\""));
 }
 
+TEST(PagesTest, IndexLinksToOlderVideosOnlyWhenThereAreMore) {
+  std::string first = Index({Video(metadata::VideoState::kReady)}, "1700000000000.clip");
+  EXPECT_THAT(first, HasSubstr("href=\"/?cursor=1700000000000.clip\">Older videos"));
+  EXPECT_THAT(first, Not(HasSubstr("Newest videos")));
+  std::string last = Index({Video(metadata::VideoState::kReady)}, "", true);
+  EXPECT_THAT(last, Not(HasSubstr("Older videos")));
+  EXPECT_THAT(last, HasSubstr("href=\"/\">Newest videos"));
+  EXPECT_THAT(Index({}, "", true), HasSubstr("No older videos"));
+}
+
+TEST(PagesTest, ListShowsThePosterTheRecordNames) {
+  metadata::VideoMetadata meta = Video(metadata::VideoState::kReady);
+  EXPECT_THAT(Index({meta}), Not(HasSubstr("<img")));
+  meta.poster = "poster.jpg";
+  EXPECT_THAT(Index({meta}), HasSubstr("<img src=\"/content/clip/poster.jpg\""));
+}
+
 TEST(PagesTest, ProcessingPageRefreshesItselfAndShowsProgress) {
-  std::string html = VideoPage(Video(metadata::VideoState::kProcessing));
+  std::string html = VideoPage(Video(metadata::VideoState::kProcessing), 0.42);
   EXPECT_THAT(html, HasSubstr("http-equiv=\"refresh\""));
   EXPECT_THAT(html, HasSubstr("42%"));
   EXPECT_THAT(html, Not(HasSubstr("<video")));
@@ -61,7 +85,7 @@ TEST(PagesTest, ProcessingPageRefreshesItselfAndShowsProgress) {
 TEST(PagesTest, PlayablePageHasThePlayerAndLocalDashJs) {
   metadata::VideoMetadata meta = Video(metadata::VideoState::kReady);
   meta.playable = true;
-  std::string html = VideoPage(meta);
+  std::string html = VideoPage(meta, 0.42);
   EXPECT_THAT(html, HasSubstr("<video id=\"player\""));
   EXPECT_THAT(html, HasSubstr("data-dash=\"/content/clip/manifest.mpd\""));
   EXPECT_THAT(html, HasSubstr("src=\"/static/dash.all.min.js\""));
@@ -72,7 +96,7 @@ TEST(PagesTest, PlayablePageHasThePlayerAndLocalDashJs) {
 TEST(PagesTest, FailedPageSaysWhy) {
   metadata::VideoMetadata meta = Video(metadata::VideoState::kFailed);
   meta.error = "ffmpeg <failed>";
-  std::string html = VideoPage(meta);
+  std::string html = VideoPage(meta, 0.42);
   EXPECT_THAT(html, HasSubstr("could not be processed: ffmpeg &lt;failed&gt;"));
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <system_error>
 #include <vector>
 
@@ -39,6 +38,9 @@ absl::StatusOr<std::vector<std::string>> OutputFiles(const fs::path& out_dir) {
   return names;
 }
 
+// How often a job publishes its progress at most.
+constexpr std::chrono::seconds kProgressInterval{2};
+
 void RemoveAll(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
@@ -48,24 +50,27 @@ void RemoveAll(const fs::path& path) {
 }  // namespace
 
 VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadataService& metadata,
-                               content::VideoContentService& content, media::JobQueue& jobs)
-    : options_(options), metadata_(metadata), content_(content), jobs_(jobs) {}
+                               content::VideoContentService& content, FileIndexStore& indexes,
+                               media::JobQueue& jobs)
+    : options_(options), metadata_(metadata), content_(content), indexes_(indexes), jobs_(jobs) {}
 
 fs::path VideoProcessor::JobDir(std::string_view id) const {
   return options_.work_dir / "jobs" / std::string(id);
 }
 
-void VideoProcessor::Enqueue(const std::string& id, const media::ProbeResult& probe) {
-  if (!media::CanRemux(probe)) return EnqueueLadder(id, probe);
-  bool queued = quick_jobs_.Submit(
-      id, [this, id, probe](const std::atomic<bool>& cancel) { RunQuick(id, probe, cancel); });
-  if (!queued) spdlog::warn("video {} is already being processed", id);
+void VideoProcessor::Enqueue(const metadata::VideoMetadata& meta, const media::ProbeResult& probe) {
+  Job job{meta.id, meta.generation, meta.ContentFolder()};
+  if (!media::CanRemux(probe)) return EnqueueLadder(job, probe);
+  bool queued = quick_jobs_.Submit(job.id, [this, job, probe](const std::atomic<bool>& cancel) {
+    RunQuick(job, probe, cancel);
+  });
+  if (!queued) spdlog::warn("video {} is already being processed", job.id);
 }
 
-void VideoProcessor::EnqueueLadder(const std::string& id, const media::ProbeResult& probe) {
+void VideoProcessor::EnqueueLadder(const Job& job, const media::ProbeResult& probe) {
   bool queued = jobs_.Submit(
-      id, [this, id, probe](const std::atomic<bool>& cancel) { Run(id, probe, cancel); });
-  if (!queued) spdlog::warn("video {} is already being processed", id);
+      job.id, [this, job, probe](const std::atomic<bool>& cancel) { Run(job, probe, cancel); });
+  if (!queued) spdlog::warn("video {} is already being processed", job.id);
 }
 
 // The quick job queues the ladder when it ends, so it is cancelled first.
@@ -75,161 +80,203 @@ void VideoProcessor::Cancel(const std::string& id) {
   RemoveAll(JobDir(id));
 }
 
-void VideoProcessor::RunQuick(const std::string& id, const media::ProbeResult& probe,
+void VideoProcessor::RunQuick(const Job& job, const media::ProbeResult& probe,
                               const std::atomic<bool>& cancel) {
   auto started = std::chrono::steady_clock::now();
-  absl::Status status = PublishQuick(id, probe, cancel);
-  if (cancel.load()) return;
+  absl::Status status = PublishQuick(job, probe, cancel);
+  if (cancel.load() || absl::IsCancelled(status)) return;
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (status.ok()) {
-    spdlog::info("video {} is playable as uploaded ({:.2f} s); making the ladder", id, seconds);
+    spdlog::info("video {} is playable as uploaded ({:.2f} s); making the ladder", job.id, seconds);
   } else {
     // Not fatal: the ladder makes the video playable too, only later.
-    spdlog::warn("cannot package video {} as uploaded: {}", id, status.message());
+    spdlog::warn("cannot package video {} as uploaded: {}", job.id, status.message());
   }
-  EnqueueLadder(id, probe);
+  EnqueueLadder(job, probe);
 }
 
-absl::Status VideoProcessor::PublishQuick(const std::string& id, const media::ProbeResult& probe,
+absl::Status VideoProcessor::PublishQuick(const Job& job, const media::ProbeResult& probe,
                                           const std::atomic<bool>& cancel) {
-  fs::path out_dir = JobDir(id) / "quick";
+  fs::path out_dir = JobDir(job.id) / "quick";
   RemoveAll(out_dir);
   media::TranscodeRequest request{
-      .source = SourcePath(id), .probe = probe, .output_dir = out_dir, .cancel = &cancel};
+      .source = SourcePath(job.id), .probe = probe, .output_dir = out_dir, .cancel = &cancel};
   RETURN_IF_ERROR(media::Remux(request, options_.transcode));
-  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(id));
-  RETURN_IF_ERROR(StoreOutput(id, out_dir, meta));
+  RETURN_IF_ERROR(Publish(job, out_dir, [&probe](metadata::VideoMetadata& meta) {
+    meta.playable = true;
+    meta.renditions = {{probe.display_width(), probe.display_height(),
+                        static_cast<int>(std::min<int64_t>(probe.bit_rate, INT32_MAX))}};
+  }));
   RemoveAll(out_dir);
-  meta.playable = true;
-  meta.renditions = {{probe.display_width(), probe.display_height(),
-                      static_cast<int>(std::min<int64_t>(probe.bit_rate, INT32_MAX))}};
-  return metadata_.Update(meta);
+  return absl::OkStatus();
 }
 
-void VideoProcessor::Run(const std::string& id, const media::ProbeResult& probe,
+void VideoProcessor::Run(const Job& job, const media::ProbeResult& probe,
                          const std::atomic<bool>& cancel) {
   auto started = std::chrono::steady_clock::now();
-  absl::Status status = Process(id, probe, cancel);
+  absl::Status status = Process(job, probe, cancel);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (status.ok()) {
-    spdlog::info("video {} is ready ({:.1f} s)", id, seconds);
-    RemoveAll(JobDir(id));
-  } else if (cancel.load()) {
-    spdlog::info("processing of video {} was stopped: {}", id, status.message());
+    spdlog::info("video {} is ready ({:.1f} s)", job.id, seconds);
+    RemoveAll(JobDir(job.id));
+  } else if (cancel.load() || absl::IsCancelled(status) || absl::IsNotFound(status)) {
+    spdlog::info("processing of video {} was stopped: {}", job.id, status.message());
+    // Deleted (or uploaded anew) while it was being stored: keep nothing of
+    // this generation. Another generation's files are in another folder.
+    if (!cancel.load()) (void)content_.Delete(job.folder);
   } else {
-    spdlog::warn("video {} failed after {:.1f} s: {}", id, seconds, status.message());
-    MarkFailed(id, status);
+    spdlog::warn("video {} failed after {:.1f} s: {}", job.id, seconds, status.message());
+    MarkFailed(job, status);
   }
 }
 
-absl::Status VideoProcessor::Process(const std::string& id, const media::ProbeResult& probe,
+absl::Status VideoProcessor::Process(const Job& job, const media::ProbeResult& probe,
                                      const std::atomic<bool>& cancel) {
-  fs::path out_dir = JobDir(id) / "out";
+  fs::path out_dir = JobDir(job.id) / "out";
   RemoveAll(out_dir);
+  // Progress is published apart from the record, and only every few
+  // seconds: each report is a write to the metadata backend (etcd).
+  auto last_report = std::chrono::steady_clock::now() - kProgressInterval;
   media::TranscodeRequest request{
-      .source = SourcePath(id),
+      .source = SourcePath(job.id),
       .probe = probe,
       .output_dir = out_dir,
-      .on_progress = [this, id](double progress) { ReportProgress(id, progress); },
+      .on_progress =
+          [this, &job, &last_report](double progress) {
+            auto now = std::chrono::steady_clock::now();
+            if (progress < 1 && now - last_report < kProgressInterval) return;
+            last_report = now;
+            if (absl::Status status = metadata_.PublishProgress(job.id, progress); !status.ok()) {
+              spdlog::warn("cannot publish the progress of {}: {}", job.id, status.message());
+            }
+          },
       .cancel = &cancel,
   };
   RETURN_IF_ERROR(media::Transcode(request, options_.transcode));
   if (cancel.load()) return absl::CancelledError("the video was deleted");
-
-  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(id));
-  meta.duration_s = probe.duration_s;
-  meta.width = probe.display_width();
-  meta.height = probe.display_height();
-  meta.renditions.clear();
-  for (const media::RenditionPlan& plan : media::PlanLadder(probe)) {
-    meta.renditions.push_back({plan.width, plan.height, plan.video_kbps * 1000});
-  }
-  RETURN_IF_ERROR(StoreOutput(id, out_dir, meta));
-  meta.state = metadata::VideoState::kReady;
-  meta.playable = true;
-  meta.progress = 1;
-  meta.error.clear();
-  absl::Status updated = metadata_.Update(meta);
-  if (!updated.ok()) {
-    // Deleted while it was being stored: keep nothing of it.
-    (void)content_.Delete(id);
-  }
-  return updated;
+  return Publish(job, out_dir, [&probe](metadata::VideoMetadata& meta) {
+    meta.duration_s = probe.duration_s;
+    meta.width = probe.display_width();
+    meta.height = probe.display_height();
+    meta.renditions.clear();
+    for (const media::RenditionPlan& plan : media::PlanLadder(probe)) {
+      meta.renditions.push_back({plan.width, plan.height, plan.video_kbps * 1000});
+    }
+    meta.state = metadata::VideoState::kReady;
+    meta.playable = true;
+    meta.error.clear();
+  });
 }
 
-absl::Status VideoProcessor::StoreOutput(const std::string& id, const fs::path& out_dir,
-                                         metadata::VideoMetadata& meta) {
+absl::StatusOr<metadata::VideoMetadata> VideoProcessor::ReadOwn(const Job& job) {
+  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(job.id));
+  if (meta.generation != job.generation) {
+    return absl::CancelledError(
+        absl::StrCat("video \"", job.id, "\" was deleted and uploaded again"));
+  }
+  return meta;
+}
+
+absl::Status VideoProcessor::UpdateOwn(
+    const Job& job, const std::function<absl::Status(metadata::VideoMetadata&)>& change) {
+  constexpr int kTries = 5;
+  absl::Status status;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    ASSIGN_OR_RETURN(metadata::VideoMetadata meta, ReadOwn(job));
+    RETURN_IF_ERROR(change(meta));
+    meta.updated_at_ms = options_.now_ms();
+    status = metadata_.Update(meta).status();
+    if (!absl::IsAborted(status)) return status;
+  }
+  return status;
+}
+
+absl::Status VideoProcessor::Publish(const Job& job, const fs::path& out_dir,
+                                     const std::function<void(metadata::VideoMetadata&)>& finish) {
+  ASSIGN_OR_RETURN(std::vector<metadata::StoredFile> stored, StoreFiles(job, out_dir));
+  return UpdateOwn(job, [&](metadata::VideoMetadata& meta) -> absl::Status {
+    // The current index with the new files added, or replacing files of the
+    // same name (the quick copy's manifest.mpd); the copy's segments stay for
+    // players that loaded it.
+    ASSIGN_OR_RETURN(FileIndexStore::Index base, indexes_.Read(meta));
+    std::vector<metadata::StoredFile> files = base->files();
+    files.insert(files.end(), stored.begin(), stored.end());
+    metadata::FileIndex index(std::move(files));
+    ASSIGN_OR_RETURN(meta.index, indexes_.Write(job.folder, index));
+    meta.size_bytes = index.total_bytes();
+    meta.poster = index.Find("poster.jpg") != nullptr ? "poster.jpg" : "";
+    meta.hls = index.Find("master.m3u8") != nullptr;
+    finish(meta);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<metadata::StoredFile>> VideoProcessor::StoreFiles(
+    const Job& job, const fs::path& out_dir) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, OutputFiles(out_dir));
+  std::vector<metadata::StoredFile> stored;
+  stored.reserve(names.size());
   for (const std::string& name : names) {
     fs::path path = out_dir / name;
     ASSIGN_OR_RETURN(std::string sha256, common::Sha256OfFile(path));
     std::error_code ec;
     uint64_t size = fs::file_size(path, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot stat ", name, ": ", ec.message()));
-    RETURN_IF_ERROR(content_.WriteFile(id, name, path));
-    // A file of the quick copy that the ladder rewrote (manifest.mpd) is
-    // replaced; the copy's segments stay for players that loaded it.
-    std::erase_if(meta.files, [&](const metadata::StoredFile& file) { return file.name == name; });
-    meta.files.push_back({name, size, std::move(sha256)});
+    RETURN_IF_ERROR(content_.WriteFile(job.folder, name, path));
+    stored.push_back({name, size, std::move(sha256)});
   }
-  return absl::OkStatus();
+  return stored;
 }
 
-void VideoProcessor::ReportProgress(const std::string& id, double progress) {
-  absl::StatusOr<metadata::VideoMetadata> meta = metadata_.Read(id);
-  if (!meta.ok()) return;
-  // Each update is a metadata write: skip steps too small to show.
-  if (progress < 1 && std::abs(progress - meta->progress) < 0.01) return;
-  meta->progress = progress;
-  if (absl::Status status = metadata_.Update(*meta); !status.ok()) {
-    spdlog::warn("cannot record progress of {}: {}", id, status.message());
+void VideoProcessor::MarkFailed(const Job& job, const absl::Status& why) {
+  if (absl::Status status = content_.Delete(job.folder); !status.ok()) {
+    spdlog::error("cannot remove the content of failed video {}: {}", job.id, status.message());
   }
-}
-
-void VideoProcessor::MarkFailed(const std::string& id, const absl::Status& why) {
-  if (absl::Status status = content_.Delete(id); !status.ok()) {
-    spdlog::error("cannot remove the content of failed video {}: {}", id, status.message());
-  }
-  RemoveAll(JobDir(id));
-  absl::StatusOr<metadata::VideoMetadata> meta = metadata_.Read(id);
-  if (!meta.ok()) return;
-  meta->state = metadata::VideoState::kFailed;
-  meta->playable = false;
-  meta->files.clear();
-  meta->error = std::string(why.message());
-  if (absl::Status status = metadata_.Update(*meta); !status.ok()) {
-    spdlog::error("cannot mark video {} failed: {}", id, status.message());
+  RemoveAll(JobDir(job.id));
+  absl::Status status = UpdateOwn(job, [&why](metadata::VideoMetadata& meta) -> absl::Status {
+    meta.state = metadata::VideoState::kFailed;
+    meta.playable = false;
+    meta.index = {};
+    meta.poster.clear();
+    meta.hls = false;
+    meta.size_bytes = 0;
+    meta.error = std::string(why.message().substr(0, metadata::kMaxErrorBytes));
+    return absl::OkStatus();
+  });
+  if (!status.ok() && !absl::IsNotFound(status) && !absl::IsCancelled(status)) {
+    spdlog::error("cannot mark video {} failed: {}", job.id, status.message());
   }
 }
 
+// Walks every page of the list: a library is not held in memory whole.
 absl::Status VideoProcessor::ResumeUnfinished() {
-  ASSIGN_OR_RETURN(std::vector<metadata::VideoMetadata> videos, metadata_.List());
-  for (const metadata::VideoMetadata& meta : videos) {
-    if (meta.state != metadata::VideoState::kProcessing) continue;
-    // Whatever the interrupted run stored is incomplete.
-    RETURN_IF_ERROR(content_.Delete(meta.id));
-    metadata::VideoMetadata reset = meta;
-    reset.playable = false;
-    reset.progress = 0;
-    reset.files.clear();
-    RETURN_IF_ERROR(metadata_.Update(reset));
-    std::error_code ec;
-    absl::StatusOr<media::ProbeResult> probe =
-        fs::is_regular_file(SourcePath(meta.id), ec)
-            ? media::Probe(SourcePath(meta.id), options_.probe)
-            : absl::NotFoundError("the upload is gone");
-    if (probe.ok()) {
-      spdlog::info("resuming the processing of video {}", meta.id);
-      Enqueue(meta.id, *probe);
-    } else {
-      MarkFailed(meta.id, absl::AbortedError(absl::StrCat(
-                              "the server stopped before the video was processed, and its "
-                              "upload cannot be resumed (",
-                              probe.status().message(), "); please upload it again")));
+  constexpr size_t kPage = 500;
+  std::string cursor;
+  do {
+    ASSIGN_OR_RETURN(metadata::VideoPage page, metadata_.List(cursor, kPage));
+    for (const metadata::VideoMetadata& meta : page.videos) {
+      if (meta.state != metadata::VideoState::kProcessing) continue;
+      std::error_code ec;
+      absl::StatusOr<media::ProbeResult> probe =
+          fs::is_regular_file(SourcePath(meta.id), ec)
+              ? media::Probe(SourcePath(meta.id), options_.probe)
+              : absl::NotFoundError("the upload is gone");
+      if (probe.ok()) {
+        // What the interrupted run published stays served; the rest is redone.
+        spdlog::info("resuming the processing of video {}", meta.id);
+        Enqueue(meta, *probe);
+      } else {
+        MarkFailed(Job{meta.id, meta.generation, meta.ContentFolder()},
+                   absl::AbortedError(
+                       absl::StrCat("the server stopped before the video was processed, and its "
+                                    "upload cannot be resumed (",
+                                    probe.status().message(), "); please upload it again")));
+      }
     }
-  }
+    cursor = page.next_cursor;
+  } while (!cursor.empty());
   return absl::OkStatus();
 }
 

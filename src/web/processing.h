@@ -3,14 +3,17 @@
 // queue of its own, so it never waits behind another video's ladder) and the
 // video becomes playable within about a second. Then, on the job queue, it
 // transcodes the ladder from the source kept in the video's job folder,
-// writes every file to the content service (segments before manifests, so a
-// manifest never names a missing file), records the files with their SHA-256
-// and marks the video ready; on failure it marks it failed and keeps nothing.
+// writes every file into the video's content folder (<id>/<generation>;
+// segments before manifests, so a manifest never names a missing file), then
+// a file index with their SHA-256, then marks the video ready by
+// compare-and-set; on failure it marks it failed and keeps nothing. Progress
+// is published apart from the record, at most every kProgressInterval.
 // Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,43 +24,66 @@
 #include "media/probe.h"
 #include "metadata/metadata_service.h"
 #include "web/app.h"
+#include "web/file_index_store.h"
 
 namespace dvs::web {
 
 class VideoProcessor {
  public:
   VideoProcessor(const AppOptions& options, metadata::VideoMetadataService& metadata,
-                 content::VideoContentService& content, media::JobQueue& jobs);
+                 content::VideoContentService& content, FileIndexStore& indexes,
+                 media::JobQueue& jobs);
 
   // work_dir/jobs/<id>: holds `source` (the upload) and `out` (ffmpeg's output).
   std::filesystem::path JobDir(std::string_view id) const;
   std::filesystem::path SourcePath(std::string_view id) const { return JobDir(id) / "source"; }
 
-  // Queues the processing of a video whose upload is at SourcePath(id).
-  void Enqueue(const std::string& id, const media::ProbeResult& probe);
+  // Queues the processing of the video `meta` (its id and generation), whose
+  // upload is at SourcePath(id).
+  void Enqueue(const metadata::VideoMetadata& meta, const media::ProbeResult& probe);
   // Stops the video's job (if any) and removes its job folder.
   void Cancel(const std::string& id);
   // See App::ResumeUnfinished.
   [[nodiscard]] absl::Status ResumeUnfinished();
 
  private:
-  void EnqueueLadder(const std::string& id, const media::ProbeResult& probe);
+  // One upload of a video: a job never touches another generation's record
+  // or files, so a job of a deleted video cannot write into a new one.
+  struct Job {
+    std::string id;
+    std::string generation;
+    std::string folder;  // on the content service
+  };
+
+  void EnqueueLadder(const Job& job, const media::ProbeResult& probe);
   // The quick copy: stores it and marks the video playable, then queues the ladder.
-  void RunQuick(const std::string& id, const media::ProbeResult& probe,
-                const std::atomic<bool>& cancel);
-  absl::Status PublishQuick(const std::string& id, const media::ProbeResult& probe,
+  void RunQuick(const Job& job, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
+  absl::Status PublishQuick(const Job& job, const media::ProbeResult& probe,
                             const std::atomic<bool>& cancel);
-  void Run(const std::string& id, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
-  absl::Status Process(const std::string& id, const media::ProbeResult& probe,
+  void Run(const Job& job, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
+  absl::Status Process(const Job& job, const media::ProbeResult& probe,
                        const std::atomic<bool>& cancel);
-  absl::Status StoreOutput(const std::string& id, const std::filesystem::path& out_dir,
-                           metadata::VideoMetadata& meta);
-  void ReportProgress(const std::string& id, double progress);
-  void MarkFailed(const std::string& id, const absl::Status& why);
+  // The job's record; Cancelled when the video was deleted or uploaded anew.
+  absl::StatusOr<metadata::VideoMetadata> ReadOwn(const Job& job);
+  // Stores ffmpeg's output, then a new file index (the current one with these
+  // files added or replaced), then switches the record to it with `finish`
+  // applied, by compare-and-set (again from a fresh read when another write
+  // came in between).
+  absl::Status Publish(const Job& job, const std::filesystem::path& out_dir,
+                       const std::function<void(metadata::VideoMetadata&)>& finish);
+  absl::StatusOr<std::vector<metadata::StoredFile>> StoreFiles(
+      const Job& job, const std::filesystem::path& out_dir);
+  // Reads the record, applies `change` (its error ends the update, nothing
+  // written), writes it by compare-and-set; again
+  // from a fresh read when another write came in between.
+  absl::Status UpdateOwn(const Job& job,
+                         const std::function<absl::Status(metadata::VideoMetadata&)>& change);
+  void MarkFailed(const Job& job, const absl::Status& why);
 
   const AppOptions& options_;
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
+  FileIndexStore& indexes_;
   media::JobQueue& jobs_;
   media::JobQueue quick_jobs_{1};
 };

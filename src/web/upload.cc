@@ -89,7 +89,12 @@ class UploadSink final : public http::BodySink {
     if (wait_) meta = WaitUntilSettled(meta->id);
     if (!meta.ok()) return http::Response::Error(head_, meta.status());
     if (wants_json_ || wait_) {
-      http::Response response = http::Response::Json(wait_ ? 200 : 202, VideoJson(*meta));
+      double progress = meta->state == metadata::VideoState::kReady ? 1 : 0;
+      // The files stored so far, as GET /api/videos/:id gives them.
+      absl::StatusOr<FileIndexStore::Index> index = context_.indexes.Read(*meta);
+      if (!index.ok()) return http::Response::Error(head_, index.status());
+      http::Response response =
+          http::Response::Json(wait_ ? 200 : 202, VideoJson(*meta, progress, index->get()));
       response.headers.Set("Location", VideoPagePath(meta->id));
       return response;
     }
@@ -141,11 +146,17 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   meta.id = id;
   meta.title = *filename_;
   meta.uploaded_at_ms = context_.options.now_ms();
-  if (absl::Status created = context_.metadata.Create(meta); !created.ok()) {
-    if (created.code() != absl::StatusCode::kAlreadyExists) return created;
+  meta.updated_at_ms = meta.uploaded_at_ms;
+  // A fresh folder for this upload's files: nothing of an earlier video of
+  // the same id can be served as this one's, nor a job of it write here.
+  meta.generation = metadata::NewGeneration();
+  absl::StatusOr<int64_t> created = context_.metadata.Create(meta);
+  if (!created.ok()) {
+    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
     return absl::AlreadyExistsError(absl::StrCat(
         "a video with the id \"", id, "\" exists already; rename the file or delete that video"));
   }
+  meta.revision = *created;
   VideoProcessor& processor = context_.processor;
   fs::path source = processor.SourcePath(id);
   std::error_code ec;
@@ -163,10 +174,10 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   meta.duration_s = probe->duration_s;
   meta.width = probe->display_width();
   meta.height = probe->display_height();
-  RETURN_IF_ERROR(context_.metadata.Update(meta));
+  ASSIGN_OR_RETURN(meta.revision, context_.metadata.Update(meta));
   spdlog::info("accepted upload {} ({}x{}, {:.1f} s, {})", id, meta.width, meta.height,
                meta.duration_s, probe->video_codec);
-  processor.Enqueue(id, *probe);
+  processor.Enqueue(meta, *probe);
   return meta;
 }
 

@@ -11,6 +11,7 @@
 #include "http/message.h"
 #include "metadata/metadata_service.h"
 #include "web/app.h"
+#include "web/file_index_store.h"
 #include "web/processing.h"
 
 namespace dvs::web {
@@ -18,6 +19,7 @@ namespace dvs::web {
 struct UploadContext {
   const AppOptions& options;
   metadata::VideoMetadataService& metadata;
+  FileIndexStore& indexes;
   VideoProcessor& processor;
   // Uploads being received now (at most options.max_concurrent_uploads).
   mutable std::atomic<int> in_flight{0};

@@ -162,7 +162,7 @@ test('a corrupted blob on disk is served correctly from another replica and repa
   const target = video.files.find((f) => f.name.startsWith('chunk-'));
   const holders = [];
   for (const node of nodes) {
-    const file = path.join(node.dir, 'blobs', video.id, target.name);
+    const file = path.join(node.dir, 'blobs', video.id, video.generation, target.name);
     if (await readFile(file).catch(() => null)) holders.push(file);
   }
   assert.ok(holders.length >= 2, `the file has replicas: ${holders}`);

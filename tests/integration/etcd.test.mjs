@@ -186,11 +186,16 @@ test('kill -9 of the etcd leader: uploads and reads go on within seconds and not
   await etcd.waitHealthy();
 });
 
-// What a web server answers while etcd has no quorum.
-async function expectNoQuorumAnswers(a) {
+// What a web server answers while etcd has no quorum: the list and the
+// content come from memory, writes get a clear 503.
+async function expectNoQuorumAnswers(a, known) {
   const list = await fetch(`${a.server.url}/api/videos`);
-  const reason = await list.text();
-  assert.equal(list.status, 503, `${reason}\nweb server log:\n${a.server.log().slice(-3000)}`);
+  assert.equal(list.status, 200, `web server log:\n${a.server.log().slice(-3000)}`);
+  assert.deepEqual((await list.json()).videos.map((v) => v.id).sort(), known);
+  assert.ok(known.length > 0, 'earlier tests left videos to list');
+  const one = await fetch(`${a.server.url}/api/videos/${known[0]}`);
+  const reason = await one.text();
+  assert.equal(one.status, 503, `${reason}\nweb server log:\n${a.server.log().slice(-3000)}`);
   assert.match(reason, /etcd|quorum|unavailable/i);
   const uploaded = await upload(a.server.url, 'no-quorum.mp4', await readFile(clip));
   assert.equal(uploaded.status, 503, await uploaded.text());
@@ -205,7 +210,7 @@ test('with 2 of 3 etcd members down: clear 503s, no crash; service returns with 
   await etcd.kill(1);
   await etcd.kill(2);
   try {
-    await expectNoQuorumAnswers(a);
+    await expectNoQuorumAnswers(a, known);
   } finally {
     // Also after a failed check, so the next tests find a whole cluster.
     etcd.start(1);
@@ -227,4 +232,26 @@ test('a restarted web server keeps the ring from etcd, whatever its seeds', asyn
   assert.deepEqual(list.output.nodes, ring);
   const video = await (await fetch(`${webs[0].server.url}/api/videos/ring`)).json();
   assert.deepEqual(await fetchAll(webs[0], video), []);
+});
+
+test('etcd\'s NOSPACE alarm makes /readyz 503 with the alarm named, and ready again once disarmed', async () => {
+  const [a] = webs;
+  const member = etcd.members[0];
+  const call = async (route, body) => (await fetch(`http://${member.endpoint}${route}`, {
+    method: 'POST', body: JSON.stringify(body),
+  })).json();
+  const status = await call('/v3/maintenance/status', {});
+  const alarm = { memberID: status.header.member_id, alarm: 'NOSPACE' };
+  await call('/v3/maintenance/alarm', { ...alarm, action: 'ACTIVATE' });
+  try {
+    const ready = await fetch(`${a.server.url}/readyz`, { headers: { Accept: 'application/json' } });
+    const reason = await ready.text();
+    assert.equal(ready.status, 503, reason);
+    assert.match(reason, /NOSPACE/);
+    // Lists are still served from memory.
+    assert.equal((await fetch(`${a.server.url}/api/videos`)).status, 200);
+  } finally {
+    await call('/v3/maintenance/alarm', { ...alarm, action: 'DEACTIVATE' });
+  }
+  assert.equal((await fetch(`${a.server.url}/readyz`)).status, 200);
 });

@@ -70,6 +70,9 @@ export async function startEtcdCluster(dir, size = 3) {
         `--initial-cluster-token=${token}`,
         '--heartbeat-interval=50',
         '--election-timeout=500',
+        // As scripts/cluster.sh and the README: old revisions are compacted.
+        '--auto-compaction-mode=revision',
+        '--auto-compaction-retention=10000',
       ], { stdio: ['ignore', 'pipe', 'pipe'] });
       const append = (data) => { member.log = (member.log + data).slice(-20000); };
       member.child.stdout.on('data', append);

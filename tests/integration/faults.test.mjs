@@ -50,10 +50,11 @@ async function uploadReady(name, file = clip) {
 // Every file of every ready video, against its SHA-256; and no video is left
 // half-done in a state that claims it is ready.
 async function expectEveryReadyVideoPlays() {
-  const { videos } = await (await fetch(`${web.url}/api/videos`)).json();
+  const { videos } = await (await fetch(`${web.url}/api/videos?limit=500`)).json();
   const failures = [];
-  for (const video of videos) {
-    if (video.state !== 'ready') continue;
+  for (const summary of videos) {
+    if (summary.state !== 'ready') continue;
+    const video = await (await fetch(`${web.url}/api/videos/${summary.id}`)).json();
     assert.ok(video.files.length > 0, `${video.id} is ready with no files`);
     for (const file of video.files) {
       const response = await fetch(`${web.url}/content/${video.id}/${file.name}`);

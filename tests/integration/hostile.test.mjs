@@ -653,13 +653,14 @@ describe('storage server: hostile gRPC calls', () => {
   });
   const keys = [
     ['a traversal key', '../../escaped', /video id must start/],
-    ['a traversal file name', 'v/../../escaped', /file name must start/],
-    ['an absolute path', '/etc/passwd', /video id is empty/],
-    ['three levels', 'v/sub/escaped', /file name may contain only/],
-    ['percent-encoded dots', '%2e%2e/escaped', /video id must start/],
+    ['a traversal file name', 'v/../../escaped', /more than two parts/],
+    ['an absolute path', '/etc/passwd', /empty part/],
+    ['four levels', 'v/gen/sub/escaped', /more than two parts/],
+    ['a traversal generation', 'v/../escaped', /generation must start/],
+    ['percent-encoded dots', '%2e%2e/escaped', /video folder must start/],
     ['backslashes', 'v/..\\..\\escaped', /file name must start/],
     ['a NUL byte', 'v/a\0b', /file name may contain only/],
-    ['no slash', 'escaped', /not video_id\/filename/],
+    ['no slash', 'escaped', /not folder\/filename/],
     ['a 200-character name', `v/${'x'.repeat(200)}`, /longer than 128/],
   ];
   for (const [name, key, reason] of keys) {
@@ -689,16 +690,16 @@ describe('storage server: hostile gRPC calls', () => {
     assertGrpcError(await put([header('v/vast.bin', bytes, { size: '18446744073709551615' })]), 'RESOURCE_EXHAUSTED', /no room/);
   });
   test('Get with a traversal key: INVALID_ARGUMENT', async () => {
-    assertGrpcError(await streamed('Get', { key: '../index.db' }), 'INVALID_ARGUMENT', /video id must start/);
+    assertGrpcError(await streamed('Get', { key: '../index.db' }), 'INVALID_ARGUMENT', /video folder must start/);
   });
   test('Get past the end of a blob: OUT_OF_RANGE', async () => {
     assertGrpcError(await streamed('Get', { key: 'base/blob.bin', offset: '1000', length: '1' }), 'OUT_OF_RANGE', /past the end/);
     assertGrpcError(await streamed('Get', { key: 'base/blob.bin', offset: '1', length: '18446744073709551615' }), 'OUT_OF_RANGE', /past the end/);
   });
   test('Stat, List and Delete with traversal names: INVALID_ARGUMENT', async () => {
-    assertGrpcError(await unary('Stat', { key: 'base/../../LOCK' }), 'INVALID_ARGUMENT', /file name must start/);
+    assertGrpcError(await unary('Stat', { key: 'base/../../LOCK' }), 'INVALID_ARGUMENT', /more than two parts/);
     assertGrpcError(await streamed('List', { video_id: '../blobs' }), 'INVALID_ARGUMENT', /video id must start/);
-    assertGrpcError(await unary('Delete', { video_id: '..' }), 'INVALID_ARGUMENT', /video id must start/);
+    assertGrpcError(await unary('Delete', { video_id: '..' }), 'INVALID_ARGUMENT', /video folder must start/);
     assertGrpcError(await unary('Delete', { key: 'base/..' }), 'INVALID_ARGUMENT', /file name must start/);
     assertGrpcError(await unary('Delete', {}), 'INVALID_ARGUMENT', /names a key or a video_id/);
   });

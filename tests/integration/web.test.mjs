@@ -174,6 +174,61 @@ test('deleting a video removes its record and every file', async () => {
   assert.ok(!(await readdir(path.join(dir, 'data', 'content'))).includes('short'));
 });
 
+test('a video uploaded again after a delete never serves the old bytes', async () => {
+  const first = await (await upload(web.url, 'again.mp4', clipBytes, { query: '?wait=1' })).json();
+  assert.equal(first.state, 'ready');
+  const old = await (await fetch(`${web.url}/api/videos/again`)).json();
+  const oldSegment = old.files.find((f) => f.name.startsWith('chunk-'));
+  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE' })).status, 204);
+  // Something else under the same name: a shorter, smaller clip.
+  const otherClip = await readFile(await makeClip(path.join(dir, 'other.mp4'), { width: 320, height: 180, seconds: 4 }));
+  const second = await (await upload(web.url, 'again.mp4', otherClip, { query: '?wait=1' })).json();
+  assert.equal(second.state, 'ready');
+  assert.notEqual(second.generation, old.generation, 'each upload has its own generation');
+  const now = await (await fetch(`${web.url}/api/videos/again`)).json();
+  for (const file of now.files) {
+    const response = await fetch(`${web.url}/content/again/${file.name}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    assert.equal(response.status, 200, file.name);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), file.sha256, file.name);
+  }
+  const sameName = now.files.find((f) => f.name === oldSegment.name);
+  if (sameName) assert.notEqual(sameName.sha256, oldSegment.sha256);
+  else assert.equal((await fetch(`${web.url}/content/again/${oldSegment.name}`)).status, 404);
+  // Only the current generation's folder is left on disk.
+  assert.deepEqual(await readdir(path.join(dir, 'data', 'content', 'again')), [now.generation]);
+  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE' })).status, 204);
+});
+
+test('only files named in the video\'s index are served, never the index itself', async () => {
+  const video = await (await fetch(`${web.url}/api/videos/My-Trip-2024`)).json();
+  const folder = path.join(dir, 'data', 'content', 'My-Trip-2024', video.generation);
+  const stored = await readdir(folder);
+  const index = stored.find((name) => name.startsWith('index-'));
+  assert.ok(index, `an index file is stored: ${stored}`);
+  assert.equal((await fetch(`${web.url}/content/My-Trip-2024/${index}`)).status, 404);
+  await writeFile(path.join(folder, 'planted.m4s'), 'not ours');
+  assert.equal((await fetch(`${web.url}/content/My-Trip-2024/planted.m4s`)).status, 404);
+  assert.equal(video.files.some((f) => f.name.startsWith('index-')), false);
+});
+
+test('lists page by cursor: limits, the next cursor, a bad limit or cursor is 400', async () => {
+  const all = await (await fetch(`${web.url}/api/videos?limit=500`)).json();
+  assert.equal(all.next_cursor, null);
+  assert.ok(all.videos.length >= 1);
+  assert.ok(all.videos.every((v) => !('files' in v)), 'summaries carry no file list');
+  const first = await (await fetch(`${web.url}/api/videos?limit=1`)).json();
+  assert.equal(first.videos.length, 1);
+  assert.equal(first.videos[0].id, all.videos[0].id);
+  if (all.videos.length > 1) assert.equal(typeof first.next_cursor, 'string');
+  for (const bad of ['limit=0', 'limit=501', 'limit=ten', 'cursor=nonsense']) {
+    const response = await fetch(`${web.url}/api/videos?${bad}`, { headers: { Accept: 'application/json' } });
+    assert.equal(response.status, 400, bad);
+    assert.ok((await response.json()).error.length > 5, bad);
+  }
+  assert.equal((await fetch(`${web.url}/?cursor=nonsense`)).status, 400);
+});
+
 test('the list API shows the videos newest first', async () => {
   const { videos } = await (await fetch(`${web.url}/api/videos`)).json();
   assert.deepEqual(videos.map((v) => v.id), ['My-Trip-2024']);

@@ -56,7 +56,8 @@ class CachedContentService final : public VideoContentService {
                                                     std::string_view filename,
                                                     std::string_view expected_sha256) override;
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
-  // Also drops the video's entries, to give their memory back.
+  // Also drops the entries read from that video folder (only that one: not
+  // those of the video's other generations), to give their memory back.
   absl::Status Delete(std::string_view video_id) override;
   absl::Status CheckHealth() override;
 
@@ -65,7 +66,7 @@ class CachedContentService final : public VideoContentService {
  private:
   using Bytes = std::shared_ptr<const std::string>;
   struct Entry {
-    std::string video_id;
+    std::string video_id;  // the video folder the bytes were read from
     Bytes bytes;
     std::list<std::string>::iterator position;  // in lru_
   };

@@ -98,6 +98,25 @@ TEST_F(CachedContentServiceTest, KeepsWithinItsBudgetDroppingTheLeastRecentlyUse
   EXPECT_EQ(cache.stats().bytes, 0u);
 }
 
+TEST_F(CachedContentServiceTest, DeletingAGenerationDropsOnlyItsOwnEntries) {
+  CachedContentService cache(*backend_, {});
+  const std::string one = "generation one", two = "generation two";
+  ASSERT_TRUE(cache.Write("v/g1", "manifest.mpd", one).ok());
+  ASSERT_TRUE(cache.Write("v/g2", "manifest.mpd", two).ok());
+  ASSERT_TRUE(cache.Read("v/g1", "manifest.mpd", std::nullopt, common::Sha256Hex(one)).ok());
+  ASSERT_TRUE(cache.Read("v/g2", "manifest.mpd", std::nullopt, common::Sha256Hex(two)).ok());
+  EXPECT_EQ(cache.stats().entries, 2u);
+  ASSERT_TRUE(cache.Delete("v/g1").ok());
+  EXPECT_EQ(cache.stats().entries, 1u);
+  EXPECT_EQ(cache.stats().bytes, two.size());
+  EXPECT_TRUE(absl::IsNotFound(cache.Stat("v/g1", "manifest.mpd").status()));
+  fs::remove_all(dir_ / "v");  // only memory can answer for g2 now
+  auto kept = cache.ReadWithoutWaiting("v/g2", "manifest.mpd", common::Sha256Hex(two));
+  ASSERT_NE(kept, nullptr);
+  ASSERT_TRUE(kept->InMemory().has_value());
+  EXPECT_EQ(*kept->InMemory(), two);
+}
+
 TEST_F(CachedContentServiceTest, ReadWithoutWaitingGivesMemoryOrTheLocalFile) {
   CachedContentService cache(*backend_, {});
   const std::string bytes = "<MPD>at hand</MPD>";

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -56,9 +57,27 @@ absl::Status CopyAll(int from, int to, const fs::path& source, const fs::path& t
   }
 }
 
-absl::StatusOr<fs::path> VideoFolder(const fs::path& root, std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
-  return root / video_id;
+// ROOT/<video_id> or ROOT/<video_id>/<generation>.
+absl::StatusOr<fs::path> VideoFolder(const fs::path& root, std::string_view folder) {
+  RETURN_IF_ERROR(common::ValidateFolder(folder));
+  return root / folder;
+}
+
+bool IsTwoLevel(const fs::path& root, const fs::path& folder) {
+  return folder.parent_path() != root;
+}
+
+// Creates the video folder, and the <video_id> parent of a two-level one,
+// durably. Twice: a concurrent Delete of another generation may remove the
+// parent, empty for a moment, between the two mkdirs.
+absl::Status EnsureVideoFolder(const fs::path& root, const fs::path& folder) {
+  absl::Status status;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (IsTwoLevel(root, folder)) RETURN_IF_ERROR(common::EnsureFolder(folder.parent_path()));
+    status = common::EnsureFolder(folder);
+    if (!absl::IsNotFound(status)) return status;
+  }
+  return status;
 }
 
 // The entries of `folder`, without the exceptions a range-for over a
@@ -73,16 +92,45 @@ absl::StatusOr<std::vector<fs::directory_entry>> ListFolder(const fs::path& fold
   return entries;
 }
 
-absl::Status RemoveTempFiles(const fs::path& folder) {
+// Removes the temp files in `folder` and, `depth` levels down, in the folders
+// inside it.
+absl::Status RemoveTempFiles(const fs::path& folder, int depth) {
   ASSIGN_OR_RETURN(std::vector<fs::directory_entry> entries, ListFolder(folder));
   for (const fs::directory_entry& entry : entries) {
     std::error_code error;
-    if (common::IsTempFileName(entry.path().filename().string()) &&
-        !fs::remove(entry.path(), error) && error) {
-      return FsError(error, "cannot remove leftover", entry.path());
+    if (common::IsTempFileName(entry.path().filename().string())) {
+      if (!fs::remove(entry.path(), error) && error) {
+        return FsError(error, "cannot remove leftover", entry.path());
+      }
+    } else if (depth > 0 && entry.is_directory(error)) {
+      RETURN_IF_ERROR(RemoveTempFiles(entry.path(), depth - 1));
     }
   }
   return absl::OkStatus();
+}
+
+// Removes what `folder` holds, except the folders inside it when
+// `keep_folders` (the generations of a legacy video folder): the count of
+// entries removed, or nullopt when there is no such folder.
+absl::StatusOr<std::optional<uint64_t>> RemoveContents(const fs::path& folder, bool keep_folders) {
+  absl::StatusOr<std::vector<fs::directory_entry>> entries = ListFolder(folder);
+  if (absl::IsNotFound(entries.status())) return std::nullopt;
+  if (!entries.ok()) return entries.status();
+  uint64_t removed = 0;
+  for (const fs::directory_entry& entry : *entries) {
+    std::error_code error;
+    if (keep_folders && entry.is_directory(error)) continue;
+    removed += fs::remove_all(entry.path(), error);
+    if (error) return FsError(error, "cannot delete", entry.path());
+  }
+  return removed;
+}
+
+// True when `folder` is gone: removed now as it was empty, or already.
+absl::StatusOr<bool> RemoveEmptyFolder(const fs::path& folder) {
+  if (::rmdir(folder.c_str()) == 0 || errno == ENOENT) return true;
+  if (errno == ENOTEMPTY || errno == EEXIST) return false;
+  return ErrnoError(errno, "cannot remove folder", folder);
 }
 
 // Reads [offset, offset + size) of an open file with pread, one caller-sized
@@ -126,14 +174,10 @@ absl::StatusOr<std::unique_ptr<FsContentService>> FsContentService::Open(const f
   if (!fs::is_directory(root, error)) {
     return absl::FailedPreconditionError(absl::StrCat(root.string(), " is not a folder"));
   }
-  // Temp files only ever live in video folders; the root is swept as well in
-  // case someone or something else left one there.
-  RETURN_IF_ERROR(RemoveTempFiles(root));
-  ASSIGN_OR_RETURN(std::vector<fs::directory_entry> entries, ListFolder(root));
-  for (const fs::directory_entry& entry : entries) {
-    std::error_code not_a_folder;
-    if (entry.is_directory(not_a_folder)) RETURN_IF_ERROR(RemoveTempFiles(entry.path()));
-  }
+  // Temp files only ever live in video folders (ROOT/<video_id> and
+  // ROOT/<video_id>/<generation>); the root is swept as well in case someone
+  // or something else left one there.
+  RETURN_IF_ERROR(RemoveTempFiles(root, 2));
   return std::unique_ptr<FsContentService>(new FsContentService(root));
 }
 
@@ -148,7 +192,7 @@ absl::Status FsContentService::Write(std::string_view video_id, std::string_view
                                      std::string_view bytes) {
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   // The video folder is made by its first write.
-  RETURN_IF_ERROR(common::EnsureFolder(path.parent_path()));
+  RETURN_IF_ERROR(EnsureVideoFolder(root_, path.parent_path()));
   return common::WriteFileAtomically(path, bytes);
 }
 
@@ -157,7 +201,7 @@ absl::Status FsContentService::WriteFile(std::string_view video_id, std::string_
   ASSIGN_OR_RETURN(fs::path path, PathFor(video_id, filename));
   ASSIGN_OR_RETURN(UniqueFd from, OpenFd(source, O_RDONLY));
   RETURN_IF_ERROR(common::FileSize(from.get(), source).status());
-  RETURN_IF_ERROR(common::EnsureFolder(path.parent_path()));
+  RETURN_IF_ERROR(EnsureVideoFolder(root_, path.parent_path()));
   return common::WriteFileAtomically(path,
                                      [&](int fd) { return CopyAll(from.get(), fd, source, path); });
 }
@@ -211,13 +255,19 @@ absl::StatusOr<std::vector<std::string>> FsContentService::List(std::string_view
   return names;
 }
 
+// Like a write, a delete is durable once it returns: the folder whose
+// entries changed last is fsynced.
 absl::Status FsContentService::Delete(std::string_view video_id) {
   ASSIGN_OR_RETURN(fs::path folder, VideoFolder(root_, video_id));
-  std::error_code error;
-  std::uintmax_t removed = fs::remove_all(folder, error);
-  if (error) return FsError(error, "cannot delete", folder);
-  // Like a write, a delete is durable once it returns.
-  return removed == 0 ? absl::OkStatus() : common::SyncFolder(root_);
+  const bool two_level = IsTwoLevel(root_, folder);
+  ASSIGN_OR_RETURN(std::optional<uint64_t> removed, RemoveContents(folder, !two_level));
+  if (!removed.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool folder_gone, RemoveEmptyFolder(folder));
+  if (!folder_gone) return *removed == 0 ? absl::OkStatus() : common::SyncFolder(folder);
+  if (!two_level) return common::SyncFolder(root_);
+  // The video's other generations, or its legacy files, keep the parent.
+  ASSIGN_OR_RETURN(bool parent_gone, RemoveEmptyFolder(folder.parent_path()));
+  return common::SyncFolder(parent_gone ? root_ : folder.parent_path());
 }
 
 absl::Status FsContentService::CheckHealth() {

@@ -1,6 +1,9 @@
-// The embedded content backend: ROOT/<video_id>/<filename> on a local disk.
-// Writes go to a temp file in the same folder, are fsynced and renamed into
-// place (then the folder is fsynced), so a file is either whole or absent.
+// The embedded content backend: ROOT/<folder>/<filename> on a local disk,
+// where the folder is "<video_id>" (legacy) or "<video_id>/<generation>"
+// (see VideoContentService), so a legacy folder may hold generation folders
+// beside its own files. Writes go to a temp file in the same folder, are
+// fsynced and renamed into place (then the folder is fsynced), so a file is
+// either whole or absent.
 // Safe for concurrent use from many threads.
 #pragma once
 
@@ -39,7 +42,8 @@ class FsContentService final : public VideoContentService {
 
  private:
   explicit FsContentService(std::filesystem::path root) : root_(std::move(root)) {}
-  // ROOT/<video_id>/<filename> after both names pass common::ValidateName.
+  // ROOT/<folder>/<filename> after the folder passes common::ValidateFolder
+  // and the file name common::ValidateName.
   absl::StatusOr<std::filesystem::path> PathFor(std::string_view video_id,
                                                 std::string_view filename) const;
 

@@ -187,7 +187,13 @@ TEST_F(FsContentServiceTest, NamesThatCouldEscapeTheRootAreRefusedAndCreateNothi
                                    "..",
                                    "../x",
                                    "../../etc",
-                                   "a/b",
+                                   "a/b/c",
+                                   "a/",
+                                   "/b",
+                                   "a//b",
+                                   "clip/..",
+                                   "clip/.tmp-x",
+                                   "../clip/g",
                                    "/etc",
                                    ".hidden",
                                    ".tmp-seg",
@@ -297,6 +303,62 @@ TEST_F(FsContentServiceTest, ConcurrentWritersNeverLeaveATornFile) {
   EXPECT_EQ(torn_reads, 0) << "of " << reads << " reads";
   EXPECT_GT(reads, 0);
   EXPECT_EQ(Tree(root_), (std::vector<std::string>{"clip", "clip/seg"}));
+}
+
+TEST_F(FsContentServiceTest, FilesInAGenerationFolderRoundTrip) {
+  std::string bytes = PatternBytes(100000, 3);
+  ASSERT_TRUE(service_->Write("clip/0123abcd0123abcd", "seg", bytes).ok());
+  fs::path source = dir_ / "upload.bin";
+  WriteLocalFile(source, "original");
+  ASSERT_TRUE(service_->WriteFile("clip/0123abcd0123abcd", "original.mp4", source).ok());
+  EXPECT_EQ(ReadAll("clip/0123abcd0123abcd", "seg").value_or("?"), bytes);
+  EXPECT_EQ(ReadAll("clip/0123abcd0123abcd", "seg", ByteRange{5, 10}).value_or("?"),
+            bytes.substr(5, 10));
+  EXPECT_EQ(service_->Stat("clip/0123abcd0123abcd", "original.mp4").value().size, 8u);
+  EXPECT_EQ(service_->List("clip/0123abcd0123abcd").value_or(std::vector<std::string>{}),
+            (std::vector<std::string>{"original.mp4", "seg"}));
+  EXPECT_EQ(Tree(root_), (std::vector<std::string>{"clip", "clip/0123abcd0123abcd",
+                                                   "clip/0123abcd0123abcd/original.mp4",
+                                                   "clip/0123abcd0123abcd/seg"}));
+  EXPECT_EQ(service_->Read("clip", "seg", std::nullopt).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(FsContentServiceTest, ListOfALegacyFolderHasNoGenerationFoldersInIt) {
+  ASSERT_TRUE(service_->Write("clip", "legacy.mpd", "1").ok());
+  ASSERT_TRUE(service_->Write("clip/g1", "seg", "2").ok());
+  EXPECT_EQ(service_->List("clip").value_or(std::vector<std::string>{"?"}),
+            (std::vector<std::string>{"legacy.mpd"}));
+  EXPECT_EQ(service_->List("clip/g1").value_or(std::vector<std::string>{"?"}),
+            (std::vector<std::string>{"seg"}));
+  EXPECT_TRUE(service_->List("clip/g2").value_or(std::vector<std::string>{"?"}).empty());
+}
+
+TEST_F(FsContentServiceTest, DeletingOneGenerationKeepsTheOtherGenerationsAndTheLegacyFiles) {
+  ASSERT_TRUE(service_->Write("clip/g1", "a", "1").ok());
+  ASSERT_TRUE(service_->Write("clip/g1", "b", "2").ok());
+  ASSERT_TRUE(service_->Write("clip/g2", "a", "3").ok());
+  ASSERT_TRUE(service_->Write("clip", "a", "4").ok());
+  ASSERT_TRUE(service_->Delete("clip/g1").ok());
+  EXPECT_EQ(Tree(root_), (std::vector<std::string>{"clip", "clip/a", "clip/g2", "clip/g2/a"}));
+  EXPECT_EQ(ReadAll("clip/g2", "a").value_or("?"), "3");
+  EXPECT_EQ(ReadAll("clip", "a").value_or("?"), "4");
+  // The legacy folder's delete leaves the generations inside it.
+  ASSERT_TRUE(service_->Delete("clip").ok());
+  EXPECT_EQ(Tree(root_), (std::vector<std::string>{"clip", "clip/g2", "clip/g2/a"}));
+  // The last generation takes the emptied <video_id> folder with it.
+  ASSERT_TRUE(service_->Delete("clip/g2").ok());
+  EXPECT_TRUE(Tree(root_).empty());
+  EXPECT_TRUE(service_->Delete("clip/never-written").ok());
+  EXPECT_TRUE(Tree(root_).empty());
+}
+
+TEST_F(FsContentServiceTest, OpenRemovesLeftoverTempFilesInGenerationFolders) {
+  ASSERT_TRUE(service_->Write("clip/g1", "kept", "data").ok());
+  WriteLocalFile(root_ / "clip" / "g1" / ".tmp-kept-XYZ123", "half written");
+  absl::StatusOr<std::unique_ptr<FsContentService>> reopened = FsContentService::Open(root_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(Tree(root_), (std::vector<std::string>{"clip", "clip/g1", "clip/g1/kept"}));
 }
 
 TEST_F(FsContentServiceTest, HealthyRootIsOkAndMissingRootIsNot) {

@@ -23,8 +23,8 @@ uint64_t HashPoint(std::string_view text) {
   return value;
 }
 
-std::string PlacementKey(std::string_view video_id, std::string_view filename) {
-  return absl::StrCat(common::AsAbsl(video_id), "/", common::AsAbsl(filename));
+std::string PlacementKey(std::string_view folder, std::string_view filename) {
+  return absl::StrCat(common::AsAbsl(folder), "/", common::AsAbsl(filename));
 }
 
 absl::StatusOr<HashRing> HashRing::Create(std::vector<std::string> nodes, int vnodes,

@@ -22,8 +22,9 @@ inline constexpr int kMaxReplicas = 64;
 // big-endian integer. Fixed forever: changing it moves every stored file.
 uint64_t HashPoint(std::string_view text);
 
-// The ring key of a file: video_id + "/" + filename.
-std::string PlacementKey(std::string_view video_id, std::string_view filename);
+// The ring key of a file: folder + "/" + filename, where the folder is a
+// video folder ("clip" or "clip/<generation>"); also its storage key.
+std::string PlacementKey(std::string_view folder, std::string_view filename);
 
 // A consistent-hash ring over storage node addresses. Each node owns V points:
 // HashPoint(address) and HashPoint(address + "#" + i) for i = 1..V-1. A key's

@@ -82,11 +82,13 @@ CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, s
   return outcome;
 }
 
-// Deletions are grouped by (node, video) and each group runs in order:
+// Deletions are grouped by (node, video id) and each group runs in order:
 // parallel deletes in one video folder of one node race with the node
 // removing the folder once it is empty (a delete then fails to sync the
-// folder that vanished, and the node keeps listing the key). Groups run in
-// parallel.
+// folder that vanished, and the node keeps listing the key). The group is the
+// video id (the key's first part), not its folder, so that the generations of
+// a video, which share the <video_id> folder the node removes last, are
+// deleted in order too. Groups run in parallel.
 DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& deletions,
                                size_t parallelism, const std::set<std::string>& keep,
                                ProgressReporter& progress) {

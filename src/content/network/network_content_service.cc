@@ -31,10 +31,11 @@ int64_t SystemNowMs() {
       .count();
 }
 
-absl::StatusOr<std::string> KeyFor(std::string_view video_id, std::string_view filename) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+// `folder` is a video folder, "clip" or "clip/<generation>".
+absl::StatusOr<std::string> KeyFor(std::string_view folder, std::string_view filename) {
+  RETURN_IF_ERROR(common::ValidateFolder(folder));
   RETURN_IF_ERROR(common::ValidateName(filename, "file name"));
-  return PlacementKey(video_id, filename);
+  return PlacementKey(folder, filename);
 }
 
 // The stored state, or the seeded one (stored) when there is none. A stored
@@ -344,14 +345,14 @@ bool NetworkContentService::StillWanted(const std::string& key, const std::strin
 // ---- List, Delete, health ----
 
 absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  RETURN_IF_ERROR(common::ValidateFolder(video_id));
   std::shared_ptr<const PlacementSlot> slot = CurrentPlacement();
   const std::vector<std::string> nodes = AllNodesOf(slot->placement.state());
   std::vector<std::vector<std::string>> names(nodes.size());
   std::vector<absl::Status> results(nodes.size());
   ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
     results[i] = pool_->Client(nodes[i]).ListEach(video_id, [&](const storage::BlobInfo& blob) {
-      ASSIGN_OR_RETURN(auto parts, storage::SplitKey(blob.key));
+      ASSIGN_OR_RETURN(auto parts, storage::SplitKey(blob.key));  // the name after the last '/'
       names[i].emplace_back(parts.second);
       return absl::OkStatus();
     });
@@ -366,14 +367,14 @@ absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string
   // A written file is on at least a majority of its R replicas; while fewer
   // nodes than that are silent, one that answered has it.
   if (silent.size() >= MajorityOf(slot->placement.current().replicas())) {
-    return absl::UnavailableError(absl::StrCat("cannot list video ", common::AsAbsl(video_id), ": ",
-                                               DescribeAttempts(silent)));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot list video folder ", common::AsAbsl(video_id), ": ", DescribeAttempts(silent)));
   }
   return std::vector<std::string>(all.begin(), all.end());
 }
 
 absl::Status NetworkContentService::Delete(std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateName(video_id, "video id"));
+  RETURN_IF_ERROR(common::ValidateFolder(video_id));
   const std::vector<std::string> nodes = AllNodesOf(CurrentPlacement()->placement.state());
   std::vector<absl::Status> results(nodes.size());
   ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
@@ -388,18 +389,18 @@ absl::Status NetworkContentService::Delete(std::string_view video_id) {
   for (const NodeAttempt& node : down) {
     ++delete_skipped_nodes_;
     spdlog::warn(
-        "video {} not deleted from {}, which is down; its copies there stay until "
+        "video folder {} not deleted from {}, which is down; its copies there stay until "
         "removed by hand: {}",
         video_id, node.node, node.status.message());
   }
   if (!failed.empty()) {
     return absl::Status(failed.front().status.code(),
-                        absl::StrCat("cannot delete video ", common::AsAbsl(video_id), ": ",
+                        absl::StrCat("cannot delete video folder ", common::AsAbsl(video_id), ": ",
                                      DescribeAttempts(failed)));
   }
   if (down.size() == nodes.size()) {
-    return absl::UnavailableError(absl::StrCat("cannot delete video ", common::AsAbsl(video_id),
-                                               ": no storage node answers"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot delete video folder ", common::AsAbsl(video_id), ": no storage node answers"));
   }
   return absl::OkStatus();
 }

@@ -96,7 +96,7 @@ struct NetworkContentStats {
   uint64_t read_repairs = 0;            // replicas re-copied after a read found them bad
   uint64_t read_repairs_failed = 0;
   uint64_t read_repairs_dropped = 0;  // repair queue full
-  uint64_t delete_skipped_nodes = 0;  // nodes down during Delete(video)
+  uint64_t delete_skipped_nodes = 0;  // nodes down during Delete(folder)
   uint64_t cleanup_failures = 0;      // old copies not deleted after a ring change
   uint64_t ring_changes_committed = 0;
   uint64_t ring_changes_aborted = 0;
@@ -127,10 +127,12 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
       std::string_view expected_sha256 = {}) override;
   absl::StatusOr<ContentInfo> Stat(std::string_view video_id, std::string_view filename,
                                    std::string_view expected_sha256 = {}) override;
-  // The union over all nodes; Unavailable when so many nodes are silent (a
-  // majority of R or more) that a file could be missed.
+  // The union over all nodes of the file names directly in the video folder;
+  // Unavailable when so many nodes are silent (a majority of R or more) that
+  // a file could be missed.
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
-  // Deletes on every node; nodes that are down are skipped and counted.
+  // Deletes the video folder's files on every node (not those of the video's
+  // other folders); nodes that are down are skipped and counted.
   absl::Status Delete(std::string_view video_id) override;
   // OK when a majority of the ring's nodes answer.
   absl::Status CheckHealth() override;

@@ -163,7 +163,7 @@ TEST_F(NetworkContentServiceTest, RangedReadsReturnJustTheRange) {
 
 TEST_F(NetworkContentServiceTest, BadNamesAreRefusedEverywhere) {
   Open(1, 1);
-  for (std::string_view bad : {"", "..", "a/b", ".hidden", "a..b"}) {
+  for (std::string_view bad : {"", "..", "a/b/c", "a/", "/b", "a//b", ".hidden", "a..b", "a/.."}) {
     EXPECT_TRUE(absl::IsInvalidArgument(service_->Write(bad, "f", "x"))) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(service_->Write("v", bad, "x"))) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(service_->Read("v", bad, std::nullopt).status())) << bad;
@@ -210,6 +210,38 @@ TEST_F(NetworkContentServiceTest, DeletedVideoIsGoneFromEveryNode) {
   EXPECT_TRUE(service_->List("gone").value_or(std::vector<std::string>{"?"}).empty());
   EXPECT_THAT(service_->List("kept").value_or(std::vector<std::string>{}), ElementsAre("a"));
   EXPECT_TRUE(service_->Delete("never-there").ok());
+}
+
+TEST_F(NetworkContentServiceTest, TwoLevelFoldersRoundTripListAndDeleteApart) {
+  Open(3, 3);
+  std::string large = TestBytes(storage::kBlockSize + 777, 4);
+  fs::path source = fs::path(::testing::TempDir()) / ("net-gen-" + std::to_string(::getpid()));
+  std::ofstream(source, std::ios::binary) << large;
+  ASSERT_TRUE(service_->WriteFile("v/g1", "chunk-1.m4s", source).ok());
+  fs::remove(source);
+  ASSERT_TRUE(service_->Write("v/g1", "manifest.mpd", "g1 manifest").ok());
+  ASSERT_TRUE(service_->Write("v/g2", "manifest.mpd", "g2 manifest").ok());
+  ASSERT_TRUE(service_->Write("v", "manifest.mpd", "legacy manifest").ok());
+
+  EXPECT_EQ(ReadAll(*service_, "v/g1", "chunk-1.m4s").value_or("?"), large);
+  EXPECT_EQ(ReadAll(*service_, "v/g1", "chunk-1.m4s", ByteRange{10, 5}).value_or("?"),
+            large.substr(10, 5));
+  EXPECT_EQ(service_->Stat("v/g1", "chunk-1.m4s").value().sha256, common::Sha256Hex(large));
+  EXPECT_EQ(ReadAll(*service_, "v/g2", "manifest.mpd").value_or("?"), "g2 manifest");
+  EXPECT_THAT(service_->List("v/g1").value_or(std::vector<std::string>{}),
+              ElementsAre("chunk-1.m4s", "manifest.mpd"));
+  EXPECT_THAT(service_->List("v").value_or(std::vector<std::string>{}),
+              ElementsAre("manifest.mpd"));
+  EXPECT_TRUE(fs::is_regular_file(cluster_.BlobPath(nodes_[0], "v/g1", "chunk-1.m4s")));
+
+  ASSERT_TRUE(service_->Delete("v/g1").ok());
+  EXPECT_TRUE(service_->List("v/g1").value_or(std::vector<std::string>{"?"}).empty());
+  EXPECT_TRUE(absl::IsNotFound(service_->Stat("v/g1", "manifest.mpd").status()));
+  EXPECT_EQ(ReadAll(*service_, "v/g2", "manifest.mpd").value_or("?"), "g2 manifest");
+  EXPECT_EQ(ReadAll(*service_, "v", "manifest.mpd").value_or("?"), "legacy manifest");
+  for (const std::string& node : nodes_) {
+    EXPECT_THAT(cluster_.KeysOn(node), ElementsAre("v/g2/manifest.mpd", "v/manifest.mpd")) << node;
+  }
 }
 
 TEST_F(NetworkContentServiceTest, CorruptReplicaIsServedFromAnotherAndRepaired) {

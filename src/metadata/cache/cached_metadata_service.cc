@@ -9,20 +9,20 @@ CachedMetadataService::CachedMetadataService(std::unique_ptr<VideoMetadataServic
     : backend_(std::move(backend)), max_entries_(max_entries) {}
 
 // A write forgets its record both before it starts and after it ends: a read
-// that overlaps the write in any way sees a changed generation and keeps
+// that overlaps the write in any way sees a changed write count and keeps
 // nothing, and the record is reloaded on the next read.
-absl::Status CachedMetadataService::Create(const VideoMetadata& meta) {
+absl::StatusOr<int64_t> CachedMetadataService::Create(const VideoMetadata& meta) {
   Forget(meta.id);
-  absl::Status status = backend_->Create(meta);
+  absl::StatusOr<int64_t> revision = backend_->Create(meta);
   Forget(meta.id);
-  return status;
+  return revision;
 }
 
-absl::Status CachedMetadataService::Update(const VideoMetadata& meta) {
+absl::StatusOr<int64_t> CachedMetadataService::Update(const VideoMetadata& meta) {
   Forget(meta.id);
-  absl::Status status = backend_->Update(meta);
+  absl::StatusOr<int64_t> revision = backend_->Update(meta);
   Forget(meta.id);
-  return status;
+  return revision;
 }
 
 absl::Status CachedMetadataService::Delete(std::string_view id) {
@@ -33,14 +33,14 @@ absl::Status CachedMetadataService::Delete(std::string_view id) {
 }
 
 absl::StatusOr<VideoMetadata> CachedMetadataService::Read(std::string_view id) {
-  uint64_t generation;
+  uint64_t writes;
   {
     std::lock_guard lock(mutex_);
     if (Record kept = Touch(id)) return *kept;
-    generation = generation_;
+    writes = writes_;
   }
   absl::StatusOr<VideoMetadata> meta = backend_->Read(id);
-  if (meta.ok()) Keep(std::make_shared<const VideoMetadata>(*meta), generation);
+  if (meta.ok()) Keep(std::make_shared<const VideoMetadata>(*meta), writes);
   return meta;
 }
 
@@ -49,8 +49,21 @@ std::shared_ptr<const VideoMetadata> CachedMetadataService::ReadFromMemory(std::
   return Touch(id);
 }
 
-absl::StatusOr<std::vector<VideoMetadata>> CachedMetadataService::List() {
-  return backend_->List();
+absl::StatusOr<VideoPage> CachedMetadataService::List(std::string_view cursor, size_t limit) {
+  return backend_->List(cursor, limit);
+}
+
+absl::Status CachedMetadataService::PublishProgress(std::string_view id, double progress) {
+  return backend_->PublishProgress(id, progress);
+}
+
+std::optional<double> CachedMetadataService::ReadProgress(std::string_view id) {
+  return backend_->ReadProgress(id);
+}
+
+absl::StatusOr<std::vector<VideoMetadataService::LegacyRecord>> CachedMetadataService::ListLegacy(
+    std::string_view after_id, size_t limit) {
+  return backend_->ListLegacy(after_id, limit);
 }
 
 absl::StatusOr<std::optional<std::string>> CachedMetadataService::LoadRingState() {
@@ -81,12 +94,12 @@ void CachedMetadataService::Forget(std::string_view id) {
     recency_.erase(it->second.position);
     records_.erase(it);
   }
-  ++generation_;
+  ++writes_;
 }
 
-void CachedMetadataService::Keep(Record record, uint64_t generation_at_read) {
+void CachedMetadataService::Keep(Record record, uint64_t writes_at_read) {
   std::lock_guard lock(mutex_);
-  if (generation_ != generation_at_read || max_entries_ == 0) return;
+  if (writes_ != writes_at_read || max_entries_ == 0) return;
   if (auto it = records_.find(record->id); it != records_.end()) {
     // Two reads of one id raced; the later answer is as fresh.
     recency_.splice(recency_.begin(), recency_, it->second.position);

@@ -7,8 +7,8 @@
 // drops the record it touches before it returns, so a Read after a write
 // sees the write. A record read from the backend while a write was under way
 // is not kept: it may be older than the write. Absent videos are not cached.
-// Past max_entries the least recently used record is dropped. List and the
-// ring state always go to the backend.
+// Past max_entries the least recently used record is dropped. Lists,
+// progress and the ring state always go to the backend.
 //
 // Writes made by other processes are not seen: a backend shared by several
 // web servers (etcd) needs them to drop records too, which this class does
@@ -38,12 +38,16 @@ class CachedMetadataService final : public VideoMetadataService {
   explicit CachedMetadataService(std::unique_ptr<VideoMetadataService> backend,
                                  size_t max_entries = kDefaultMaxEntries);
 
-  absl::Status Create(const VideoMetadata& meta) override;
+  absl::StatusOr<int64_t> Create(const VideoMetadata& meta) override;
   absl::StatusOr<VideoMetadata> Read(std::string_view id) override;
   std::shared_ptr<const VideoMetadata> ReadFromMemory(std::string_view id) override;
-  absl::StatusOr<std::vector<VideoMetadata>> List() override;
-  absl::Status Update(const VideoMetadata& meta) override;
+  absl::StatusOr<VideoPage> List(std::string_view cursor, size_t limit) override;
+  absl::StatusOr<int64_t> Update(const VideoMetadata& meta) override;
   absl::Status Delete(std::string_view id) override;
+  absl::Status PublishProgress(std::string_view id, double progress) override;
+  std::optional<double> ReadProgress(std::string_view id) override;
+  absl::StatusOr<std::vector<LegacyRecord>> ListLegacy(std::string_view after_id,
+                                                       size_t limit) override;
   absl::StatusOr<std::optional<std::string>> LoadRingState() override;
   absl::Status StoreRingState(std::string_view state) override;
   absl::Status CheckHealth() override;
@@ -56,7 +60,7 @@ class CachedMetadataService final : public VideoMetadataService {
   // Drops `id` and marks every backend read that started before as too old
   // to keep; called before and after each write.
   void Forget(std::string_view id);
-  void Keep(Record record, uint64_t generation_at_read);
+  void Keep(Record record, uint64_t writes_at_read);
   // The record of `id`, moved to the front of the recency list; nullptr when
   // not kept. Call with mutex_ held.
   Record Touch(std::string_view id);
@@ -75,7 +79,7 @@ class CachedMetadataService final : public VideoMetadataService {
   };
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> records_;
   std::list<std::string> recency_;  // ids, most recently used first
-  uint64_t generation_ = 0;         // counts the writes begun and ended
+  uint64_t writes_ = 0;             // counts the writes begun and ended
 };
 
 }  // namespace dvs::metadata

@@ -62,15 +62,15 @@ class CachedMetadataServiceTest : public ::testing::Test {
 
 TEST_F(CachedMetadataServiceTest, MemoryAnswersOnlyAfterAReadAndFollowsEveryWrite) {
   VideoMetadata meta = Video("clip", 1000);
-  ASSERT_TRUE(cache_->Create(meta).ok());
+  meta.revision = *cache_->Create(meta);
   EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);
   ASSERT_TRUE(cache_->Read("clip").ok());
   ASSERT_NE(cache_->ReadFromMemory("clip"), nullptr);
   EXPECT_EQ(*cache_->ReadFromMemory("clip"), meta);
 
   meta.title = "renamed.mp4";
-  meta.files = {{"manifest.mpd", 10, std::string(64, 'a')}};
-  ASSERT_TRUE(cache_->Update(meta).ok());
+  meta.index = {FileIndexName(std::string(64, 'a')), std::string(64, 'a'), 10};
+  meta.revision = *cache_->Update(meta);
   EXPECT_EQ(cache_->ReadFromMemory("clip"), nullptr);
   EXPECT_EQ(*cache_->Read("clip"), meta);
   EXPECT_EQ(*cache_->ReadFromMemory("clip"), meta);
@@ -117,7 +117,7 @@ TEST_F(CachedMetadataServiceTest, DropsTheLeastRecentlyUsedRecordFirst) {
 // to be released before returning: a read that loses a race with a write.
 class SlowReadBackend final : public VideoMetadataService {
  public:
-  absl::Status Create(const VideoMetadata& meta) override { return Update(meta); }
+  absl::StatusOr<int64_t> Create(const VideoMetadata& meta) override { return Update(meta); }
   absl::StatusOr<VideoMetadata> Read(std::string_view id) override {
     std::unique_lock lock(mutex_);
     VideoMetadata seen = stored_;
@@ -126,13 +126,16 @@ class SlowReadBackend final : public VideoMetadataService {
     changed_.wait(lock, [&] { return released_; });
     return seen;
   }
-  absl::StatusOr<std::vector<VideoMetadata>> List() override {
-    return std::vector<VideoMetadata>{};
-  }
-  absl::Status Update(const VideoMetadata& meta) override {
+  absl::StatusOr<VideoPage> List(std::string_view, size_t) override { return VideoPage{}; }
+  absl::StatusOr<int64_t> Update(const VideoMetadata& meta) override {
     std::lock_guard lock(mutex_);
     stored_ = meta;
-    return absl::OkStatus();
+    return 1;
+  }
+  absl::Status PublishProgress(std::string_view, double) override { return absl::OkStatus(); }
+  std::optional<double> ReadProgress(std::string_view) override { return std::nullopt; }
+  absl::StatusOr<std::vector<LegacyRecord>> ListLegacy(std::string_view, size_t) override {
+    return std::vector<LegacyRecord>{};
   }
   absl::Status Delete(std::string_view id) override { return absl::OkStatus(); }
   absl::StatusOr<std::optional<std::string>> LoadRingState() override { return std::nullopt; }

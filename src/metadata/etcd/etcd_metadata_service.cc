@@ -1,35 +1,42 @@
 #include "metadata/etcd/etcd_metadata_service.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/status.h"
+#include "spdlog/spdlog.h"
 
 namespace dvs::metadata {
 namespace {
 
 constexpr char kVideosDir[] = "videos/";
+constexpr char kProgressDir[] = "progress/";
 
 absl::Status NoSuchVideo(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("no video with id \"", common::AsAbsl(id), "\""));
 }
 
-// Values hold only what ToJson wrote, so one that does not parse was damaged
-// (or written by something else under our prefix).
-absl::StatusOr<VideoMetadata> ParseValue(std::string_view key, const std::string& json) {
+// Values hold only what RecordJson wrote, so one that does not parse was
+// damaged (or written by something else under our prefix).
+absl::StatusOr<VideoMetadata> ParseValue(std::string_view key, const std::string& json,
+                                         int64_t mod_revision) {
   absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(json);
   if (!meta.ok()) {
     return absl::DataLossError(absl::StrCat("etcd: damaged record at ", common::AsAbsl(key), ": ",
                                             meta.status().message()));
   }
+  meta->revision = mod_revision;
   return meta;
 }
 
-bool NewestFirst(const VideoMetadata& a, const VideoMetadata& b) {
-  if (a.uploaded_at_ms != b.uploaded_at_ms) return a.uploaded_at_ms > b.uploaded_at_ms;
-  return a.id < b.id;
+// The key after `key` in etcd's byte order: where the next page starts.
+std::string KeyAfter(std::string_view key) {
+  std::string next(key);
+  next.push_back('\0');
+  return next;
 }
 
 }  // namespace
@@ -37,65 +44,228 @@ bool NewestFirst(const VideoMetadata& a, const VideoMetadata& b) {
 EtcdMetadataService::EtcdMetadataService(std::shared_ptr<EtcdClient> client, std::string prefix)
     : client_(std::move(client)), prefix_(std::move(prefix)) {}
 
+absl::StatusOr<std::unique_ptr<EtcdMetadataService>> EtcdMetadataService::Open(
+    std::shared_ptr<EtcdClient> client, std::string prefix) {
+  std::unique_ptr<EtcdMetadataService> service(
+      new EtcdMetadataService(std::move(client), std::move(prefix)));
+  RETURN_IF_ERROR(service->LoadAndWatch());
+  service->reloader_ = std::thread([raw = service.get()] { raw->ReloadLoop(); });
+  return service;
+}
+
+EtcdMetadataService::~EtcdMetadataService() {
+  std::unique_ptr<EtcdClient::Watch> watch;
+  {
+    std::lock_guard lock(watch_mutex_);
+    stopping_ = true;
+    watch = std::move(watch_);
+  }
+  reload_wanted_.notify_all();
+  watch.reset();  // outside the lock: its callback may be waiting for it
+  if (reloader_.joinable()) reloader_.join();
+}
+
 std::string EtcdMetadataService::VideoKey(std::string_view id) const {
   return absl::StrCat(prefix_, kVideosDir, common::AsAbsl(id));
 }
 
-absl::Status EtcdMetadataService::Create(const VideoMetadata& meta) {
+std::string EtcdMetadataService::ProgressKey(std::string_view id) const {
+  return absl::StrCat(prefix_, kProgressDir, common::AsAbsl(id));
+}
+
+// Pages of the prefix at the revision of the first page, so the load is one
+// consistent snapshot however long it takes; the watch then starts right
+// after that revision and misses nothing.
+absl::Status EtcdMetadataService::LoadAndWatch() {
+  cache_.Clear();
+  ASSIGN_OR_RETURN(int64_t revision, LoadRange(absl::StrCat(prefix_, kVideosDir), 0));
+  RETURN_IF_ERROR(LoadRange(absl::StrCat(prefix_, kProgressDir), revision).status());
+  cache_.AdvanceTo(revision);
+  std::unique_ptr<EtcdClient::Watch> watch = client_->WatchPrefix(
+      prefix_, revision + 1,
+      [this](const std::vector<EtcdClient::Event>& events) { OnEvents(events); },
+      [this](int64_t compacted) {
+        spdlog::warn("etcd: the record watch fell behind a compaction (revision {}); reloading",
+                     compacted);
+        std::lock_guard lock(watch_mutex_);
+        reload_ = true;
+        reload_wanted_.notify_all();
+      });
+  std::unique_ptr<EtcdClient::Watch> old;
+  {
+    std::lock_guard lock(watch_mutex_);
+    old = std::move(watch_);
+    watch_ = std::move(watch);
+  }
+  spdlog::info("etcd: {} video records loaded at revision {}", cache_.size(), revision);
+  return absl::OkStatus();
+}
+
+// Loads every key under `folder` into the cache, at `revision` (0: the
+// newest); returns the revision read at.
+absl::StatusOr<int64_t> EtcdMetadataService::LoadRange(const std::string& folder,
+                                                       int64_t revision) {
+  const std::string end = EtcdClient::PrefixEnd(folder);
+  std::string start = folder;
+  while (true) {
+    ASSIGN_OR_RETURN(EtcdClient::RangePage page,
+                     client_->GetRange(start, end, kLoadPageSize, revision));
+    revision = page.revision;
+    for (const EtcdClient::KeyValue& kv : page.kvs) {
+      std::string_view id = std::string_view(kv.key).substr(folder.size());
+      if (folder.ends_with(kVideosDir)) {
+        cache_.ApplyRecord(id, kv.value, kv.mod_revision);
+      } else {
+        cache_.ApplyProgress(id, kv.value, kv.mod_revision);
+      }
+    }
+    if (!page.more || page.kvs.empty()) return revision;
+    start = KeyAfter(page.kvs.back().key);
+  }
+}
+
+void EtcdMetadataService::OnEvents(const std::vector<EtcdClient::Event>& events) {
+  const std::string videos = absl::StrCat(prefix_, kVideosDir);
+  const std::string progress = absl::StrCat(prefix_, kProgressDir);
+  int64_t newest = 0;
+  for (const EtcdClient::Event& event : events) {
+    newest = std::max(newest, event.mod_revision);
+    bool put = event.type == EtcdClient::Event::Type::kPut;
+    std::string_view key = event.key;
+    if (key.starts_with(videos)) {
+      std::string_view id = key.substr(videos.size());
+      if (put) {
+        cache_.ApplyRecord(id, event.value, event.mod_revision);
+      } else {
+        cache_.ApplyRecordDelete(id, event.mod_revision);
+      }
+    } else if (key.starts_with(progress)) {
+      std::string_view id = key.substr(progress.size());
+      if (put) {
+        cache_.ApplyProgress(id, event.value, event.mod_revision);
+      } else {
+        cache_.ApplyProgressDelete(id, event.mod_revision);
+      }
+    }
+  }
+  if (newest > 0) cache_.AdvanceTo(newest);
+}
+
+void EtcdMetadataService::ReloadLoop() {
+  std::unique_lock lock(watch_mutex_);
+  while (true) {
+    reload_wanted_.wait(lock, [this] { return reload_ || stopping_; });
+    if (stopping_) return;
+    reload_ = false;
+    lock.unlock();
+    absl::Status loaded = LoadAndWatch();
+    lock.lock();
+    if (!loaded.ok()) {
+      spdlog::error("etcd: cannot reload the video records: {}; trying again", loaded.message());
+      reload_ = true;
+      reload_wanted_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+    }
+  }
+}
+
+absl::StatusOr<int64_t> EtcdMetadataService::Create(const VideoMetadata& meta) {
   RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
-  ASSIGN_OR_RETURN(EtcdClient::PutIfAbsentResult result,
-                   client_->PutIfAbsent(VideoKey(meta.id), ToJson(meta)));
-  if (!result.created) {
+  ASSIGN_OR_RETURN(std::string json, RecordJson(meta));
+  ASSIGN_OR_RETURN(EtcdClient::WriteResult result,
+                   client_->CompareAndPutAt(VideoKey(meta.id), 0, json));
+  if (!result.written) {
     return absl::AlreadyExistsError(absl::StrCat("video id \"", meta.id, "\" is taken"));
   }
-  return absl::OkStatus();
+  cache_.ApplyRecord(meta.id, json, result.revision);
+  return result.revision;
 }
 
 absl::StatusOr<VideoMetadata> EtcdMetadataService::Read(std::string_view id) {
   RETURN_IF_ERROR(common::ValidateName(id, "video id"));
   std::string key = VideoKey(id);
-  ASSIGN_OR_RETURN(std::optional<EtcdClient::Value> value, client_->Get(key));
-  if (!value.has_value()) return NoSuchVideo(id);
-  return ParseValue(key, value->value);
-}
-
-// etcd sorts by key only, so the newest-first order is made here.
-absl::StatusOr<std::vector<VideoMetadata>> EtcdMetadataService::List() {
-  ASSIGN_OR_RETURN(std::vector<EtcdClient::KeyValue> entries,
-                   client_->GetPrefix(absl::StrCat(prefix_, kVideosDir)));
-  std::vector<VideoMetadata> videos;
-  videos.reserve(entries.size());
-  for (const EtcdClient::KeyValue& entry : entries) {
-    ASSIGN_OR_RETURN(VideoMetadata meta, ParseValue(entry.key, entry.value));
-    videos.push_back(std::move(meta));
+  ASSIGN_OR_RETURN(EtcdClient::RangePage page, client_->GetRange(key, KeyAfter(key), 1));
+  if (page.kvs.empty()) {
+    cache_.ApplyRecordDelete(id, page.revision);
+    return NoSuchVideo(id);
   }
-  std::sort(videos.begin(), videos.end(), NewestFirst);
-  return videos;
+  const EtcdClient::KeyValue& kv = page.kvs.front();
+  cache_.ApplyRecord(id, kv.value, kv.mod_revision);
+  return ParseValue(key, kv.value, kv.mod_revision);
 }
 
-// Writes only over the revision it read: a plain put after a concurrent
-// Delete would bring the deleted record back.
-absl::Status EtcdMetadataService::Update(const VideoMetadata& meta) {
+std::shared_ptr<const VideoMetadata> EtcdMetadataService::ReadFromMemory(std::string_view id) {
+  return cache_.Find(id);
+}
+
+absl::StatusOr<VideoPage> EtcdMetadataService::List(std::string_view cursor, size_t limit) {
+  std::optional<ListPosition> after;
+  if (!cursor.empty()) {
+    ASSIGN_OR_RETURN(after, ParseListCursor(cursor));
+  }
+  return cache_.Page(after, limit);
+}
+
+absl::StatusOr<int64_t> EtcdMetadataService::Update(const VideoMetadata& meta) {
   RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
+  ASSIGN_OR_RETURN(std::string json, RecordJson(meta));
   std::string key = VideoKey(meta.id);
-  std::string json = ToJson(meta);
-  // Another writer may win between our read and write; then re-read, a few
-  // times, rather than fail an update that has nothing to conflict with.
-  constexpr int kMaxTries = 5;
-  for (int i = 0; i < kMaxTries; ++i) {
-    ASSIGN_OR_RETURN(std::optional<EtcdClient::Value> current, client_->Get(key));
-    if (!current.has_value()) return NoSuchVideo(meta.id);
-    ASSIGN_OR_RETURN(bool written, client_->CompareAndPut(key, current->mod_revision, json));
-    if (written) return absl::OkStatus();
+  // Revision 0 would mean "only when absent": a record never read is not
+  // written over whatever is there.
+  EtcdClient::WriteResult result;
+  if (meta.revision > 0) {
+    ASSIGN_OR_RETURN(result, client_->CompareAndPutAt(key, meta.revision, json));
   }
-  return absl::AbortedError(
-      absl::StrCat("video \"", meta.id, "\" kept changing under the update; try again"));
+  if (result.written) {
+    cache_.ApplyRecord(meta.id, json, result.revision);
+    return result.revision;
+  }
+  ASSIGN_OR_RETURN(std::optional<EtcdClient::Value> current, client_->Get(key));
+  if (!current.has_value()) return NoSuchVideo(meta.id);
+  return absl::AbortedError(absl::StrCat("video \"", meta.id, "\" was changed (revision ",
+                                         current->mod_revision, ", not ", meta.revision,
+                                         ") since it was read"));
 }
 
 absl::Status EtcdMetadataService::Delete(std::string_view id) {
   RETURN_IF_ERROR(common::ValidateName(id, "video id"));
-  ASSIGN_OR_RETURN(int64_t deleted, client_->Delete(VideoKey(id)));
-  return deleted == 0 ? NoSuchVideo(id) : absl::OkStatus();
+  ASSIGN_OR_RETURN(EtcdClient::WriteResult result, client_->DeleteAt(VideoKey(id)));
+  cache_.ApplyRecordDelete(id, result.revision);
+  absl::StatusOr<EtcdClient::WriteResult> progress = client_->DeleteAt(ProgressKey(id));
+  if (!progress.ok()) {
+    spdlog::warn("etcd: cannot drop the progress of deleted video {}: {}", id,
+                 progress.status().message());
+  } else {
+    cache_.ApplyProgressDelete(id, progress->revision);
+  }
+  return result.written ? absl::OkStatus() : NoSuchVideo(id);
+}
+
+absl::Status EtcdMetadataService::PublishProgress(std::string_view id, double progress) {
+  RETURN_IF_ERROR(common::ValidateName(id, "video id"));
+  std::string value = absl::StrFormat("%.3f", progress);
+  ASSIGN_OR_RETURN(int64_t revision, client_->PutAt(ProgressKey(id), value));
+  cache_.ApplyProgress(id, value, revision);
+  return absl::OkStatus();
+}
+
+std::optional<double> EtcdMetadataService::ReadProgress(std::string_view id) {
+  return cache_.Progress(id);
+}
+
+absl::StatusOr<std::vector<VideoMetadataService::LegacyRecord>> EtcdMetadataService::ListLegacy(
+    std::string_view after_id, size_t limit) {
+  std::vector<LegacyRecord> records;
+  for (const std::string& id : cache_.LegacyIds(after_id, limit)) {
+    std::string key = VideoKey(id);
+    ASSIGN_OR_RETURN(std::optional<EtcdClient::Value> value, client_->Get(key));
+    if (!value.has_value()) continue;
+    ASSIGN_OR_RETURN(VideoMetadata meta, ParseValue(key, value->value, value->mod_revision));
+    ASSIGN_OR_RETURN(std::optional<std::vector<StoredFile>> files,
+                     LegacyFilesFromJson(value->value));
+    if (!files.has_value()) continue;
+    records.push_back({std::move(meta), std::move(*files)});
+  }
+  return records;
 }
 
 absl::StatusOr<std::optional<std::string>> EtcdMetadataService::LoadRingState() {
@@ -109,10 +279,15 @@ absl::Status EtcdMetadataService::StoreRingState(std::string_view state) {
   return client_->Put(absl::StrCat(prefix_, kRingKey), state);
 }
 
-// A linearizable read of one key: it needs a leader and quorum, which is
-// what "ready" means for this backend.
+// A linearizable read of one key needs a leader and quorum, which is what
+// "ready" means for this backend; an alarm (NOSPACE) makes every write fail.
 absl::Status EtcdMetadataService::CheckHealth() {
-  return client_->Get(absl::StrCat(prefix_, kRingKey)).status();
+  RETURN_IF_ERROR(client_->Get(absl::StrCat(prefix_, kRingKey)).status());
+  ASSIGN_OR_RETURN(std::vector<std::string> alarms, client_->Alarms());
+  if (alarms.empty()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("etcd raises an alarm: ", absl::StrJoin(alarms, "; "),
+                   " (for NOSPACE: compact, defragment and disarm, see the README)"));
 }
 
 }  // namespace dvs::metadata

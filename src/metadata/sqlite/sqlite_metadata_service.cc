@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -17,19 +18,36 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 constexpr char kRingKey[] = "ring";
 
-// Schema version 1. IF NOT EXISTS makes Open idempotent and safe when two
-// processes open a fresh file at once.
+// The schema's version, kept in PRAGMA user_version. Version 1 (user_version
+// 0: the first releases did not set it) kept each record's file list inside
+// its JSON; version 2 counts each row's writes for compare-and-set (`version`)
+// and marks the rows still in the old form (`legacy`) until the web app has
+// moved their files into file indexes.
+constexpr int kSchemaVersion = 2;
+
+// IF NOT EXISTS makes Open idempotent and safe when two processes open a
+// fresh file at once (the schema is made inside one immediate transaction).
 constexpr char kSchema[] = R"sql(
   CREATE TABLE IF NOT EXISTS videos (
     id TEXT PRIMARY KEY NOT NULL,
     uploaded_at_ms INTEGER NOT NULL,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    legacy INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX IF NOT EXISTS videos_newest_first ON videos (uploaded_at_ms DESC, id);
   CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
   );
+)sql";
+
+// From version 1: the new columns, and every row that still carries its
+// file list marked legacy.
+constexpr char kFromVersion1[] = R"sql(
+  ALTER TABLE videos ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE videos ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;
+  UPDATE videos SET legacy = 1 WHERE json_extract(json, '$.files') IS NOT NULL;
 )sql";
 
 // The most specific canonical code for an SQLite result code, with SQLite's
@@ -55,8 +73,8 @@ absl::Status SqliteError(sqlite3* db, int rc, const char* what) {
   }
 }
 
-absl::Status Exec(sqlite3* db, const char* sql, const char* what) {
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+absl::Status Exec(sqlite3* db, const std::string& sql, const char* what) {
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, what);
 }
 
@@ -91,6 +109,7 @@ class Statement {
     if (rc == SQLITE_DONE) return false;
     return SqliteError(db_, rc, what);
   }
+  int64_t ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string ColumnText(int column) const {
     const void* text = sqlite3_column_blob(stmt_, column);
     int size = sqlite3_column_bytes(stmt_, column);
@@ -125,34 +144,78 @@ absl::Status CreateParentFolder(const std::filesystem::path& path) {
   return absl::OkStatus();
 }
 
+// Brings the schema to kSchemaVersion, in one transaction, so a crash or a
+// second process never sees half of it.
+absl::Status MigrateSchema(sqlite3* db) {
+  RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin schema change"));
+  auto migrate = [db]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement pragma, Statement::Prepare(db, "PRAGMA user_version"));
+    ASSIGN_OR_RETURN(bool has_row, pragma.Step("read the schema version"));
+    int64_t version = has_row ? pragma.ColumnInt64(0) : 0;
+    if (version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat("sqlite: the database has schema version ",
+                                                        version, ", newer than this dvs (",
+                                                        kSchemaVersion, "): use a newer release"));
+    }
+    if (version == kSchemaVersion) return absl::OkStatus();
+    ASSIGN_OR_RETURN(Statement table,
+                     Statement::Prepare(db, "SELECT 1 FROM sqlite_master WHERE name = 'videos'"));
+    ASSIGN_OR_RETURN(bool has_videos, table.Step("look for the videos table"));
+    if (has_videos) RETURN_IF_ERROR(Exec(db, kFromVersion1, "migrate from schema version 1"));
+    RETURN_IF_ERROR(Exec(db, kSchema, "create schema"));
+    return Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion),
+                "set the schema version");
+  };
+  absl::Status status = migrate();
+  if (!status.ok()) {
+    (void)Exec(db, "ROLLBACK", "roll back schema change");
+    return status;
+  }
+  return Exec(db, "COMMIT", "commit schema change");
+}
+
 // WAL lets readers run beside the one writer (the web app reads the list
-// while processing updates progress). synchronous=FULL fsyncs the WAL on every
+// while processing updates records). synchronous=FULL fsyncs the WAL on every
 // commit: with NORMAL a power cut may roll back the last commits, and a video
 // whose upload was already answered would vanish while its files stay on disk.
 // Writes are a handful per upload, so the extra fsync costs nothing visible.
 absl::Status Configure(sqlite3* db) {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db, "PRAGMA journal_mode=WAL"));
-  ASSIGN_OR_RETURN(bool has_row, wal.Step("set journal_mode"));
-  if (!has_row || wal.ColumnText(0) != "wal") {
-    return absl::FailedPreconditionError("sqlite: the database cannot use WAL mode");
+  {
+    // Finalized before the schema's transaction: COMMIT fails while a
+    // statement is still stepping.
+    ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db, "PRAGMA journal_mode=WAL"));
+    ASSIGN_OR_RETURN(bool has_row, wal.Step("set journal_mode"));
+    if (!has_row || wal.ColumnText(0) != "wal") {
+      return absl::FailedPreconditionError("sqlite: the database cannot use WAL mode");
+    }
   }
   RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL", "set synchronous"));
-  return Exec(db, kSchema, "create schema");
+  return MigrateSchema(db);
 }
 
 absl::Status NoSuchVideo(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("no video with id \"", std::string(id), "\""));
 }
 
-// Rows hold only what ToJson wrote, so one that does not parse was damaged.
-absl::StatusOr<VideoMetadata> ParseRow(const std::string& json) {
-  absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(json);
+// Rows hold only what RecordJson wrote, so one that does not parse was
+// damaged. Columns: json, version.
+absl::StatusOr<VideoMetadata> ParseRow(const Statement& row) {
+  absl::StatusOr<VideoMetadata> meta = VideoMetadataFromJson(row.ColumnText(0));
   if (!meta.ok())
     return absl::DataLossError(absl::StrCat("sqlite: damaged row: ", meta.status().message()));
+  meta->revision = row.ColumnInt64(1);
   return meta;
 }
+
+// Rows of the newest first order after a position, one more than a page
+// holds so that the page knows whether another follows.
+constexpr char kFirstPage[] =
+    "SELECT json, version FROM videos ORDER BY uploaded_at_ms DESC, id LIMIT ?3";
+constexpr char kPageAfter[] =
+    "SELECT json, version FROM videos WHERE uploaded_at_ms <= ?1 "
+    "AND (uploaded_at_ms < ?1 OR id > ?2) ORDER BY uploaded_at_ms DESC, id LIMIT ?3";
 
 }  // namespace
 
@@ -176,71 +239,135 @@ SqliteMetadataService::SqliteMetadataService(sqlite3* db) : db_(db) {}
 
 SqliteMetadataService::~SqliteMetadataService() { sqlite3_close_v2(db_); }
 
-absl::Status SqliteMetadataService::Create(const VideoMetadata& meta) {
+absl::StatusOr<int64_t> SqliteMetadataService::Create(const VideoMetadata& meta) {
   RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
+  ASSIGN_OR_RETURN(std::string json, RecordJson(meta));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(Statement insert,
                    Statement::Prepare(db_,
-                                      "INSERT INTO videos (id, uploaded_at_ms, json) "
-                                      "VALUES (?1, ?2, ?3)"));
+                                      "INSERT INTO videos (id, uploaded_at_ms, json, version) "
+                                      "VALUES (?1, ?2, ?3, 1)"));
   RETURN_IF_ERROR(insert.BindText(1, meta.id));
   RETURN_IF_ERROR(insert.BindInt64(2, meta.uploaded_at_ms));
-  RETURN_IF_ERROR(insert.BindText(3, ToJson(meta)));
+  RETURN_IF_ERROR(insert.BindText(3, json));
   absl::StatusOr<bool> stepped = insert.Step("insert video");
   // The primary key is what makes Create atomic, across threads and processes.
   if (!stepped.ok() && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return absl::AlreadyExistsError(absl::StrCat("video id \"", meta.id, "\" is taken"));
   }
-  return stepped.status();
+  RETURN_IF_ERROR(stepped.status());
+  return 1;
 }
 
 absl::StatusOr<VideoMetadata> SqliteMetadataService::Read(std::string_view id) {
   RETURN_IF_ERROR(common::ValidateName(id, "video id"));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(Statement select,
-                   Statement::Prepare(db_, "SELECT json FROM videos WHERE id = ?1"));
+                   Statement::Prepare(db_, "SELECT json, version FROM videos WHERE id = ?1"));
   RETURN_IF_ERROR(select.BindText(1, id));
   ASSIGN_OR_RETURN(bool found, select.Step("read video"));
   if (!found) return NoSuchVideo(id);
-  return ParseRow(select.ColumnText(0));
+  return ParseRow(select);
 }
 
-absl::StatusOr<std::vector<VideoMetadata>> SqliteMetadataService::List() {
+absl::StatusOr<VideoPage> SqliteMetadataService::List(std::string_view cursor, size_t limit) {
+  std::optional<ListPosition> after;
+  if (!cursor.empty()) {
+    ASSIGN_OR_RETURN(after, ParseListCursor(cursor));
+  }
+  limit = std::max<size_t>(limit, 1);
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(
-      Statement select,
-      Statement::Prepare(db_, "SELECT json FROM videos ORDER BY uploaded_at_ms DESC, id"));
-  std::vector<VideoMetadata> videos;
+  ASSIGN_OR_RETURN(Statement select,
+                   Statement::Prepare(db_, after.has_value() ? kPageAfter : kFirstPage));
+  if (after.has_value()) {
+    RETURN_IF_ERROR(select.BindInt64(1, after->uploaded_at_ms));
+    RETURN_IF_ERROR(select.BindText(2, after->id));
+  }
+  RETURN_IF_ERROR(select.BindInt64(3, static_cast<int64_t>(limit) + 1));
+  VideoPage page;
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, select.Step("list videos"));
     if (!has_row) break;
-    ASSIGN_OR_RETURN(VideoMetadata meta, ParseRow(select.ColumnText(0)));
-    videos.push_back(std::move(meta));
+    if (page.videos.size() == limit) {
+      page.next_cursor = ListCursorAfter(page.videos.back());
+      break;
+    }
+    ASSIGN_OR_RETURN(VideoMetadata meta, ParseRow(select));
+    page.videos.push_back(std::move(meta));
   }
-  return videos;
+  return page;
 }
 
-absl::Status SqliteMetadataService::Update(const VideoMetadata& meta) {
+absl::StatusOr<int64_t> SqliteMetadataService::Update(const VideoMetadata& meta) {
   RETURN_IF_ERROR(common::ValidateName(meta.id, "video id"));
+  ASSIGN_OR_RETURN(std::string json, RecordJson(meta));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(Statement update,
                    Statement::Prepare(db_,
-                                      "UPDATE videos SET uploaded_at_ms = ?2, json = ?3 "
-                                      "WHERE id = ?1"));
+                                      "UPDATE videos SET uploaded_at_ms = ?3, json = ?4, "
+                                      "version = version + 1, legacy = 0 "
+                                      "WHERE id = ?1 AND version = ?2"));
   RETURN_IF_ERROR(update.BindText(1, meta.id));
-  RETURN_IF_ERROR(update.BindInt64(2, meta.uploaded_at_ms));
-  RETURN_IF_ERROR(update.BindText(3, ToJson(meta)));
+  RETURN_IF_ERROR(update.BindInt64(2, meta.revision));
+  RETURN_IF_ERROR(update.BindInt64(3, meta.uploaded_at_ms));
+  RETURN_IF_ERROR(update.BindText(4, json));
   RETURN_IF_ERROR(update.Step("update video").status());
-  return update.Changes() == 0 ? NoSuchVideo(meta.id) : absl::OkStatus();
+  if (update.Changes() == 1) return meta.revision + 1;
+  ASSIGN_OR_RETURN(Statement exists,
+                   Statement::Prepare(db_, "SELECT version FROM videos WHERE id = ?1"));
+  RETURN_IF_ERROR(exists.BindText(1, meta.id));
+  ASSIGN_OR_RETURN(bool found, exists.Step("read video version"));
+  if (!found) return NoSuchVideo(meta.id);
+  return absl::AbortedError(absl::StrCat("video \"", meta.id, "\" was changed (version ",
+                                         exists.ColumnInt64(0), ", not ", meta.revision,
+                                         ") since it was read"));
 }
 
 absl::Status SqliteMetadataService::Delete(std::string_view id) {
   RETURN_IF_ERROR(common::ValidateName(id, "video id"));
+  {
+    std::lock_guard<std::mutex> lock(progress_mutex_);
+    progress_.erase(std::string(id));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(Statement remove, Statement::Prepare(db_, "DELETE FROM videos WHERE id = ?1"));
   RETURN_IF_ERROR(remove.BindText(1, id));
   RETURN_IF_ERROR(remove.Step("delete video").status());
   return remove.Changes() == 0 ? NoSuchVideo(id) : absl::OkStatus();
+}
+
+absl::Status SqliteMetadataService::PublishProgress(std::string_view id, double progress) {
+  std::lock_guard<std::mutex> lock(progress_mutex_);
+  progress_[std::string(id)] = progress;
+  return absl::OkStatus();
+}
+
+std::optional<double> SqliteMetadataService::ReadProgress(std::string_view id) {
+  std::lock_guard<std::mutex> lock(progress_mutex_);
+  auto found = progress_.find(std::string(id));
+  if (found == progress_.end()) return std::nullopt;
+  return found->second;
+}
+
+absl::StatusOr<std::vector<VideoMetadataService::LegacyRecord>> SqliteMetadataService::ListLegacy(
+    std::string_view after_id, size_t limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement select,
+                   Statement::Prepare(db_,
+                                      "SELECT json, version FROM videos WHERE legacy = 1 "
+                                      "AND id > ?1 ORDER BY id LIMIT ?2"));
+  RETURN_IF_ERROR(select.BindText(1, after_id));
+  RETURN_IF_ERROR(select.BindInt64(2, static_cast<int64_t>(std::max<size_t>(limit, 1))));
+  std::vector<LegacyRecord> records;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, select.Step("list legacy videos"));
+    if (!has_row) break;
+    ASSIGN_OR_RETURN(VideoMetadata meta, ParseRow(select));
+    ASSIGN_OR_RETURN(std::optional<std::vector<StoredFile>> files,
+                     LegacyFilesFromJson(select.ColumnText(0)));
+    records.push_back({std::move(meta), files.value_or(std::vector<StoredFile>())});
+  }
+  return records;
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteMetadataService::LoadRingState() {

@@ -1,4 +1,5 @@
-// The embedded metadata backend: one SQLite database file in WAL mode.
+// The embedded metadata backend: one SQLite database file in WAL mode, with
+// a schema version; Open brings a file of an older release up to date.
 // Safe for concurrent use from many threads (one connection behind a mutex;
 // SQLite's primary key makes Create atomic, also across processes).
 #pragma once
@@ -6,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "metadata/metadata_service.h"
@@ -21,11 +24,16 @@ class SqliteMetadataService final : public VideoMetadataService {
       const std::filesystem::path& path);
   ~SqliteMetadataService() override;
 
-  absl::Status Create(const VideoMetadata& meta) override;
+  absl::StatusOr<int64_t> Create(const VideoMetadata& meta) override;
   absl::StatusOr<VideoMetadata> Read(std::string_view id) override;
-  absl::StatusOr<std::vector<VideoMetadata>> List() override;
-  absl::Status Update(const VideoMetadata& meta) override;
+  absl::StatusOr<VideoPage> List(std::string_view cursor, size_t limit) override;
+  absl::StatusOr<int64_t> Update(const VideoMetadata& meta) override;
   absl::Status Delete(std::string_view id) override;
+  // In memory: one process owns the database.
+  absl::Status PublishProgress(std::string_view id, double progress) override;
+  std::optional<double> ReadProgress(std::string_view id) override;
+  absl::StatusOr<std::vector<LegacyRecord>> ListLegacy(std::string_view after_id,
+                                                       size_t limit) override;
   absl::StatusOr<std::optional<std::string>> LoadRingState() override;
   absl::Status StoreRingState(std::string_view state) override;
   absl::Status CheckHealth() override;
@@ -35,6 +43,8 @@ class SqliteMetadataService final : public VideoMetadataService {
 
   std::mutex mutex_;
   sqlite3* db_;  // GUARDED_BY(mutex_)
+  std::mutex progress_mutex_;
+  std::unordered_map<std::string, double> progress_;  // GUARDED_BY(progress_mutex_)
 };
 
 }  // namespace dvs::metadata

@@ -1,5 +1,6 @@
 #include "metadata/sqlite/sqlite_metadata_service.h"
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,7 +85,9 @@ TEST_F(SqliteMetadataServiceTest, ReopeningTheFileFindsTheData) {
   ASSERT_NE(reopened, nullptr);
   absl::StatusOr<VideoMetadata> read = reopened->Read("kept");
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, Video("kept", 1000));
+  VideoMetadata expected = Video("kept", 1000);
+  expected.revision = 1;
+  EXPECT_EQ(*read, expected);
   absl::StatusOr<std::optional<std::string>> state = reopened->LoadRingState();
   ASSERT_TRUE(state.ok() && state->has_value());
   EXPECT_EQ(**state, "ring-v1");
@@ -98,7 +101,7 @@ int CreateAllInChild(const std::filesystem::path& db_path, int ids) {
   if (!service.ok()) return 255;
   int won = 0;
   for (int id = 0; id < ids; ++id) {
-    absl::Status status = (*service)->Create(Video(absl::StrCat("proc-", id), id));
+    absl::Status status = (*service)->Create(Video(absl::StrCat("proc-", id), id)).status();
     if (status.ok()) {
       ++won;
     } else if (status.code() != absl::StatusCode::kAlreadyExists) {
@@ -130,9 +133,74 @@ TEST_F(SqliteMetadataServiceTest, ProcessesRacingCreateHaveOneWinnerPerId) {
   EXPECT_EQ(total_wins, kIds);
   auto service = OpenOrDie();
   ASSERT_NE(service, nullptr);
-  absl::StatusOr<std::vector<VideoMetadata>> list = service->List();
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_EQ(list->size(), static_cast<size_t>(kIds));
+  absl::StatusOr<VideoPage> page = service->List("", 100);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->videos.size(), static_cast<size_t>(kIds));
+}
+
+// A database as the release before file indexes wrote it: schema 1, with no
+// user_version, each record carrying its file list.
+void WriteSchemaOneDatabase(const std::filesystem::path& path) {
+  std::filesystem::create_directories(path.parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* sql = R"sql(
+    PRAGMA journal_mode=WAL;
+    CREATE TABLE videos (id TEXT PRIMARY KEY NOT NULL, uploaded_at_ms INTEGER NOT NULL,
+                         json TEXT NOT NULL);
+    CREATE INDEX videos_newest_first ON videos (uploaded_at_ms DESC, id);
+    CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+    INSERT INTO videos VALUES ('old', 5, '{"id":"old","title":"old.mp4","uploaded_at_ms":5,
+      "state":"ready","playable":true,"progress":1,"error":"","duration_s":3,"width":4,
+      "height":2,"renditions":[{"width":4,"height":2,"bandwidth":9}],
+      "files":[{"name":"manifest.mpd","size":9,"sha256":"ab"},{"name":"poster.jpg","size":2,"sha256":"cd"}]}');
+    INSERT INTO kv VALUES ('ring', '{"epoch":3}');
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteMetadataServiceTest, ADatabaseOfTheFormerSchemaOpensWithItsRecordsAsLegacy) {
+  WriteSchemaOneDatabase(db_path_);
+  auto service = OpenOrDie();
+  ASSERT_NE(service, nullptr);
+  absl::StatusOr<VideoMetadata> old = service->Read("old");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->duration_s, 3);
+  EXPECT_EQ(old->revision, 1);
+  absl::StatusOr<std::optional<std::string>> ring = service->LoadRingState();
+  ASSERT_TRUE(ring.ok() && ring->has_value());
+  EXPECT_EQ(**ring, R"({"epoch":3})");
+
+  absl::StatusOr<std::vector<VideoMetadataService::LegacyRecord>> legacy =
+      service->ListLegacy("", 10);
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  ASSERT_EQ(legacy->size(), 1u);
+  EXPECT_EQ((*legacy)[0].files.size(), 2u);
+  EXPECT_EQ((*legacy)[0].files[1].name, "poster.jpg");
+  // Rewritten in the current form, it is legacy no more, also after reopening.
+  VideoMetadata rewritten = (*legacy)[0].meta;
+  rewritten.poster = "poster.jpg";
+  ASSERT_TRUE(service->Update(rewritten).ok());
+  EXPECT_TRUE(service->ListLegacy("", 10)->empty());
+  service.reset();
+  service = OpenOrDie();
+  ASSERT_NE(service, nullptr);
+  EXPECT_TRUE(service->ListLegacy("", 10)->empty());
+  EXPECT_EQ(service->Read("old")->poster, "poster.jpg");
+}
+
+TEST_F(SqliteMetadataServiceTest, ADatabaseOfANewerSchemaIsRefused) {
+  ASSERT_NE(OpenOrDie(), nullptr);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<SqliteMetadataService>> service =
+      SqliteMetadataService::Open(db_path_);
+  ASSERT_FALSE(service.ok());
+  EXPECT_EQ(service.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(service.status().message().find("newer"), absl::string_view::npos) << service.status();
 }
 
 TEST_F(SqliteMetadataServiceTest, NonDatabaseFileIsAnErrorNotACrash) {
