@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -16,13 +14,12 @@
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "metadata/etcd/etcd_client_impl.h"
 #include "proto/etcd/rpc.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::metadata {
 namespace {
-
-namespace pb = ::etcdserverpb;
 
 // gRPC's default reconnect backoff grows to two minutes: a member that comes
 // back would be ignored for that long. Etcd members restart in seconds.
@@ -109,99 +106,42 @@ std::string AlarmText(const pb::AlarmMember& member) {
 
 }  // namespace
 
-class EtcdClient::Impl {
- public:
-  struct Stubs {
-    std::unique_ptr<pb::KV::Stub> kv;
-    std::unique_ptr<pb::Lease::Stub> lease;
-    std::unique_ptr<pb::Watch::Stub> watch;
-    std::unique_ptr<pb::Maintenance::Stub> maintenance;
-  };
-  // One attempt on one endpoint: fills its response, returns gRPC's status.
-  using Attempt = std::function<grpc::Status(Stubs&, grpc::ClientContext*)>;
+EtcdClient::Impl::Impl(std::vector<std::string> endpoints, Options options)
+    : endpoints_(std::move(endpoints)), options_(options) {
+  const grpc::ChannelArguments args = ChannelArguments();
+  for (const std::string& endpoint : endpoints_) {
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+    stubs_.push_back({pb::KV::NewStub(channel), pb::Lease::NewStub(channel),
+                      pb::Watch::NewStub(channel), pb::Maintenance::NewStub(channel)});
+  }
+}
 
-  Impl(std::vector<std::string> endpoints, Options options)
-      : endpoints_(std::move(endpoints)), options_(options) {
-    const grpc::ChannelArguments args = ChannelArguments();
-    for (const std::string& endpoint : endpoints_) {
-      std::shared_ptr<grpc::Channel> channel =
-          grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
-      stubs_.push_back({pb::KV::NewStub(channel), pb::Lease::NewStub(channel),
-                        pb::Watch::NewStub(channel), pb::Maintenance::NewStub(channel)});
+absl::Status EtcdClient::Impl::Call(std::string_view what, const Attempt& attempt,
+                                    int* attempts_made) {
+  const int max_attempts =
+      options_.max_attempts > 0 ? options_.max_attempts : 2 * static_cast<int>(endpoints_.size());
+  std::string last_error;
+  for (int i = 0; i < max_attempts; ++i) {
+    if (attempts_made != nullptr) *attempts_made = i + 1;
+    size_t index = current_.load();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
+    grpc::Status status = attempt(stubs_[index], &context);
+    if (status.ok()) return absl::OkStatus();
+    if (!IsRetryable(status.error_code())) {
+      absl::Status error = common::FromGrpcStatus(status);
+      return absl::Status(error.code(),
+                          absl::StrCat("etcd ", common::AsAbsl(what), ": ", error.message()));
     }
+    last_error = absl::StrCat(endpoints_[index], ": ", status.error_message());
+    MoveOn(index);
+    if (i + 1 < max_attempts) std::this_thread::sleep_for(options_.retry_backoff);
   }
-
-  // Runs `attempt` on the current endpoint, moving to the next one while
-  // they cannot answer. `attempts_made` (if given) tells the caller whether an
-  // earlier attempt may have been applied although its answer was lost.
-  absl::Status Call(std::string_view what, const Attempt& attempt, int* attempts_made = nullptr) {
-    const int max_attempts =
-        options_.max_attempts > 0 ? options_.max_attempts : 2 * static_cast<int>(endpoints_.size());
-    std::string last_error;
-    for (int i = 0; i < max_attempts; ++i) {
-      if (attempts_made != nullptr) *attempts_made = i + 1;
-      size_t index = current_.load();
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
-      grpc::Status status = attempt(stubs_[index], &context);
-      if (status.ok()) return absl::OkStatus();
-      if (!IsRetryable(status.error_code())) {
-        absl::Status error = common::FromGrpcStatus(status);
-        return absl::Status(error.code(),
-                            absl::StrCat("etcd ", common::AsAbsl(what), ": ", error.message()));
-      }
-      last_error = absl::StrCat(endpoints_[index], ": ", status.error_message());
-      MoveOn(index);
-      if (i + 1 < max_attempts) std::this_thread::sleep_for(options_.retry_backoff);
-    }
-    return absl::UnavailableError(absl::StrCat(
-        "etcd has no quorum or cannot be reached (tried ", absl::StrJoin(endpoints_, ", "),
-        "): ", common::AsAbsl(what), " failed, last from ", last_error));
-  }
-
-  // Call for one KV method (`&pb::KV::Stub::Range`, ...); remembers the
-  // revision of its answer.
-  template <typename Request, typename Response>
-  absl::Status CallKv(std::string_view what,
-                      grpc::Status (pb::KV::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                           Response*),
-                      const Request& request, Response* response, int* attempts_made = nullptr) {
-    RETURN_IF_ERROR(Call(
-        what,
-        [&](Stubs& stubs, grpc::ClientContext* context) {
-          return (stubs.kv.get()->*method)(context, request, response);
-        },
-        attempts_made));
-    Saw(response->header().revision());
-    return absl::OkStatus();
-  }
-
-  // The newest store revision any answer has shown: every write sent after
-  // it was read gets a greater revision.
-  int64_t newest_revision() const { return newest_revision_.load(); }
-  void Saw(int64_t revision) {
-    int64_t known = newest_revision_.load();
-    while (known < revision && !newest_revision_.compare_exchange_weak(known, revision)) {
-    }
-  }
-
-  // The endpoint calls go to now, and its stubs.
-  size_t current() const { return current_.load(); }
-  Stubs& stubs(size_t index) { return stubs_[index]; }
-  // After `failed` could not answer. Only the thread that saw an endpoint
-  // fail moves everyone on, so concurrent failures do not skip a healthy one.
-  void MoveOn(size_t failed) {
-    current_.compare_exchange_strong(failed, (failed + 1) % endpoints_.size());
-  }
-
-  const std::vector<std::string> endpoints_;
-
- private:
-  const Options options_;
-  std::vector<Stubs> stubs_;
-  std::atomic<size_t> current_{0};
-  std::atomic<int64_t> newest_revision_{0};
-};
+  return absl::UnavailableError(absl::StrCat(
+      "etcd has no quorum or cannot be reached (tried ", absl::StrJoin(endpoints_, ", "),
+      "): ", common::AsAbsl(what), " failed, last from ", last_error));
+}
 
 namespace {
 
@@ -481,282 +421,6 @@ absl::StatusOr<std::vector<std::string>> EtcdClient::Alarms() {
     if (member.alarm() != pb::NONE) alarms.push_back(AlarmText(member));
   }
   return alarms;
-}
-
-// Keeps one Watch stream open on the current endpoint. `next_revision_` is
-// where the stream resumes: 0 means "resynchronise" (read the key, deliver
-// it, then watch from just after that read), which is also how a watch
-// resumes when etcd has compacted the revisions it missed.
-class EtcdClient::KeyWatch final : public EtcdClient::Watch {
- public:
-  KeyWatch(Impl& impl, std::string key, WatchCallback on_change)
-      : impl_(impl), key_(std::move(key)), on_change_(std::move(on_change)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  ~KeyWatch() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-      if (context_ != nullptr) context_->TryCancel();
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  static constexpr std::chrono::milliseconds kRetryPause{250};
-
-  void Run() {
-    int64_t next_revision = 0;
-    while (!stopping()) {
-      if (next_revision == 0) {
-        absl::StatusOr<int64_t> synced = Resynchronise();
-        if (!synced.ok()) {
-          spdlog::warn("etcd watch of {}: {}", key_, synced.status().message());
-          Pause();
-          continue;
-        }
-        next_revision = *synced;
-      }
-      const size_t index = impl_.current();
-      grpc::Status status = Stream(index, next_revision);
-      if (stopping()) return;
-      spdlog::warn("etcd watch of {} on {} ended ({}); resuming", key_, impl_.endpoints_[index],
-                   status.ok() ? "cancelled by the server" : status.error_message());
-      impl_.MoveOn(index);
-      Pause();
-    }
-  }
-
-  // Reads the key, hands its value on, and returns the revision to watch
-  // from: the one after the read.
-  absl::StatusOr<int64_t> Resynchronise() {
-    pb::RangeRequest request;
-    request.set_key(key_);
-    pb::RangeResponse response;
-    RETURN_IF_ERROR(impl_.CallKv("watch: get", &pb::KV::Stub::Range, request, &response));
-    Deliver(response.kvs_size() == 0 ? std::optional<std::string>()
-                                     : std::optional<std::string>(response.kvs(0).value()));
-    return response.header().revision() + 1;
-  }
-
-  // Watches from `next_revision` until the stream ends; advances it past
-  // every event delivered (0 when the server has compacted what we missed).
-  grpc::Status Stream(size_t index, int64_t& next_revision) {
-    grpc::ClientContext context;
-    // Without this a member cut off from its leader keeps the stream open
-    // and silent; with it the member cancels the stream and we move on.
-    context.AddMetadata("hasleader", "true");
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return grpc::Status::CANCELLED;
-      context_ = &context;
-    }
-    auto stream = impl_.stubs(index).watch->Watch(&context);
-    pb::WatchRequest request;
-    pb::WatchCreateRequest* create = request.mutable_create_request();
-    create->set_key(key_);
-    create->set_start_revision(next_revision);
-    pb::WatchResponse response;
-    if (stream->Write(request)) {
-      while (stream->Read(&response)) {
-        if (response.canceled()) {
-          if (response.compact_revision() > 0) next_revision = 0;
-          context.TryCancel();
-          break;
-        }
-        for (const mvccpb::Event& event : response.events()) {
-          Deliver(event.type() == mvccpb::Event::DELETE
-                      ? std::optional<std::string>()
-                      : std::optional<std::string>(event.kv().value()));
-          next_revision = event.kv().mod_revision() + 1;
-        }
-      }
-    }
-    grpc::Status status = stream->Finish();
-    std::lock_guard lock(mutex_);
-    context_ = nullptr;
-    return status;
-  }
-
-  void Deliver(const std::optional<std::string>& value) {
-    if (!stopping()) on_change_(value);
-  }
-
-  bool stopping() {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  }
-
-  void Pause() {
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, kRetryPause, [this] { return stopping_; });
-  }
-
-  Impl& impl_;
-  const std::string key_;
-  const WatchCallback on_change_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;                   // GUARDED_BY(mutex_)
-  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(mutex_): the open stream's
-  std::thread thread_;                      // last: starts after the fields it reads
-};
-
-std::unique_ptr<EtcdClient::Watch> EtcdClient::WatchKey(std::string key, WatchCallback on_change) {
-  return std::make_unique<KeyWatch>(*impl_, std::move(key), std::move(on_change));
-}
-
-// Keeps one Watch stream over the prefix open on the current endpoint and
-// reopens it, on the next endpoint, from `next_revision_` (one past the last
-// revision delivered) whenever it breaks. etcd sends every event of a
-// revision in one answer, so resuming there neither repeats nor skips one.
-class EtcdClient::PrefixWatch final : public EtcdClient::Watch {
- public:
-  PrefixWatch(Impl& impl, std::string prefix, int64_t start_revision, EventsCallback on_events,
-              CompactedCallback on_compacted)
-      : impl_(impl),
-        prefix_(std::move(prefix)),
-        on_events_(std::move(on_events)),
-        on_compacted_(std::move(on_compacted)),
-        next_revision_(start_revision) {
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  ~PrefixWatch() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-      if (context_ != nullptr) context_->TryCancel();
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  static constexpr std::chrono::milliseconds kRetryPause{250};
-
-  void Run() {
-    while (!stopping()) {
-      const size_t index = impl_.current();
-      grpc::Status status = Stream(index);
-      if (stopping() || compacted_) return;
-      spdlog::warn("etcd watch of {} on {} ended ({}); resuming at revision {}", prefix_,
-                   impl_.endpoints_[index],
-                   status.ok() ? "cancelled by the server" : status.error_message(),
-                   next_revision_);
-      impl_.MoveOn(index);
-      Pause();
-    }
-  }
-
-  grpc::Status Stream(size_t index) {
-    grpc::ClientContext context;
-    // A member cut off from its leader then cancels the stream, and we move on.
-    context.AddMetadata("hasleader", "true");
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return grpc::Status::CANCELLED;
-      context_ = &context;
-    }
-    auto stream = impl_.stubs(index).watch->Watch(&context);
-    pb::WatchResponse response;
-    if (stream->Write(CreateRequest())) {
-      while (stream->Read(&response)) {
-        if (!Handle(response)) {
-          context.TryCancel();  // the server's side of the stream is still open
-          break;
-        }
-      }
-    }
-    grpc::Status status = stream->Finish();
-    std::lock_guard lock(mutex_);
-    context_ = nullptr;
-    return status;
-  }
-
-  pb::WatchRequest CreateRequest() const {
-    pb::WatchRequest request;
-    pb::WatchCreateRequest* create = request.mutable_create_request();
-    create->set_key(prefix_);
-    create->set_range_end(PrefixEnd(prefix_));
-    create->set_start_revision(next_revision_);
-    // Lets a quiet watch advance, so that a reconnect after a compaction of
-    // revisions that held nothing for us needs no reload.
-    create->set_progress_notify(true);
-    return request;
-  }
-
-  // Acts on one answer; false when the stream is over.
-  bool Handle(const pb::WatchResponse& response) {
-    const int64_t revision = response.header().revision();
-    impl_.Saw(revision);
-    if (response.canceled()) {
-      if (response.compact_revision() > 0) {
-        compacted_ = true;
-        if (!stopping()) on_compacted_(response.compact_revision());
-      } else {
-        spdlog::warn("etcd watch of {} cancelled: {}", prefix_, response.cancel_reason());
-      }
-      return false;
-    }
-    if (response.created()) {
-      // From now: the server watches from just after the revision it names.
-      if (next_revision_ == 0) next_revision_ = revision + 1;
-      return true;
-    }
-    // Without events, a progress notice: nothing more is coming up to it.
-    if (response.events_size() == 0) next_revision_ = std::max(next_revision_, revision + 1);
-    Deliver(response);
-    return true;
-  }
-
-  void Deliver(const pb::WatchResponse& response) {
-    std::vector<Event> events;
-    events.reserve(response.events_size());
-    for (const mvccpb::Event& event : response.events()) {
-      const mvccpb::KeyValue& kv = event.kv();
-      if (kv.mod_revision() < next_revision_) continue;  // delivered before
-      const bool put = event.type() != mvccpb::Event::DELETE;
-      events.push_back({put ? Event::Type::kPut : Event::Type::kDelete, kv.key(),
-                        put ? kv.value() : std::string(), kv.mod_revision()});
-    }
-    if (events.empty()) return;
-    next_revision_ = events.back().mod_revision + 1;
-    if (!stopping()) on_events_(events);
-  }
-
-  bool stopping() {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  }
-
-  void Pause() {
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, kRetryPause, [this] { return stopping_; });
-  }
-
-  Impl& impl_;
-  const std::string prefix_;
-  const EventsCallback on_events_;
-  const CompactedCallback on_compacted_;
-  // Used by thread_ only.
-  int64_t next_revision_;
-  bool compacted_ = false;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;                   // GUARDED_BY(mutex_)
-  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(mutex_): the open stream's
-  std::thread thread_;                      // last: starts after the fields it reads
-};
-
-std::unique_ptr<EtcdClient::Watch> EtcdClient::WatchPrefix(std::string prefix,
-                                                           int64_t start_revision,
-                                                           EventsCallback on_events,
-                                                           CompactedCallback on_compacted) {
-  return std::make_unique<PrefixWatch>(*impl_, std::move(prefix), start_revision,
-                                       std::move(on_events), std::move(on_compacted));
 }
 
 }  // namespace dvs::metadata

@@ -193,6 +193,7 @@ class EtcdClient {
   class Impl;
   class KeyWatch;
   class PrefixWatch;
+  class StreamWatch;  // what both watches share
   explicit EtcdClient(std::unique_ptr<Impl> impl);
 
   std::unique_ptr<Impl> impl_;
