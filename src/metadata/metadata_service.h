@@ -1,5 +1,6 @@
-// VideoMetadataService: where dvs keeps its video records, their progress
-// and its ring state.
+// VideoMetadataService: where dvs keeps its video records, their progress,
+// its ring state and small records of their own (users, tokens:
+// SmallRecordStore).
 // Implementations: sqlite/ (embedded) and etcd/ (cluster). Every method is
 // safe to call from many threads at once.
 #pragma once
@@ -12,11 +13,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "metadata/small_record_store.h"
 #include "metadata/video_metadata.h"
 
 namespace dvs::metadata {
 
-class VideoMetadataService {
+class VideoMetadataService : public SmallRecordStore {
  public:
   virtual ~VideoMetadataService() = default;
 

@@ -293,6 +293,119 @@ TYPED_TEST_P(MetadataServiceContract, TwoServicesRacingCreateHaveOneWinnerPerId)
   EXPECT_EQ(WalkAll(*second, 7).size(), static_cast<size_t>(kIds));
 }
 
+TYPED_TEST_P(MetadataServiceContract, ASmallRecordIsCreatedOnceThenReplacedByRevision) {
+  SmallRecordStore& store = *this->service_;
+  EXPECT_EQ(store.ReadSmall("user", "alice").status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<int64_t> first = store.WriteSmall("user", "alice", R"({"a":1})", 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_GT(*first, 0);
+  // Creating it again is a conflict, and keeps the first value.
+  EXPECT_EQ(store.WriteSmall("user", "alice", "other", 0).status().code(),
+            absl::StatusCode::kAborted);
+  absl::StatusOr<SmallRecord> read = this->backend_.Open()->ReadSmall("user", "alice");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->key, "alice");
+  EXPECT_EQ(read->value, R"({"a":1})");
+  EXPECT_EQ(read->revision, *first);
+  absl::StatusOr<int64_t> second = store.WriteSmall("user", "alice", R"({"a":2})", *first);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(*second, *first);
+  // A write from the stale revision loses.
+  EXPECT_EQ(store.WriteSmall("user", "alice", "stale", *first).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store.ReadSmall("user", "alice")->value, R"({"a":2})");
+  EXPECT_EQ(store.ReadSmall("user", "alice")->revision, *second);
+}
+
+TYPED_TEST_P(MetadataServiceContract, SmallRecordsOfOneKindAreApartFromOtherKindsAndVideos) {
+  SmallRecordStore& store = *this->service_;
+  ASSERT_TRUE(store.WriteSmall("user", "same", "u", 0).ok());
+  ASSERT_TRUE(store.WriteSmall("token", "same", "t", 0).ok());
+  ASSERT_TRUE(this->service_->Create(Video("same", 1)).ok());
+  EXPECT_EQ(store.ReadSmall("user", "same")->value, "u");
+  EXPECT_EQ(store.ReadSmall("token", "same")->value, "t");
+  ASSERT_TRUE(store.DeleteSmall("token", "same").ok());
+  EXPECT_EQ(store.ReadSmall("token", "same").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.DeleteSmall("token", "same").code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store.ReadSmall("user", "same").ok());
+  EXPECT_TRUE(this->service_->Read("same").ok());
+  EXPECT_EQ(WalkAll(*this->service_, 10).size(), 1u);
+  // Deleted, the key can be created anew.
+  EXPECT_TRUE(store.WriteSmall("token", "same", "t2", 0).ok());
+}
+
+TYPED_TEST_P(MetadataServiceContract, SmallRecordsAreListedByKeyPageByPage) {
+  SmallRecordStore& store = *this->service_;
+  for (std::string key : {"d", "a", "c", "e", "b"}) {
+    ASSERT_TRUE(store.WriteSmall("token", key, "v" + key, 0).ok());
+  }
+  ASSERT_TRUE(store.WriteSmall("user", "aa", "not a token", 0).ok());
+  std::vector<std::string> keys;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    absl::StatusOr<SmallRecordPage> page = store.ListSmall("token", after, 2);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++pages;
+    for (const SmallRecord& record : page->records) {
+      keys.push_back(record.key);
+      EXPECT_EQ(record.value, "v" + record.key);
+      EXPECT_GT(record.revision, 0);
+    }
+    if (!page->more) break;
+    ASSERT_FALSE(page->records.empty());
+    after = page->records.back().key;
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(pages, 3);
+  EXPECT_TRUE(store.ListSmall("secret", "", 10)->records.empty());
+}
+
+TYPED_TEST_P(MetadataServiceContract, BadSmallRecordKindsKeysAndSizesAreRefused) {
+  SmallRecordStore& store = *this->service_;
+  for (std::string kind :
+       std::vector<std::string>{"", "User", "a/b", "video", std::string(17, 'k')}) {
+    EXPECT_EQ(store.WriteSmall(kind, "key", "v", 0).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << kind;
+  }
+  for (std::string key : {"", "../x", "a/b", ".hidden"}) {
+    EXPECT_EQ(store.WriteSmall("user", key, "v", 0).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << key;
+    EXPECT_EQ(store.ReadSmall("user", key).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(store.WriteSmall("user", "big", std::string(kMaxSmallRecordBytes + 1, 'x'), 0)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store.WriteSmall("user", "big", std::string(kMaxSmallRecordBytes, 'x'), 0).ok());
+}
+
+TYPED_TEST_P(MetadataServiceContract, TwoServicesRacingToCreateOneSmallRecordHaveOneWinner) {
+  std::unique_ptr<VideoMetadataService> first = this->backend_.Open();
+  std::unique_ptr<VideoMetadataService> second = this->backend_.Open();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  constexpr int kThreads = 8;
+  std::latch start(kThreads);
+  std::atomic<int> won = 0, lost = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    VideoMetadataService* service = i % 2 == 0 ? first.get() : second.get();
+    threads.emplace_back([&, service, i] {
+      start.arrive_and_wait();
+      absl::Status status = service->WriteSmall("user", "admin", absl::StrCat(i), 0).status();
+      if (status.ok()) ++won;
+      if (status.code() == absl::StatusCode::kAborted) ++lost;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(lost, kThreads - 1);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     MetadataServiceContract, CreateThenReadReturnsTheSameRecord,
     UpdateReplacesTheRecordAndMovesItsRevision, AnUpdateFromAStaleReadIsAbortedAndChangesNothing,
@@ -302,6 +415,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     PagesWalkEveryVideoOnceInOrder, AWalkDuringUploadsSkipsNoneAndRepeatsNone,
     ACursorThatIsNotOursIsInvalidArgument, EmptyStoreListsNothingAndIsHealthy,
     RingStateIsAbsentThenStoredThenReplaced, ThreadsRacingToCreateOneIdHaveExactlyOneWinner,
-    TwoServicesRacingCreateHaveOneWinnerPerId);
+    TwoServicesRacingCreateHaveOneWinnerPerId, ASmallRecordIsCreatedOnceThenReplacedByRevision,
+    SmallRecordsOfOneKindAreApartFromOtherKindsAndVideos, SmallRecordsAreListedByKeyPageByPage,
+    BadSmallRecordKindsKeysAndSizesAreRefused,
+    TwoServicesRacingToCreateOneSmallRecordHaveOneWinner);
 
 }  // namespace dvs::metadata::testing

@@ -8,7 +8,7 @@
 // sees the write. A record read from the backend while a write was under way
 // is not kept: it may be older than the write. Absent videos are not cached.
 // Past max_entries the least recently used record is dropped. Lists,
-// progress and the ring state always go to the backend.
+// progress, the ring state and small records always go to the backend.
 //
 // Writes made by other processes are not seen: a backend shared by several
 // web servers (etcd) needs them to drop records too, which this class does
@@ -51,6 +51,21 @@ class CachedMetadataService final : public VideoMetadataService {
   absl::StatusOr<std::optional<std::string>> LoadRingState() override;
   absl::Status StoreRingState(std::string_view state) override;
   absl::Status CheckHealth() override;
+  // Small records are passed through, never kept.
+  absl::StatusOr<SmallRecord> ReadSmall(std::string_view kind, std::string_view key) override {
+    return backend_->ReadSmall(kind, key);
+  }
+  absl::StatusOr<int64_t> WriteSmall(std::string_view kind, std::string_view key,
+                                     std::string_view value, int64_t expected_revision) override {
+    return backend_->WriteSmall(kind, key, value, expected_revision);
+  }
+  absl::Status DeleteSmall(std::string_view kind, std::string_view key) override {
+    return backend_->DeleteSmall(kind, key);
+  }
+  absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind, std::string_view after_key,
+                                            size_t limit) override {
+    return backend_->ListSmall(kind, after_key, limit);
+  }
 
   size_t entries() const;
 

@@ -141,6 +141,19 @@ class SlowReadBackend final : public VideoMetadataService {
   absl::StatusOr<std::optional<std::string>> LoadRingState() override { return std::nullopt; }
   absl::Status StoreRingState(std::string_view state) override { return absl::OkStatus(); }
   absl::Status CheckHealth() override { return absl::OkStatus(); }
+  absl::StatusOr<SmallRecord> ReadSmall(std::string_view, std::string_view) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  absl::StatusOr<int64_t> WriteSmall(std::string_view, std::string_view, std::string_view,
+                                     int64_t) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  absl::Status DeleteSmall(std::string_view, std::string_view) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  absl::StatusOr<SmallRecordPage> ListSmall(std::string_view, std::string_view, size_t) override {
+    return absl::UnimplementedError("not in this test");
+  }
 
   void WaitUntilReading() {
     std::unique_lock lock(mutex_);

@@ -1,5 +1,6 @@
 #include "metadata/etcd/etcd_metadata_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -288,6 +289,63 @@ absl::Status EtcdMetadataService::CheckHealth() {
   return absl::UnavailableError(
       absl::StrCat("etcd raises an alarm: ", absl::StrJoin(alarms, "; "),
                    " (for NOSPACE: compact, defragment and disarm, see the README)"));
+}
+
+std::string EtcdMetadataService::SmallFolder(std::string_view kind) const {
+  return absl::StrCat(prefix_, common::AsAbsl(kind), "s/");
+}
+
+absl::StatusOr<SmallRecord> EtcdMetadataService::ReadSmall(std::string_view kind,
+                                                           std::string_view key) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
+  ASSIGN_OR_RETURN(std::optional<EtcdClient::Value> value,
+                   client_->Get(absl::StrCat(SmallFolder(kind), common::AsAbsl(key))));
+  if (!value.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("no ", common::AsAbsl(kind), " \"", common::AsAbsl(key), "\""));
+  }
+  return SmallRecord{std::string(key), std::move(value->value), value->mod_revision};
+}
+
+absl::StatusOr<int64_t> EtcdMetadataService::WriteSmall(std::string_view kind, std::string_view key,
+                                                        std::string_view value,
+                                                        int64_t expected_revision) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, key, value));
+  ASSIGN_OR_RETURN(EtcdClient::WriteResult result,
+                   client_->CompareAndPutAt(absl::StrCat(SmallFolder(kind), common::AsAbsl(key)),
+                                            expected_revision, value));
+  if (!result.written) {
+    return absl::AbortedError(absl::StrCat(
+        "the ", common::AsAbsl(kind), " \"", common::AsAbsl(key), "\" ",
+        expected_revision == 0 ? "exists already" : "was changed or removed since it was read"));
+  }
+  return result.revision;
+}
+
+absl::Status EtcdMetadataService::DeleteSmall(std::string_view kind, std::string_view key) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
+  ASSIGN_OR_RETURN(EtcdClient::WriteResult result,
+                   client_->DeleteAt(absl::StrCat(SmallFolder(kind), common::AsAbsl(key))));
+  if (result.written) return absl::OkStatus();
+  return absl::NotFoundError(
+      absl::StrCat("no ", common::AsAbsl(kind), " \"", common::AsAbsl(key), "\""));
+}
+
+absl::StatusOr<SmallRecordPage> EtcdMetadataService::ListSmall(std::string_view kind,
+                                                               std::string_view after_key,
+                                                               size_t limit) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, "x"));
+  const std::string folder = SmallFolder(kind);
+  std::string start = after_key.empty() ? folder : KeyAfter(folder + std::string(after_key));
+  ASSIGN_OR_RETURN(EtcdClient::RangePage range,
+                   client_->GetRange(start, EtcdClient::PrefixEnd(folder),
+                                     static_cast<int64_t>(std::max<size_t>(limit, 1))));
+  SmallRecordPage page;
+  page.more = range.more;
+  for (EtcdClient::KeyValue& kv : range.kvs) {
+    page.records.push_back({kv.key.substr(folder.size()), std::move(kv.value), kv.mod_revision});
+  }
+  return page;
 }
 
 }  // namespace dvs::metadata

@@ -1,5 +1,5 @@
-// The cluster metadata backend: video records, their progress and the ring
-// state in etcd, so several `dvs web` processes share them.
+// The cluster metadata backend: video records, their progress, the ring
+// state and the small records (users, tokens) in etcd, so several `dvs web` processes share them.
 //
 // Keys under a prefix ("/dvs/" by default): <prefix>videos/<id> holds the
 // record's JSON (RecordJson), <prefix>progress/<id> a processing video's
@@ -60,6 +60,14 @@ class EtcdMetadataService final : public VideoMetadataService {
   absl::Status StoreRingState(std::string_view state) override;
   // Also Unavailable while etcd raises an alarm (NOSPACE: every write fails).
   absl::Status CheckHealth() override;
+  // Small records live at <prefix><kind>s/<key>; their revision is the key's
+  // mod revision, and WriteSmall is a Txn on it. Read from etcd, not memory.
+  absl::StatusOr<SmallRecord> ReadSmall(std::string_view kind, std::string_view key) override;
+  absl::StatusOr<int64_t> WriteSmall(std::string_view kind, std::string_view key,
+                                     std::string_view value, int64_t expected_revision) override;
+  absl::Status DeleteSmall(std::string_view kind, std::string_view key) override;
+  absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind, std::string_view after_key,
+                                            size_t limit) override;
 
   // How many records are held in memory.
   size_t cached_records() const { return cache_.size(); }
@@ -69,6 +77,7 @@ class EtcdMetadataService final : public VideoMetadataService {
 
   std::string VideoKey(std::string_view id) const;
   std::string ProgressKey(std::string_view id) const;
+  std::string SmallFolder(std::string_view kind) const;
   // Reads every record and progress value at one revision into the cache,
   // then watches from there.
   absl::Status LoadAndWatch();

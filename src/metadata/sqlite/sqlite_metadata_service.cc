@@ -9,9 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status.h"
+#include "metadata/sqlite/sqlite_statement.h"
 
 namespace dvs::metadata {
 namespace {
+
+using internal::Exec;
+using internal::SqliteError;
+using internal::Statement;
 
 // Long enough to ride out another process's write (a few ms each), short
 // enough that a wedged peer surfaces as Unavailable instead of a hung request.
@@ -22,8 +27,9 @@ constexpr char kRingKey[] = "ring";
 // 0: the first releases did not set it) kept each record's file list inside
 // its JSON; version 2 counts each row's writes for compare-and-set (`version`)
 // and marks the rows still in the old form (`legacy`) until the web app has
-// moved their files into file indexes.
-constexpr int kSchemaVersion = 2;
+// moved their files into file indexes. Version 3 adds the small records
+// (users, tokens: SmallRecordStore), a table of their own.
+constexpr int kSchemaVersion = 3;
 
 // IF NOT EXISTS makes Open idempotent and safe when two processes open a
 // fresh file at once (the schema is made inside one immediate transaction).
@@ -40,6 +46,13 @@ constexpr char kSchema[] = R"sql(
     key TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS small_records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  );
 )sql";
 
 // From version 1: the new columns, and every row that still carries its
@@ -49,83 +62,6 @@ constexpr char kFromVersion1[] = R"sql(
   ALTER TABLE videos ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;
   UPDATE videos SET legacy = 1 WHERE json_extract(json, '$.files') IS NOT NULL;
 )sql";
-
-// The most specific canonical code for an SQLite result code, with SQLite's
-// own message so the operator sees what the library saw.
-absl::Status SqliteError(sqlite3* db, int rc, const char* what) {
-  const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string message = absl::StrCat("sqlite: ", what, ": ", detail);
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return absl::UnavailableError(message);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::DataLossError(message);
-    case SQLITE_FULL:
-      return absl::ResourceExhaustedError(message);
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_READONLY:
-      return absl::FailedPreconditionError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-absl::Status Exec(sqlite3* db, const std::string& sql, const char* what) {
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, what);
-}
-
-// One prepared statement, finalized when it goes out of scope. Used by one
-// thread at a time (the service's mutex is held while it lives).
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, const char* sql) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
-    return Statement(db, stmt);
-  }
-  Statement(Statement&& other) noexcept
-      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
-  Statement& operator=(Statement&&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-
-  // Binds copies of the bytes: the statement may outlive the caller's buffer.
-  [[nodiscard]] absl::Status BindText(int index, std::string_view text) {
-    return Check(
-        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
-        "bind");
-  }
-  [[nodiscard]] absl::Status BindInt64(int index, int64_t value) {
-    return Check(sqlite3_bind_int64(stmt_, index, value), "bind");
-  }
-  // True when a row is ready, false when the statement has finished.
-  [[nodiscard]] absl::StatusOr<bool> Step(const char* what) {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, what);
-  }
-  int64_t ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
-  std::string ColumnText(int column) const {
-    const void* text = sqlite3_column_blob(stmt_, column);
-    int size = sqlite3_column_bytes(stmt_, column);
-    return text == nullptr ? std::string() : std::string(static_cast<const char*>(text), size);
-  }
-  int Changes() const { return sqlite3_changes(db_); }
-
- private:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  absl::Status Check(int rc, const char* what) {
-    return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc, what);
-  }
-
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
-};
 
 struct CloseDb {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -161,7 +97,11 @@ absl::Status MigrateSchema(sqlite3* db) {
     ASSIGN_OR_RETURN(Statement table,
                      Statement::Prepare(db, "SELECT 1 FROM sqlite_master WHERE name = 'videos'"));
     ASSIGN_OR_RETURN(bool has_videos, table.Step("look for the videos table"));
-    if (has_videos) RETURN_IF_ERROR(Exec(db, kFromVersion1, "migrate from schema version 1"));
+    // Version 0 with a videos table is schema 1; from version 2 on, kSchema
+    // adds what is missing.
+    if (has_videos && version < 2) {
+      RETURN_IF_ERROR(Exec(db, kFromVersion1, "migrate from schema version 1"));
+    }
     RETURN_IF_ERROR(Exec(db, kSchema, "create schema"));
     return Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion),
                 "set the schema version");

@@ -37,6 +37,13 @@ class SqliteMetadataService final : public VideoMetadataService {
   absl::StatusOr<std::optional<std::string>> LoadRingState() override;
   absl::Status StoreRingState(std::string_view state) override;
   absl::Status CheckHealth() override;
+  // sqlite_small_records.cc
+  absl::StatusOr<SmallRecord> ReadSmall(std::string_view kind, std::string_view key) override;
+  absl::StatusOr<int64_t> WriteSmall(std::string_view kind, std::string_view key,
+                                     std::string_view value, int64_t expected_revision) override;
+  absl::Status DeleteSmall(std::string_view kind, std::string_view key) override;
+  absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind, std::string_view after_key,
+                                            size_t limit) override;
 
  private:
   explicit SqliteMetadataService(sqlite3* db);

@@ -190,6 +190,26 @@ TEST_F(SqliteMetadataServiceTest, ADatabaseOfTheFormerSchemaOpensWithItsRecordsA
   EXPECT_EQ(service->Read("old")->poster, "poster.jpg");
 }
 
+TEST_F(SqliteMetadataServiceTest, ADatabaseOfSchemaTwoGainsSmallRecordsAndKeepsItsVideos) {
+  {
+    auto service = OpenOrDie();
+    ASSERT_NE(service, nullptr);
+    ASSERT_TRUE(service->Create(Video("kept", 7)).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE small_records; PRAGMA user_version = 2", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto service = OpenOrDie();
+  ASSERT_NE(service, nullptr);
+  EXPECT_TRUE(service->Read("kept").ok());
+  EXPECT_TRUE(service->ListLegacy("", 10)->empty());
+  ASSERT_TRUE(service->WriteSmall("user", "admin", "{}", 0).ok());
+  EXPECT_EQ(service->ReadSmall("user", "admin")->value, "{}");
+}
+
 TEST_F(SqliteMetadataServiceTest, ADatabaseOfANewerSchemaIsRefused) {
   ASSERT_NE(OpenOrDie(), nullptr);
   sqlite3* db = nullptr;
