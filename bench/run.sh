@@ -6,29 +6,31 @@
 #   pipeline  upload → playable → full ladder                                 (bench/pipeline.mjs)
 #   cluster   ring balance (ring_bench) and migration throughput              (bench/cluster.mjs)
 #   profile   perf of dvs web under wrk load                                  (bench/serve.mjs)
+#   library   10k/100k-video libraries on SQLite and etcd: start-up, RSS, lists (bench/library.mjs)
 #
-#   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile] [--duration 10]
+#   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile,library] [--duration 10]
 #                [--connections 16,256] [--repeat 1] [--viewers 1000] [--upload-gb 2] [--clip-seconds 12]
 #                [--pipeline-durations 30] [--cluster-clips 2] [--cluster-seconds 30]
-#                [--ring-keys 200000] [--wait-idle 300] [--nice N] [--out bench/RESULTS.md]
+#                [--ring-keys 200000] [--library-sizes 10000,100000] [--wait-idle 300] [--nice N]
+#                [--out bench/RESULTS.md]
 #
 # --nice -10 runs everything at a higher priority than other work on the
 # machine (root only): fairer numbers on a shared machine, slower neighbours.
 #
-# Installs wrk, nginx-light, ffmpeg and linux-perf with apt when missing. Uses
+# Installs wrk, nginx-light, ffmpeg, linux-perf and etcd-server with apt when missing. Uses
 # a copy of build/dvs and build/static taken at the start (build it first with
 # scripts/build.sh). Every process it starts is stopped at the end, on error
 # or Ctrl-C, and its temp folder is removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=serve,viewers,upload,pipeline,cluster,profile
+only=serve,viewers,upload,pipeline,cluster,profile,library
 duration=10 connections=16,256 repeat=1 viewers=1000 upload_gb=2 clip_seconds=12
-pipeline_durations=30 cluster_clips=2 cluster_seconds=30 ring_keys=200000
+pipeline_durations=30 cluster_clips=2 cluster_seconds=30 ring_keys=200000 library_sizes=10000,100000
 wait_idle=300 nice_level="" out=bench/RESULTS.md
 command_line="bench/run.sh $*"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in -h|--help) usage 0 ;; esac
   [ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --cluster-clips) cluster_clips=$2 ;;
     --cluster-seconds) cluster_seconds=$2 ;;
     --ring-keys) ring_keys=$2 ;;
+    --library-sizes) library_sizes=$2 ;;
     --wait-idle) wait_idle=$2 ;;
     --nice) nice_level=$2 ;;
     --out) out=$2 ;;
@@ -68,6 +71,7 @@ command -v node >/dev/null || missing+=(nodejs)
 if wants profile; then
   command -v perf >/dev/null || missing+=(linux-perf)
 fi
+if wants library; then command -v etcd >/dev/null || missing+=(etcd-server); fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # 1000 connections need 1000+ descriptors in dvs and in wrk.
@@ -88,7 +92,7 @@ cleanup() {
   # Whatever a job recorded and is still there (it may have left its group).
   while read -r pid; do
     case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
-      dvs|nginx|wrk|perf) kill -KILL "$pid" 2>/dev/null || true ;;
+      dvs|nginx|wrk|perf|etcd) kill -KILL "$pid" 2>/dev/null || true ;;
     esac
   done <"$tmp/pids"
   rm -rf "$tmp"
@@ -216,8 +220,18 @@ node bench/cluster.mjs --clips $cluster_clips --seconds $cluster_seconds   # DVS
   [ "$status" = 0 ] || failed=1
 fi
 
+if wants library; then
+  log "bench/library.mjs --library-sizes $library_sizes"
+  job node bench/library.mjs --library-sizes "$library_sizes" --out "$frag/library.md" --json "$frag/library.json" \
+    >"$tmp/library.out" || { failed=1; log "library.mjs failed; see its section"; }
+fi
+
 # --- the report ---------------------------------------------------------------------
+[ -f "$out" ] && cp "$out" "$tmp/previous.md"
 node bench/lib/report.mjs --fragments "$frag" --out "$out" --command "$command_line" \
   --binary "$tmp/bin/dvs" --load-before "$load_before" --load-after "$(load)"
+# report.mjs knows only its own sections: the library section is put in (or kept) after them.
+node bench/lib/library_report.mjs --fragments "$frag" --previous "$tmp/previous.md" --out "$out" \
+  --command "$command_line" --binary "$tmp/bin/dvs"
 [ "$failed" = 0 ] || log "some sections failed; see $out"
 exit "$failed"
