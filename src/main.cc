@@ -2,18 +2,67 @@
 // DVS_* environment variables.
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "admin/admin_cli.h"
+#include "common/secrets.h"
 #include "storage/storage_server.h"
 #include "web/serve.h"
 
 namespace {
 
 constexpr int kExitUnsupported = 2;
+constexpr int kExitUsage = 2;
 
-void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
+// --cluster-token / DVS_CLUSTER_TOKEN, or --cluster-token-file: the storage
+// RPCs' credential (DESIGN §6). Resolved after parsing (ResolveClusterToken).
+struct ClusterTokenFlags {
+  std::string* token = nullptr;  // where the resolved token goes
+  std::string file;
+  CLI::Option* token_option = nullptr;
+};
+
+void AddClusterTokenFlags(CLI::App* app, std::string& token, ClusterTokenFlags& flags) {
+  flags.token = &token;
+  flags.token_option =
+      app->add_option("--cluster-token", token,
+                      "Storage RPCs carry `authorization: Bearer TOKEN` (prefer the file or "
+                      "the environment: a command line is visible to other users)")
+          ->envname("DVS_CLUSTER_TOKEN");
+  app->add_option("--cluster-token-file", flags.file,
+                  "Read the cluster token from this file (its trailing newline dropped)")
+      ->envname("DVS_CLUSTER_TOKEN_FILE")
+      ->excludes(flags.token_option);
+}
+
+// False, with a message, for an empty token or an unreadable token file.
+bool ResolveClusterToken(const ClusterTokenFlags& flags) {
+  if (!flags.file.empty()) {
+    absl::StatusOr<std::string> token =
+        dvs::common::ReadTokenFile(flags.file, "--cluster-token-file");
+    if (!token.ok()) {
+      std::fprintf(stderr, "dvs: %s\n", std::string(token.status().message()).c_str());
+      return false;
+    }
+    *flags.token = std::move(*token);
+  } else if (flags.token_option->count() > 0 && flags.token->empty()) {
+    std::fprintf(stderr, "dvs: --cluster-token is empty\n");
+    return false;
+  }
+  return true;
+}
+
+void AddTlsServerFlags(CLI::App* app, std::string& cert, std::string& key, std::string_view what) {
+  app->add_option("--tls-cert", cert, std::string(what) + ": TLS certificate (PEM); with --tls-key")
+      ->envname("DVS_TLS_CERT");
+  app->add_option("--tls-key", key, std::string(what) + ": TLS private key (PEM); with --tls-cert")
+      ->envname("DVS_TLS_KEY");
+}
+
+void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags& token) {
   CLI::App* web =
       dvs.add_subcommand("web", "Serve the web UI and API: upload, transcode to DASH/HLS, stream");
   web->add_option("--host", config.host, "Address to listen on")
@@ -78,16 +127,45 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->envname("DVS_VNODES")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  AddClusterTokenFlags(web, config.cluster_token, token);
   web->add_option("--admin-token", config.admin_token,
                   "nw: every admin call must carry `authorization: Bearer TOKEN`")
       ->envname("DVS_ADMIN_TOKEN");
   web->add_flag("--admin-allow-remote", config.admin_allow_remote,
                 "nw: let the admin server listen on a non-loopback address")
       ->envname("DVS_ADMIN_ALLOW_REMOTE");
+  AddTlsServerFlags(web, config.tls_cert_file, config.tls_key_file, "nw: the admin server");
+  web->add_option("--tls-ca", config.tls_ca_file,
+                  "nw: talk TLS to storage nodes, trusting the CA certificates in this PEM file")
+      ->envname("DVS_TLS_CA");
+  web->add_option("--etcd-user", config.etcd_user, "etcd: log in as this user (etcd auth)")
+      ->envname("DVS_ETCD_USER");
+  web->add_option("--etcd-password", config.etcd_password,
+                  "etcd: the user's password (prefer DVS_ETCD_PASSWORD: a command line is "
+                  "visible to other users)")
+      ->envname("DVS_ETCD_PASSWORD");
+  web->add_option("--etcd-ca", config.etcd_ca_file,
+                  "etcd: talk TLS, trusting the CA certificates in this PEM file")
+      ->envname("DVS_ETCD_CA");
+  web->add_option("--etcd-cert", config.etcd_cert_file, "etcd: TLS client certificate (PEM)")
+      ->envname("DVS_ETCD_CERT");
+  web->add_option("--etcd-key", config.etcd_key_file, "etcd: TLS client key (PEM)")
+      ->envname("DVS_ETCD_KEY");
   web->add_option("--etcd-prefix", config.etcd_prefix,
                   "etcd: the key prefix (several services may share one etcd)")
       ->capture_default_str()
       ->envname("DVS_ETCD_PREFIX");
+  web->add_option("--public-url", config.public_url,
+                  "Where users reach this server (http[s]://host[:port]); its host is accepted in "
+                  "Host headers, and https makes the session cookie Secure")
+      ->envname("DVS_PUBLIC_URL");
+  web->add_flag("--anonymous-uploads", config.anonymous_uploads,
+                "Let anyone upload without logging in (a trusted LAN only)")
+      ->envname("DVS_ANONYMOUS_UPLOADS");
+  web->add_option("--admin-password-file", config.admin_password_file,
+                  "On a first start: the password of the user \"admin\" (else "
+                  "DVS_ADMIN_PASSWORD, else a random one written to the data folder)")
+      ->envname("DVS_ADMIN_PASSWORD_FILE");
   web->add_option("backends", config.backends,
                   "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
                   "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw "
@@ -96,7 +174,8 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config) {
       ->expected(4);
 }
 
-void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
+void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config,
+                       ClusterTokenFlags& token) {
   CLI::App* storage =
       dvs.add_subcommand("storage", "Run a storage server: blobs in DIR, over gRPC");
   storage->add_option("--host", config.host, "Address to listen on")
@@ -106,6 +185,8 @@ void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config) {
       ->envname("DVS_STORAGE_PORT")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  AddClusterTokenFlags(storage, config.cluster_token, token);
+  AddTlsServerFlags(storage, config.tls_cert_file, config.tls_key_file, "the storage server");
   storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")->required();
 }
 
@@ -128,6 +209,10 @@ void AddAdminCommand(CLI::App& dvs, AdminFlags& flags) {
   admin->add_flag("--json", command.json, "Print one JSON object on stdout");
   admin->add_option("--token", command.token, "The admin token, if the server wants one")
       ->envname("DVS_ADMIN_TOKEN");
+  admin
+      ->add_option("--tls-ca", command.tls_ca_file,
+                   "Talk TLS to the admin server, trusting the CA certificates in this PEM file")
+      ->envname("DVS_TLS_CA");
   flags.timeout = admin->add_option(
       "--timeout", flags.timeout_s,
       "Seconds to wait for the server; 0: no limit (default: 10 for list and status, none for "
@@ -145,15 +230,23 @@ int main(int argc, char** argv) {
   CLI::App dvs{"dvs: distributed video storage and streaming"};
   dvs.require_subcommand(1);
   dvs::web::WebConfig web_config;
-  AddWebCommand(dvs, web_config);
+  ClusterTokenFlags web_token;
+  AddWebCommand(dvs, web_config, web_token);
   dvs::storage::StorageConfig storage_config;
-  AddStorageCommand(dvs, storage_config);
+  ClusterTokenFlags storage_token;
+  AddStorageCommand(dvs, storage_config, storage_token);
   AdminFlags admin_flags;
   AddAdminCommand(dvs, admin_flags);
   CLI11_PARSE(dvs, argc, argv);
 
-  if (dvs.got_subcommand("web")) return dvs::web::RunWebServer(web_config);
-  if (dvs.got_subcommand("storage")) return dvs::storage::RunStorageServer(storage_config);
+  if (dvs.got_subcommand("web")) {
+    if (!ResolveClusterToken(web_token)) return kExitUsage;
+    return dvs::web::RunWebServer(web_config);
+  }
+  if (dvs.got_subcommand("storage")) {
+    if (!ResolveClusterToken(storage_token)) return kExitUsage;
+    return dvs::storage::RunStorageServer(storage_config);
+  }
   if (dvs.got_subcommand("admin")) return RunAdmin(admin_flags);
   std::fprintf(stderr, "dvs %s: not available in this build\n",
                dvs.get_subcommands().front()->get_name().c_str());

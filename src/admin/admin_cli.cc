@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "admin/admin_output.h"
 #include "admin/host_port.h"
+#include "common/grpc_security.h"
 #include "common/grpc_status.h"
+#include "common/secrets.h"
 #include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "proto/admin.grpc.pb.h"
@@ -68,11 +71,14 @@ std::string UsageProblem(const AdminCommand& command, std::optional<Action> acti
 // One command's connection to the server and its way of reporting.
 class Session {
  public:
-  Session(const AdminCommand& command, const AdminConsole& console, Action action)
+  // `ca_pem`: the CA certificates the server's TLS certificate must chain
+  // to; empty: plaintext.
+  Session(const AdminCommand& command, const AdminConsole& console, Action action,
+          const std::string& ca_pem)
       : command_(command),
         console_(console),
         action_(action),
-        channel_(grpc::CreateChannel(command.server, grpc::InsecureChannelCredentials())),
+        channel_(grpc::CreateChannel(command.server, common::ChannelCredentialsFor(ca_pem))),
         admin_(v1::Admin::NewStub(channel_)),
         tritontube_(tritontube::VideoContentAdminService::NewStub(channel_)) {}
 
@@ -303,20 +309,30 @@ int RunStatus(Session& session) {
   return session.Succeed(StatusToJson(response), text.str());
 }
 
+int UsageError(const AdminCommand& command, const AdminConsole& console, std::string_view problem) {
+  console.err << "dvs admin: " << problem << "\nRun `dvs admin --help` for usage." << std::endl;
+  if (command.json) {
+    console.out
+        << nlohmann::json{{"error", {{"code", "INVALID_ARGUMENT"}, {"message", problem}}}}.dump()
+        << std::endl;
+  }
+  return kExitUsage;
+}
+
 }  // namespace
 
 int RunAdminCommand(const AdminCommand& command, const AdminConsole& console) {
   std::optional<Action> action = ParseAction(command.action);
   if (std::string problem = UsageProblem(command, action); !problem.empty()) {
-    console.err << "dvs admin: " << problem << "\nRun `dvs admin --help` for usage." << std::endl;
-    if (command.json) {
-      console.out
-          << nlohmann::json{{"error", {{"code", "INVALID_ARGUMENT"}, {"message", problem}}}}.dump()
-          << std::endl;
-    }
-    return kExitUsage;
+    return UsageError(command, console, problem);
   }
-  Session session(command, console, *action);
+  std::string ca_pem;
+  if (!command.tls_ca_file.empty()) {
+    absl::StatusOr<std::string> pem = common::ReadPemFile(command.tls_ca_file, "--tls-ca");
+    if (!pem.ok()) return UsageError(command, console, common::AsStd(pem.status().message()));
+    ca_pem = std::move(*pem);
+  }
+  Session session(command, console, *action, ca_pem);
   switch (*action) {
     case Action::kList:
       return RunList(session);

@@ -33,6 +33,9 @@ struct AdminCommand {
   std::string node;    // add and remove only
   bool json = false;
   std::string token;  // empty: send none
+  // A PEM file of the CA certificates that sign the server's TLS
+  // certificate; empty: plaintext.
+  std::string tls_ca_file;
   // Seconds before giving up on the server. nullopt: the action's default
   // (10 s for list and status; none for add, remove and repair, whose
   // migrations may rightly take hours). 0: none.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "admin/admin_service.h"
 #include "admin/host_port.h"
+#include "common/grpc_security.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -29,6 +30,15 @@ absl::Status CheckOptions(const AdminServerOptions& options) {
         "the admin service would listen on ", common::AsAbsl(options.host),
         ", which other machines can reach; it listens on localhost only unless you pass "
         "--admin-allow-remote (and then set an admin token)"));
+  }
+  if (options.allow_remote && options.token.empty()) {
+    return absl::InvalidArgumentError(
+        "--admin-allow-remote needs an admin token (--admin-token or DVS_ADMIN_TOKEN): without "
+        "one, anyone who reaches the admin port could change the ring");
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key (only one was given)");
   }
   return absl::OkStatus();
 }
@@ -66,10 +76,13 @@ absl::Status AdminServer::Start() {
   if (state_->server != nullptr || state_->stopped) {
     return absl::FailedPreconditionError("the admin server was started before");
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      common::ServerCredentialsFor(options.tls_cert_file, options.tls_key_file);
+  if (!credentials.ok()) return credentials.status();
   std::string listen_address = JoinHostPort(options.host, options.port);
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(listen_address, *credentials, &bound_port);
   builder.RegisterService(&state_->tritontube_service);
   builder.RegisterService(&state_->v1_service);
   grpc::ResourceQuota quota("dvs-admin");
@@ -79,11 +92,6 @@ absl::Status AdminServer::Start() {
   if (state_->server == nullptr || bound_port == 0) {
     state_->server.reset();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address));
-  }
-  if (options.token.empty() && !IsLoopbackHost(options.host)) {
-    spdlog::warn(
-        "admin: listening on {} without a token: anyone who reaches it can change the ring",
-        listen_address);
   }
   state_->port = bound_port;
   spdlog::info("admin service listening on {}", JoinHostPort(options.host, bound_port));

@@ -3,8 +3,8 @@
 // runs one in `nw` mode on ADMIN_HOST:PORT.
 //
 // It listens only on a loopback address (localhost, 127.0.0.0/8, ::1) unless
-// `allow_remote` is set; with `token` set, every call needs
-// `authorization: Bearer <token>`.
+// `allow_remote` is set, which needs a token; with `token` set, every call
+// needs `authorization: Bearer <token>`. With a certificate and key, TLS.
 //
 // Thread-safe. No gRPC in this header, so the web module can include it
 // cheaply.
@@ -24,8 +24,11 @@ struct AdminServerOptions {
   int port = 8081;  // 0 picks a free port
   // Listen on a non-loopback address (the flag --admin-allow-remote).
   bool allow_remote = false;
-  // Empty: no token needed (fine on loopback; a warning is logged otherwise).
+  // Empty: no token needed (loopback only: allow_remote needs a token).
   std::string token;
+  // PEM files: TLS when both are set, plaintext when neither is.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Calls handled at once; a ring change holds one thread while it runs.
   int max_threads = 16;
 };
@@ -39,8 +42,9 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Starts listening. InvalidArgument for a bad port, or a non-loopback host
-  // without allow_remote; Unavailable when the address cannot be bound;
+  // Starts listening. InvalidArgument for a bad port, a non-loopback host
+  // without allow_remote, allow_remote without a token, only one of the TLS
+  // files, or one that cannot be read; Unavailable when the address cannot be bound;
   // FailedPrecondition when already started.
   [[nodiscard]] absl::Status Start();
   // The bound port (the real one when options.port was 0); 0 before Start().

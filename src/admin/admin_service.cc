@@ -18,20 +18,7 @@
 namespace dvs::admin {
 namespace {
 
-constexpr char kAuthorizationKey[] = "authorization";  // gRPC lower-cases metadata keys
-constexpr std::string_view kBearerPrefix = "Bearer ";
 constexpr std::string_view kDonePhase = "done";
-
-// Takes time that depends only on `expected`'s length, so a client cannot
-// learn the token byte by byte from response times.
-bool ConstantTimeEquals(std::string_view presented, std::string_view expected) {
-  unsigned char difference = presented.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    char presented_char = i < presented.size() ? presented[i] : '\0';
-    difference |= static_cast<unsigned char>(presented_char ^ expected[i]);
-  }
-  return difference == 0;
-}
 
 int32_t ClampToInt32(uint64_t count) {
   constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
@@ -165,19 +152,10 @@ grpc::Status StreamNodeChange(content::ClusterAdmin& cluster, NodeChange change,
 
 }  // namespace
 
-AdminToken::AdminToken(std::string token) {
-  if (!token.empty()) expected_header_ = absl::StrCat(common::AsAbsl(kBearerPrefix), token);
-}
+AdminToken::AdminToken(std::string token) : check_(token, "admin token") {}
 
 grpc::Status AdminToken::Check(const grpc::ServerContext& context) const {
-  if (!expected_header_) return grpc::Status::OK;
-  const auto& metadata = context.client_metadata();
-  auto [begin, end] = metadata.equal_range(kAuthorizationKey);
-  for (auto it = begin; it != end; ++it) {
-    std::string_view presented(it->second.data(), it->second.size());
-    if (ConstantTimeEquals(presented, *expected_header_)) return grpc::Status::OK;
-  }
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong admin token");
+  return check_.Check(context);
 }
 
 // --- tritontube.VideoContentAdminService ---

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "common/grpc_security.h"
 #include "content/network/cluster_admin.h"
 #include "proto/admin.grpc.pb.h"
 #include "proto/dvs_admin.grpc.pb.h"
@@ -30,7 +31,7 @@ class AdminToken {
  public:
   // No token: every call is allowed (the admin port is loopback-only then,
   // unless the operator chose otherwise).
-  AdminToken() = default;
+  AdminToken() : AdminToken(std::string()) {}
   // An empty token means none.
   explicit AdminToken(std::string token);
 
@@ -39,7 +40,7 @@ class AdminToken {
   grpc::Status Check(const grpc::ServerContext& context) const;
 
  private:
-  std::optional<std::string> expected_header_;  // "Bearer <token>"
+  common::BearerCheck check_;
 };
 
 class TritonTubeAdminService final : public tritontube::VideoContentAdminService::Service {

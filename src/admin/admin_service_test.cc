@@ -148,9 +148,27 @@ TEST(AdminServerTest, NonLoopbackAddressIsRefusedUnlessAllowed) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("--admin-allow-remote"));
 
-  AdminServer allowed(cluster, {.host = "0.0.0.0", .port = 0, .allow_remote = true});
+  AdminServer allowed(cluster,
+                      {.host = "0.0.0.0", .port = 0, .allow_remote = true, .token = "s3cret"});
   ASSERT_TRUE(allowed.Start().ok());
   EXPECT_GT(allowed.port(), 0);
+}
+
+TEST(AdminServerTest, RemoteAccessWithoutATokenIsRefused) {
+  FakeClusterAdmin cluster({"localhost:8090"});
+  AdminServer server(cluster, {.host = "0.0.0.0", .port = 0, .allow_remote = true});
+  absl::Status status = server.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("needs an admin token"));
+  EXPECT_EQ(server.port(), 0);
+}
+
+TEST(AdminServerTest, OnlyOneTlsFileIsRefused) {
+  FakeClusterAdmin cluster({"localhost:8090"});
+  AdminServer server(cluster, {.host = "127.0.0.1", .port = 0, .tls_cert_file = "cert.pem"});
+  absl::Status status = server.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--tls-key"));
 }
 
 TEST(AdminServerTest, LoopbackNamesAreAcceptedByDefault) {

@@ -81,15 +81,4 @@ std::string JoinHostPort(std::string_view host, int port) {
   return absl::StrCat(common::AsAbsl(host), ":", port);
 }
 
-bool IsLoopbackHost(std::string_view host) {
-  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
-  if (host == "localhost") return true;
-  std::string text(host);
-  in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
 }  // namespace dvs::admin

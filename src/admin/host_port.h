@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/secrets.h"
 
 namespace dvs::admin {
 
@@ -24,9 +25,7 @@ struct HostPort {
 // "host:port", with brackets around an IPv6 literal.
 std::string JoinHostPort(std::string_view host, int port);
 
-// True for "localhost", 127.0.0.0/8 and ::1 (with or without brackets): the
-// addresses only this machine can reach. Other names are not resolved: a name
-// that happens to resolve to loopback is still treated as remote.
-bool IsLoopbackHost(std::string_view host);
+// The loopback test lives in common (the storage server uses it too).
+using common::IsLoopbackHost;
 
 }  // namespace dvs::admin

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_security.h"
 #include "common/grpc_status.h"
 #include "common/sha256.h"
 #include "common/status.h"
@@ -40,8 +41,11 @@ absl::Status NodeError(const grpc::Status& status, std::string_view address) {
   }
 }
 
-void SetTimeout(grpc::ClientContext& context, std::chrono::milliseconds timeout) {
+// Every call: its deadline and the cluster credential.
+void Prepare(grpc::ClientContext& context, const StorageClientOptions& options,
+             std::chrono::milliseconds timeout) {
   context.set_deadline(Clock::now() + timeout);
+  common::AddBearer(context, options.cluster_token);
 }
 
 BlobInfo FromProto(const v1::Blob& blob) {
@@ -84,7 +88,8 @@ StorageClient::StorageClient(std::string address, StorageClientOptions options)
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_time.count()));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_.keepalive_timeout.count()));
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  channel_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  channel_->channel =
+      grpc::CreateCustomChannel(address_, common::ChannelCredentialsFor(options_.tls_ca_pem), args);
   channel_->stub = v1::Storage::NewStub(channel_->channel);
 }
 
@@ -132,8 +137,8 @@ absl::StatusOr<PutResult> StorageClient::PutFrom(std::string_view key, uint64_t 
   auto transfer = std::chrono::duration<double>(
       static_cast<double>(size) /
       static_cast<double>(std::max<uint64_t>(1, options_.put_min_bytes_per_second)));
-  SetTimeout(context, options_.call_timeout +
-                          std::chrono::duration_cast<std::chrono::milliseconds>(transfer));
+  Prepare(context, options_,
+          options_.call_timeout + std::chrono::duration_cast<std::chrono::milliseconds>(transfer));
   v1::PutResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::PutRequest>> writer =
       channel_->stub->Put(&context, &response);
@@ -249,7 +254,7 @@ absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenRead(std::string_
   RETURN_IF_ERROR(ValidateKey(key));
   auto call = std::make_unique<BlobStream::Call>();
   call->address = address_;
-  SetTimeout(call->context, options_.stream_timeout);
+  Prepare(call->context, options_, options_.stream_timeout);
   v1::GetRequest request;
   request.set_key(std::string(key));
   request.set_offset(offset);
@@ -293,7 +298,7 @@ absl::StatusOr<std::string> StorageClient::GetBytes(std::string_view key) {
 absl::StatusOr<BlobInfo> StorageClient::Stat(std::string_view key) {
   RETURN_IF_ERROR(ValidateKey(key));
   grpc::ClientContext context;
-  SetTimeout(context, options_.call_timeout);
+  Prepare(context, options_, options_.call_timeout);
   v1::StatRequest request;
   request.set_key(std::string(key));
   v1::StatResponse response;
@@ -310,7 +315,7 @@ absl::Status StorageClient::ListEach(std::string_view folder,
                                      const std::function<absl::Status(const BlobInfo&)>& visit) {
   if (!folder.empty()) RETURN_IF_ERROR(common::ValidateFolder(folder));
   grpc::ClientContext context;
-  SetTimeout(context, options_.stream_timeout);
+  Prepare(context, options_, options_.stream_timeout);
   v1::ListRequest request;
   request.set_video_id(std::string(folder));  // the field carries a folder
   std::unique_ptr<grpc::ClientReader<v1::ListResponse>> reader =
@@ -342,7 +347,7 @@ absl::StatusOr<std::vector<BlobInfo>> StorageClient::List(std::string_view folde
 absl::StatusOr<uint64_t> StorageClient::Delete(std::string_view key) {
   RETURN_IF_ERROR(ValidateKey(key));
   grpc::ClientContext context;
-  SetTimeout(context, options_.call_timeout);
+  Prepare(context, options_, options_.call_timeout);
   v1::DeleteRequest request;
   request.set_key(std::string(key));
   v1::DeleteResponse response;
@@ -355,7 +360,7 @@ absl::StatusOr<uint64_t> StorageClient::DeleteVideo(std::string_view folder) {
   RETURN_IF_ERROR(common::ValidateFolder(folder));
   grpc::ClientContext context;
   // A video may have thousands of files, each removed durably.
-  SetTimeout(context, options_.stream_timeout);
+  Prepare(context, options_, options_.stream_timeout);
   v1::DeleteRequest request;
   request.set_video_id(std::string(folder));  // the field carries a folder
   v1::DeleteResponse response;
@@ -366,7 +371,7 @@ absl::StatusOr<uint64_t> StorageClient::DeleteVideo(std::string_view folder) {
 
 absl::StatusOr<NodeInfo> StorageClient::Info() {
   grpc::ClientContext context;
-  SetTimeout(context, options_.call_timeout);
+  Prepare(context, options_, options_.call_timeout);
   v1::InfoResponse response;
   grpc::Status status = channel_->stub->Info(&context, v1::InfoRequest(), &response);
   if (!status.ok()) return NodeError(status, address_);

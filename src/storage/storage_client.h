@@ -42,6 +42,12 @@ struct StorageClientOptions {
   // within keepalive_timeout: a hung node costs about their sum.
   std::chrono::milliseconds keepalive_time{std::chrono::seconds(1)};
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(2)};
+  // Sent on every call as `authorization: Bearer <cluster_token>`; empty:
+  // none.
+  std::string cluster_token;
+  // PEM CA certificates: the node must present a certificate they sign (TLS);
+  // empty: plaintext.
+  std::string tls_ca_pem;
 };
 
 // Pulls a Put's bytes: fills up to `max` bytes of `buffer` and returns the

@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_security.h"
+#include "common/secrets.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "storage/blob_store.h"
@@ -36,18 +38,35 @@ struct StorageServer::State {
   std::once_flag shutdown_once;
 };
 
-absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const StorageConfig& config) {
+absl::Status CheckStorageConfig(const StorageConfig& config) {
   if (config.dir.empty()) return absl::InvalidArgumentError("the storage folder is not set");
   if (config.port < 0 || config.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port ", config.port, " is out of range"));
   }
+  if (config.cluster_token.empty() && !common::IsLoopbackHost(config.host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on ", config.host,
+        " without a cluster token: anyone who reaches it could replace or delete every video. "
+        "Pass --cluster-token-file FILE (or --cluster-token, DVS_CLUSTER_TOKEN), or listen on "
+        "127.0.0.1"));
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key (only one was given)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const StorageConfig& config) {
+  RETURN_IF_ERROR(CheckStorageConfig(config));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   common::ServerCredentialsFor(config.tls_cert_file, config.tls_key_file));
   auto state = std::make_unique<State>();
   ASSIGN_OR_RETURN(state->store, BlobStore::Open(config.dir));
-  state->service = std::make_unique<StorageService>(*state->store);
+  state->service = std::make_unique<StorageService>(*state->store, config.cluster_token);
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(HostPort(config.host, config.port), grpc::InsecureServerCredentials(),
-                           &state->port);
+  builder.AddListeningPort(HostPort(config.host, config.port), credentials, &state->port);
   builder.RegisterService(state->service.get());
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would
   // start and silently share its traffic instead of failing.
@@ -64,9 +83,11 @@ absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const Storag
   builder.SetResourceQuota(quota);
   state->server = builder.BuildAndStart();
   if (state->server == nullptr || state->port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ",
-                                               HostPort(config.host, config.port),
-                                               " (address in use, or not one of this host's?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", HostPort(config.host, config.port),
+        config.tls_cert_file.empty() ? " (address in use, or not one of this host's?)"
+                                     : " (address in use, or --tls-cert/--tls-key not a "
+                                       "matching PEM certificate and key?)"));
   }
   state->address = HostPort(config.host, state->port);
   return std::unique_ptr<StorageServer>(new StorageServer(std::move(state)));
@@ -97,12 +118,18 @@ int RunStorageServer(const StorageConfig& config) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (absl::Status valid = CheckStorageConfig(config); !valid.ok()) {
+    spdlog::error("dvs storage: {}", valid.message());
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<StorageServer>> server = StorageServer::Start(config);
   if (!server.ok()) {
     spdlog::error("dvs storage: {}", server.status().message());
     return 1;
   }
-  spdlog::info("dvs storage serving {} ({})", (*server)->address(), config.dir.string());
+  spdlog::info("dvs storage serving {} ({}; {}, {})", (*server)->address(), config.dir.string(),
+               config.cluster_token.empty() ? "no cluster token" : "cluster token required",
+               config.tls_cert_file.empty() ? "plaintext" : "TLS");
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("dvs storage: {} received, shutting down", strsignal(signal));

@@ -17,7 +17,18 @@ struct StorageConfig {
   std::filesystem::path dir;
   // Requests handled at once; bounds threads and (at ~1 MiB each) memory.
   int max_threads = 64;
+  // Every call must carry `authorization: Bearer <cluster_token>`. Empty:
+  // none is asked for, which is allowed on a loopback host only.
+  std::string cluster_token;
+  // PEM files: TLS when both are set, plaintext when neither is.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
+
+// InvalidArgument, with the reason, for a configuration the server refuses
+// to start with: a port out of range, no folder, a non-loopback host without
+// a cluster token, only one of the TLS files.
+[[nodiscard]] absl::Status CheckStorageConfig(const StorageConfig& config);
 
 // A running storage server. Start it, read its port, shut it down; tests and
 // local clusters run several in one process. Thread-safe.
@@ -45,7 +56,8 @@ class StorageServer {
 };
 
 // `dvs storage`: serves until SIGINT or SIGTERM, then shuts down gracefully.
-// The process exit code: 0 after a clean shutdown, 1 when it cannot start.
+// The process exit code: 0 after a clean shutdown, 2 for a configuration
+// CheckStorageConfig refuses, 1 when it cannot start otherwise.
 int RunStorageServer(const StorageConfig& config);
 
 }  // namespace dvs::storage

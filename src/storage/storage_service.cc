@@ -56,6 +56,7 @@ grpc::Status Reply(const absl::Status& status, std::string_view method) {
 grpc::Status StorageService::Put(grpc::ServerContext* context,
                                  grpc::ServerReader<v1::PutRequest>* reader,
                                  v1::PutResponse* response) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   absl::StatusOr<PutResult> result = ReceivePut(context, reader);
   if (!result.ok()) return Reply(result.status(), "Put");
   ToProto(result->blob, response->mutable_blob());
@@ -95,6 +96,7 @@ absl::StatusOr<PutResult> StorageService::ReceivePut(grpc::ServerContext* contex
 
 grpc::Status StorageService::Get(grpc::ServerContext* context, const v1::GetRequest* request,
                                  grpc::ServerWriter<v1::GetResponse>* writer) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   return Reply(SendRange(context, *request, writer), "Get");
 }
 
@@ -120,6 +122,7 @@ absl::Status StorageService::SendRange(grpc::ServerContext* context, const v1::G
 
 grpc::Status StorageService::Stat(grpc::ServerContext* context, const v1::StatRequest* request,
                                   v1::StatResponse* response) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   absl::StatusOr<BlobInfo> blob = store_.Stat(request->key());
   if (absl::IsNotFound(blob.status())) {
     response->set_found(false);
@@ -134,6 +137,7 @@ grpc::Status StorageService::Stat(grpc::ServerContext* context, const v1::StatRe
 
 grpc::Status StorageService::List(grpc::ServerContext* context, const v1::ListRequest* request,
                                   grpc::ServerWriter<v1::ListResponse>* writer) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   std::string after;
   while (true) {
     absl::StatusOr<std::vector<BlobInfo>> page =
@@ -149,6 +153,7 @@ grpc::Status StorageService::List(grpc::ServerContext* context, const v1::ListRe
 
 grpc::Status StorageService::Delete(grpc::ServerContext* context, const v1::DeleteRequest* request,
                                     v1::DeleteResponse* response) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   absl::StatusOr<uint64_t> deleted;
   switch (request->target_case()) {
     case v1::DeleteRequest::kKey:
@@ -167,6 +172,7 @@ grpc::Status StorageService::Delete(grpc::ServerContext* context, const v1::Dele
 
 grpc::Status StorageService::Info(grpc::ServerContext* context, const v1::InfoRequest* request,
                                   v1::InfoResponse* response) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
   absl::StatusOr<NodeInfo> info = store_.Info();
   if (!info.ok()) return Reply(info.status(), "Info");
   response->set_node_id(info->node_id);

@@ -4,12 +4,15 @@
 // InvalidArgument), memory stays bounded (a put or a get holds at most one
 // 1 MiB chunk at a time, never a whole blob), and a Put whose stream is
 // cancelled, breaks, or does not match its declared size and SHA-256 stores
-// nothing.
+// nothing. With a cluster token, every call is checked first (DESIGN §6).
 //
 // Thread-safe: gRPC calls the handlers from its thread pool; all state is in
 // the (thread-safe) BlobStore. Includes gRPC: only server code includes this.
 #pragma once
 
+#include <string_view>
+
+#include "common/grpc_security.h"
 #include "proto/storage.grpc.pb.h"
 #include "storage/blob_store.h"
 
@@ -17,8 +20,11 @@ namespace dvs::storage {
 
 class StorageService final : public v1::Storage::Service {
  public:
-  // `store` must outlive the service.
-  explicit StorageService(BlobStore& store) : store_(store) {}
+  // `store` must outlive the service. With a non-empty `cluster_token`,
+  // every call must carry `authorization: Bearer <cluster_token>`, or gets
+  // UNAUTHENTICATED and touches nothing.
+  explicit StorageService(BlobStore& store, std::string_view cluster_token = {})
+      : store_(store), credential_(cluster_token, "cluster token") {}
 
   grpc::Status Put(grpc::ServerContext* context, grpc::ServerReader<v1::PutRequest>* reader,
                    v1::PutResponse* response) override;
@@ -40,6 +46,7 @@ class StorageService final : public v1::Storage::Service {
                                        grpc::ServerWriter<v1::GetResponse>* writer);
 
   BlobStore& store_;
+  const common::BearerCheck credential_;
 };
 
 }  // namespace dvs::storage

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "admin/admin_server.h"
 #include "admin/host_port.h"
+#include "common/secrets.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "content/cache/cached_content_service.h"
@@ -93,6 +94,31 @@ class EtcdRingChangeLock final : public content::RingChangeLock {
   const std::string holder_;
 };
 
+// The etcd client's auth and TLS, from the flags (PEM files read here).
+absl::StatusOr<metadata::EtcdClient::Options> EtcdOptions(const WebConfig& config) {
+  metadata::EtcdClient::Options options;
+  options.user = config.etcd_user;
+  options.password = config.etcd_password;
+  if (options.user.empty() != options.password.empty()) {
+    return absl::InvalidArgumentError(
+        "etcd auth needs both --etcd-user and --etcd-password (or DVS_ETCD_PASSWORD)");
+  }
+  if (config.etcd_cert_file.empty() != config.etcd_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "an etcd client certificate needs both --etcd-cert and "
+        "--etcd-key");
+  }
+  if (!config.etcd_ca_file.empty()) {
+    ASSIGN_OR_RETURN(options.tls_ca_pem, common::ReadPemFile(config.etcd_ca_file, "--etcd-ca"));
+  }
+  if (!config.etcd_cert_file.empty()) {
+    ASSIGN_OR_RETURN(options.tls_cert_pem,
+                     common::ReadPemFile(config.etcd_cert_file, "--etcd-cert"));
+    ASSIGN_OR_RETURN(options.tls_key_pem, common::ReadPemFile(config.etcd_key_file, "--etcd-key"));
+  }
+  return options;
+}
+
 std::vector<std::string> SplitList(std::string_view list) {
   return absl::StrSplit(common::AsAbsl(list), ',', absl::SkipWhitespace());
 }
@@ -141,7 +167,8 @@ absl::Status Backends::OpenMetadata(const WebConfig& config) {
                        " (expected HOST:PORT[,HOST:PORT...], e.g. 127.0.0.1:2379)"));
     }
   }
-  ASSIGN_OR_RETURN(etcd_, metadata::EtcdClient::Create(std::move(endpoints)));
+  ASSIGN_OR_RETURN(metadata::EtcdClient::Options etcd_options, EtcdOptions(config));
+  ASSIGN_OR_RETURN(etcd_, metadata::EtcdClient::Create(std::move(endpoints), etcd_options));
   if (config.etcd_prefix.empty() || config.etcd_prefix.front() != '/' ||
       config.etcd_prefix.back() != '/') {
     return absl::InvalidArgumentError(absl::StrCat("--etcd-prefix \"", config.etcd_prefix,
@@ -177,6 +204,11 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   options.seed_nodes.assign(parts.begin() + 1, parts.end());
   options.vnodes = config.vnodes;
   options.replicas = config.replicas;
+  options.client.cluster_token = config.cluster_token;
+  if (!config.tls_ca_file.empty()) {
+    ASSIGN_OR_RETURN(options.client.tls_ca_pem,
+                     common::ReadPemFile(config.tls_ca_file, "--tls-ca"));
+  }
   if (etcd_ != nullptr) {
     ring_lock_ =
         std::make_shared<EtcdRingChangeLock>(etcd_, absl::StrCat(config.etcd_prefix, "ring-lock"));
@@ -200,7 +232,9 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
       *network_content_, admin::AdminServerOptions{.host = admin_address.host,
                                                    .port = admin_address.port,
                                                    .allow_remote = config.admin_allow_remote,
-                                                   .token = config.admin_token});
+                                                   .token = config.admin_token,
+                                                   .tls_cert_file = config.tls_cert_file,
+                                                   .tls_key_file = config.tls_key_file});
   RETURN_IF_ERROR(admin_server_->Start());
   spdlog::info("admin gRPC serving {} (ring: {})", admin_server_->address(),
                absl::StrJoin(network_content_->ring_state().nodes, ", "));

@@ -32,6 +32,26 @@ struct WebConfig {
   int vnodes = 128;
   std::string admin_token;
   bool admin_allow_remote = false;
+  // Access (DESIGN §7a): where users reach the server (its host is accepted
+  // in Host headers; https makes the session cookie Secure), open uploads
+  // for a trusted LAN, and the first admin's password file.
+  std::string public_url;
+  bool anonymous_uploads = false;
+  std::string admin_password_file;
+  // nw mode, the cluster plane: the token sent to storage nodes, the CA file
+  // their TLS certificates chain to (empty: plaintext), and the admin
+  // server's TLS certificate and key (empty: plaintext).
+  std::string cluster_token;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // etcd: user/password auth (empty user: none) and TLS (PEM files; any
+  // set: TLS).
+  std::string etcd_user;
+  std::string etcd_password;
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
 };
 
 // The process exit code: 0 after a clean shutdown, 1 on a start-up error

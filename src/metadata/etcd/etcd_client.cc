@@ -106,15 +106,77 @@ std::string AlarmText(const pb::AlarmMember& member) {
 
 }  // namespace
 
-EtcdClient::Impl::Impl(std::vector<std::string> endpoints, Options options)
-    : endpoints_(std::move(endpoints)), options_(options) {
-  const grpc::ChannelArguments args = ChannelArguments();
-  for (const std::string& endpoint : endpoints_) {
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
-    stubs_.push_back({pb::KV::NewStub(channel), pb::Lease::NewStub(channel),
-                      pb::Watch::NewStub(channel), pb::Maintenance::NewStub(channel)});
+namespace {
+
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const EtcdClient::Options& options) {
+  if (options.tls_ca_pem.empty() && options.tls_cert_pem.empty()) {
+    return grpc::InsecureChannelCredentials();
   }
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = options.tls_ca_pem;
+  tls.pem_private_key = options.tls_key_pem;
+  tls.pem_cert_chain = options.tls_cert_pem;
+  return grpc::SslCredentials(tls);
+}
+
+// etcd's answers to a call whose auth token it does not accept: "invalid
+// auth token" (UNAUTHENTICATED; the token expired, or the member that made it
+// restarted) and "user name is empty" (INVALID_ARGUMENT; no token at all).
+bool IsTokenRejected(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+         (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+          absl::StrContains(status.error_message(), "user name is empty"));
+}
+
+}  // namespace
+
+EtcdClient::Impl::Impl(std::vector<std::string> endpoints, Options options)
+    : endpoints_(std::move(endpoints)), options_(std::move(options)) {
+  const grpc::ChannelArguments args = ChannelArguments();
+  std::shared_ptr<grpc::ChannelCredentials> credentials = CredentialsFor(options_);
+  for (const std::string& endpoint : endpoints_) {
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(endpoint, credentials, args);
+    stubs_.push_back({pb::KV::NewStub(channel), pb::Lease::NewStub(channel),
+                      pb::Watch::NewStub(channel), pb::Maintenance::NewStub(channel),
+                      pb::Auth::NewStub(channel)});
+  }
+}
+
+grpc::Status EtcdClient::Impl::Authorize(size_t index, grpc::ClientContext& context) {
+  if (options_.user.empty()) return grpc::Status::OK;
+  std::string token;
+  {
+    std::lock_guard lock(token_mutex_);
+    token = token_;
+  }
+  if (token.empty()) {
+    grpc::ClientContext login;
+    login.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
+    pb::AuthenticateRequest request;
+    request.set_name(options_.user);
+    request.set_password(options_.password);
+    pb::AuthenticateResponse response;
+    grpc::Status status = stubs_[index].auth->Authenticate(&login, request, &response);
+    if (!status.ok() && !IsRetryable(status.error_code())) {
+      return grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          absl::StrCat("etcd refused the login of user \"", options_.user,
+                       "\": ", status.error_message(), " (check --etcd-user and --etcd-password)"));
+    }
+    if (!status.ok()) return status;
+    token = response.token();
+    std::lock_guard lock(token_mutex_);
+    token_ = token;
+  }
+  context.AddMetadata("token", token);
+  return grpc::Status::OK;
+}
+
+bool EtcdClient::Impl::ForgetRejectedToken(const grpc::Status& status) {
+  if (options_.user.empty() || !IsTokenRejected(status)) return false;
+  std::lock_guard lock(token_mutex_);
+  token_.clear();
+  return true;
 }
 
 absl::Status EtcdClient::Impl::Call(std::string_view what, const Attempt& attempt,
@@ -122,13 +184,23 @@ absl::Status EtcdClient::Impl::Call(std::string_view what, const Attempt& attemp
   const int max_attempts =
       options_.max_attempts > 0 ? options_.max_attempts : 2 * static_cast<int>(endpoints_.size());
   std::string last_error;
+  bool logged_in_again = false;
   for (int i = 0; i < max_attempts; ++i) {
     if (attempts_made != nullptr) *attempts_made = i + 1;
     size_t index = current_.load();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
-    grpc::Status status = attempt(stubs_[index], &context);
+    grpc::Status status = Authorize(index, context);
+    const bool authorized = status.ok();
+    if (authorized) status = attempt(stubs_[index], &context);
     if (status.ok()) return absl::OkStatus();
+    // A call whose token etcd rejected was not applied: log in again and
+    // retry, once.
+    if (authorized && !logged_in_again && ForgetRejectedToken(status)) {
+      logged_in_again = true;
+      --i;
+      continue;
+    }
     if (!IsRetryable(status.error_code())) {
       absl::Status error = common::FromGrpcStatus(status);
       return absl::Status(error.code(),

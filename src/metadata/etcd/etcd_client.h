@@ -41,6 +41,17 @@ class EtcdClient {
     // Total attempts per call across endpoints; 0 means two per endpoint.
     int max_attempts = 0;
     std::chrono::milliseconds retry_backoff{50};
+    // etcd's user/password auth: when `user` is set, the client logs in
+    // (Auth.Authenticate) and sends the token on every call, logging in again
+    // once when etcd calls it invalid.
+    std::string user;
+    std::string password;
+    // TLS (when any is set): the CA certificates etcd's certificate chains to
+    // (empty: the system's), and a client certificate and key (PEM text,
+    // both or neither).
+    std::string tls_ca_pem;
+    std::string tls_cert_pem;
+    std::string tls_key_pem;
   };
 
   struct Value {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,7 @@ class EtcdClient::Impl {
     std::unique_ptr<pb::Lease::Stub> lease;
     std::unique_ptr<pb::Watch::Stub> watch;
     std::unique_ptr<pb::Maintenance::Stub> maintenance;
+    std::unique_ptr<pb::Auth::Stub> auth;
   };
   // One attempt on one endpoint: fills its response, returns gRPC's status.
   using Attempt = std::function<grpc::Status(Stubs&, grpc::ClientContext*)>;
@@ -55,6 +57,16 @@ class EtcdClient::Impl {
     return absl::OkStatus();
   }
 
+  // With etcd's user/password auth (Options::user set): adds the token of
+  // the user's session to `context`, logging in on endpoint `index` first
+  // when there is none yet. A refused login is UNAUTHENTICATED with etcd's
+  // reason; the rest as the login call failed. Without a user: OK, nothing.
+  grpc::Status Authorize(size_t index, grpc::ClientContext& context);
+  // After a call failed with `status`: when etcd rejected its token (expired,
+  // or lost by a restarted member), forgets it so that the next Authorize
+  // logs in again, and returns true.
+  bool ForgetRejectedToken(const grpc::Status& status);
+
   // The newest store revision any answer has shown: every write sent after
   // it was read gets a greater revision.
   int64_t newest_revision() const { return newest_revision_.load(); }
@@ -80,6 +92,8 @@ class EtcdClient::Impl {
   std::vector<Stubs> stubs_;
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> newest_revision_{0};
+  std::mutex token_mutex_;
+  std::string token_;  // GUARDED_BY(token_mutex_); empty: not logged in
 };
 
 }  // namespace dvs::metadata

@@ -47,6 +47,9 @@ class EtcdClient::StreamWatch : public EtcdClient::Watch {
     // Without this a member cut off from its leader keeps the stream open
     // and silent; with it the member cancels the stream and we move on.
     context.AddMetadata("hasleader", "true");
+    if (grpc::Status authorized = impl_.Authorize(index, context); !authorized.ok()) {
+      return authorized;
+    }
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return grpc::Status::CANCELLED;
@@ -63,6 +66,7 @@ class EtcdClient::StreamWatch : public EtcdClient::Watch {
       }
     }
     grpc::Status status = stream->Finish();
+    impl_.ForgetRejectedToken(status);  // the next stream logs in again
     std::lock_guard lock(mutex_);
     context_ = nullptr;
     return status;
