@@ -319,7 +319,9 @@ std::string VideoMetadata::ContentFolder() const {
 
 std::string NewGeneration() { return common::RandomHex(8); }
 
-std::string ToJson(const VideoMetadata& meta) {
+std::string ToJson(const VideoMetadata& meta) { return Dump(ToJsonValue(meta)); }
+
+Json ToJsonValue(const VideoMetadata& meta) {
   Json renditions = Json::array();
   for (const Rendition& r : meta.renditions) {
     renditions.push_back({{"width", r.width}, {"height", r.height}, {"bandwidth", r.bandwidth}});
@@ -345,7 +347,7 @@ std::string ToJson(const VideoMetadata& meta) {
                 {{"name", meta.index.name},
                  {"sha256", meta.index.sha256},
                  {"file_count", meta.index.files}}}};
-  return Dump(json);
+  return json;
 }
 
 absl::StatusOr<std::string> RecordJson(const VideoMetadata& meta) {

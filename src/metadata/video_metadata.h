@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace dvs::metadata {
 
@@ -118,6 +119,9 @@ std::string NewGeneration();
 [[nodiscard]] absl::StatusOr<std::string> RecordJson(const VideoMetadata& meta);
 // The JSON without the size check (for the HTTP API).
 std::string ToJson(const VideoMetadata& meta);
+// The same as a JSON value, for callers that add to it before printing (the
+// API's summaries: no print-and-parse round trip per video).
+nlohmann::json ToJsonValue(const VideoMetadata& meta);
 // InvalidArgument when `json` is not a video record. A record written before
 // file indexes (with a "files" list) parses too, without its files.
 [[nodiscard]] absl::StatusOr<VideoMetadata> VideoMetadataFromJson(std::string_view json);

@@ -10,7 +10,7 @@ namespace {
 using Json = nlohmann::json;
 
 Json VideoObject(const metadata::VideoMetadata& meta, double progress) {
-  Json video = Json::parse(metadata::ToJson(meta));
+  Json video = metadata::ToJsonValue(meta);
   video.erase("index");  // where the index is stored is the server's business
   video["progress"] = progress;
   Json urls = {{"page", VideoPagePath(meta.id)}};
