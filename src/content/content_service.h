@@ -71,9 +71,9 @@ class VideoContentService {
                                                const std::filesystem::path& source) = 0;
   // NotFound when missing; OutOfRange when `range` lies past the end.
   // `expected_sha256`, when given, is the content the caller knows the file
-  // has (from its metadata): a backend with several copies prefers a copy
-  // with that content over a stale one, and serves another only when no
-  // copy has it (the file may just have been replaced). Stat likewise.
+  // has (from its metadata): a backend with several copies serves only a
+  // copy with that content, and fails (DataLoss) when no copy has it, rather
+  // than serve other bytes. Stat likewise.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<ContentReader>> Read(
       std::string_view video_id, std::string_view filename,
       std::optional<ByteRange> range = std::nullopt, std::string_view expected_sha256 = {}) = 0;

@@ -308,12 +308,10 @@ absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& ke
                                                            const std::vector<std::string>& nodes,
                                                            std::string_view expected_sha256) {
   std::vector<NodeAttempt> attempts;
-  std::optional<ContentInfo> other_content;  // served only when no copy has the expected one
   for (const std::string& node : nodes) {
     absl::StatusOr<storage::BlobInfo> blob = pool_->Client(node).Stat(key);
     pool_->Report(node, blob.status());
     if (blob.ok() && !expected_sha256.empty() && blob->sha256 != expected_sha256) {
-      if (!other_content) other_content = ContentInfo{blob->size, blob->sha256};
       blob = StaleCopyError(node, blob->sha256, expected_sha256);
     }
     if (!blob.ok()) {
@@ -325,7 +323,6 @@ absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& ke
     }
     return ContentInfo{blob->size, blob->sha256};
   }
-  if (other_content) return *other_content;
   return NoReplicaServed(absl::StrCat("stat of ", key), attempts);
 }
 

@@ -119,8 +119,10 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   absl::Status WriteFile(std::string_view video_id, std::string_view filename,
                          const std::filesystem::path& source) override;
   // A copy whose SHA-256 differs from `expected_sha256` (a replica that
-  // missed an overwrite while its node was down) is passed over, and
-  // repaired from one that has it, unless no copy has it.
+  // missed an overwrite while its node was down, or bytes someone replaced)
+  // is passed over and repaired from one that has it; when no copy has it,
+  // DataLoss (NotFound when a majority has no copy at all): other bytes are
+  // never served.
   absl::StatusOr<std::unique_ptr<ContentReader>> Read(
       std::string_view video_id, std::string_view filename,
       std::optional<ByteRange> range = std::nullopt,

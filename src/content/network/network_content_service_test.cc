@@ -259,6 +259,46 @@ TEST_F(NetworkContentServiceTest, CorruptReplicaIsServedFromAnotherAndRepaired) 
   EXPECT_EQ(service_->stats().read_repairs, 1u);
 }
 
+// Other bytes under the same key (a replica that missed an overwrite, or
+// bytes someone put there) are passed over for the recorded ones, and the
+// replica is repaired from a copy that has them.
+TEST_F(NetworkContentServiceTest, ReplacedReplicaIsPassedOverAndRepaired) {
+  Open(3, 3);
+  const std::string recorded = "recorded manifest";
+  ASSERT_TRUE(service_->Write("v", "manifest.mpd", recorded).ok());
+  std::string bad = FirstReplica("v", "manifest.mpd");
+  ASSERT_TRUE(cluster_.Client(bad).Put("v/manifest.mpd", "planted manifest").ok());
+  const std::string sha256 = common::Sha256Hex(recorded);
+
+  auto reader = service_->Read("v", "manifest.mpd", std::nullopt, sha256);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string served(reader.value()->size(), '\0');
+  ASSERT_EQ(reader.value()->Read(served.data(), served.size()).value_or(0), served.size());
+  EXPECT_EQ(served, recorded);
+  EXPECT_EQ(service_->Stat("v", "manifest.mpd", sha256).value().sha256, sha256);
+  EXPECT_TRUE(Eventually(
+      [&] { return cluster_.Client(bad).GetBytes("v/manifest.mpd").value_or("") == recorded; }));
+}
+
+// When no replica holds the recorded bytes, the read fails: the other bytes
+// are never content, whole or in part.
+TEST_F(NetworkContentServiceTest, NoReplicaWithTheRecordedBytesIsAnErrorNotContent) {
+  Open(3, 3);
+  const std::string recorded = "recorded manifest";
+  ASSERT_TRUE(service_->Write("v", "manifest.mpd", recorded).ok());
+  for (const std::string& node : nodes_) {
+    ASSERT_TRUE(cluster_.Client(node).Put("v/manifest.mpd", "planted manifest!").ok());
+  }
+  const std::string sha256 = common::Sha256Hex(recorded);
+  absl::Status read = service_->Read("v", "manifest.mpd", std::nullopt, sha256).status();
+  EXPECT_TRUE(absl::IsDataLoss(read)) << read;
+  EXPECT_THAT(std::string(read.message()), HasSubstr("not the recorded content"));
+  absl::Status range = service_->Read("v", "manifest.mpd", ByteRange{0, 4}, sha256).status();
+  EXPECT_TRUE(absl::IsDataLoss(range)) << range;
+  absl::Status stat = service_->Stat("v", "manifest.mpd", sha256).status();
+  EXPECT_TRUE(absl::IsDataLoss(stat)) << stat;
+}
+
 TEST_F(NetworkContentServiceTest, DamageInALaterBlockFailsOverMidStream) {
   Open(3, 3);
   std::string bytes = TestBytes(3 * storage::kBlockSize, 5);

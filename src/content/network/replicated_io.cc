@@ -198,31 +198,23 @@ bool IsReplicaFault(const absl::Status& status) {
 
 absl::Status StaleCopyError(std::string_view node, std::string_view has,
                             std::string_view expected) {
-  return absl::DataLossError(absl::StrCat("the copy on ", common::AsAbsl(node),
-                                          " is stale (sha256 ", common::AsAbsl(has), ", expected ",
-                                          common::AsAbsl(expected), ")"));
+  return absl::DataLossError(
+      absl::StrCat("the copy on ", common::AsAbsl(node), " is not the recorded content (sha256 ",
+                   common::AsAbsl(has), ", recorded ", common::AsAbsl(expected), ")"));
 }
 
 absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
     NodePool& pool, std::string key, std::vector<std::string> nodes, uint64_t offset,
     uint64_t length, std::string_view expected_sha256, BadReplicaCallback on_bad_replica) {
   std::vector<NodeAttempt> attempts;
-  // The first copy with other content, and its place: served only when no
-  // copy has the expected content (the file may just have been replaced).
-  std::unique_ptr<storage::BlobStream> other_content;
-  size_t other_index = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream =
         pool.Client(nodes[i]).OpenRead(key, offset, length);
     pool.Report(nodes[i], stream.status());
     if (absl::IsOutOfRange(stream.status())) return stream.status();
+    // Other bytes than the recorded ones are never served, whoever put them.
     if (stream.ok() && !expected_sha256.empty() && (*stream)->blob().sha256 != expected_sha256) {
-      absl::Status stale = StaleCopyError(nodes[i], (*stream)->blob().sha256, expected_sha256);
-      if (other_content == nullptr) {
-        other_content = std::move(*stream);
-        other_index = i;
-      }
-      stream = stale;
+      stream = StaleCopyError(nodes[i], (*stream)->blob().sha256, expected_sha256);
     }
     if (!stream.ok()) {
       attempts.push_back({nodes[i], stream.status()});
@@ -237,13 +229,6 @@ absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
                                     nodes.end());
     return std::make_unique<ReplicaReader>(pool, std::move(key), offset, nodes[i],
                                            std::move(*stream), std::move(spares),
-                                           std::move(on_bad_replica));
-  }
-  if (other_content != nullptr) {
-    std::vector<std::string> spares(nodes.begin() + static_cast<std::ptrdiff_t>(other_index) + 1,
-                                    nodes.end());
-    return std::make_unique<ReplicaReader>(pool, std::move(key), offset, nodes[other_index],
-                                           std::move(other_content), std::move(spares),
                                            std::move(on_bad_replica));
   }
   return NoReplicaServed(absl::StrCat("read of ", key), attempts);

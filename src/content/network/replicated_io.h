@@ -86,13 +86,14 @@ using BadReplicaCallback = std::function<void(const std::string& key, const std:
 // content). OutOfRange is returned at once. The reader must not outlive
 // `pool`.
 // A copy whose SHA-256 is not `expected_sha256` (when given) counts as a bad
-// replica, unless no copy has it: then the first copy that opened is served.
+// replica (DataLoss) and is never served: when no copy has the recorded
+// content, the read fails.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<ContentReader>> OpenReplicatedRead(
     NodePool& pool, std::string key, std::vector<std::string> nodes, uint64_t offset,
     uint64_t length, std::string_view expected_sha256, BadReplicaCallback on_bad_replica);
 
-// A replica that missed an overwrite: DataLoss, so it is repaired like a
-// damaged one.
+// A replica whose content is not the recorded one (it missed an overwrite, or
+// someone replaced it): DataLoss, so it is repaired like a damaged one.
 absl::Status StaleCopyError(std::string_view node, std::string_view has, std::string_view expected);
 // NotFound or DataLoss: the replica should be re-copied from a good one.
 bool IsReplicaFault(const absl::Status& status);
