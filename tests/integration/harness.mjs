@@ -72,10 +72,10 @@ export async function killLeftoverServers() {
   await Promise.all(exits);
 }
 
-// Starts `dvs storage --port PORT DIR`; resolves with its address once it
-// serves.
-export async function startStorage(dir, port = 0) {
-  const child = track(spawn(dvsBinary, ['storage', '--port', String(port), dir], {
+// Starts `dvs storage --port PORT [ARGS...] DIR`; resolves with its address
+// once it serves.
+export async function startStorage(dir, port = 0, { args = [] } = {}) {
+  const child = track(spawn(dvsBinary, ['storage', '--port', String(port), ...args, dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   }));
   let log = '';
