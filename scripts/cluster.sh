@@ -105,20 +105,29 @@ up() {
       --auto-compaction-mode periodic --auto-compaction-retention 1h \
       --quota-backend-bytes $((8 << 30))
   done
+  # The storage servers take calls only with this token (safe by default,
+  # even when --host is not loopback); made once, kept across restarts.
+  local token_file="$dir/cluster-token"
+  if [ ! -s "$token_file" ]; then
+    (umask 077 && openssl rand -hex 32 >"$token_file")
+  fi
+  chmod 600 "$token_file"
   for i in "${!storage_ports[@]}"; do
-    spawn "storage-$i" "$dvs" storage --host "$host" --port "${storage_ports[i]}" "$dir/storage-$i"
+    spawn "storage-$i" "$dvs" storage --host "$host" --port "${storage_ports[i]}" \
+      --cluster-token-file "$token_file" "$dir/storage-$i"
   done
   for i in "${!etcd_ports[@]}"; do
     wait_for "etcd-$i" "curl -fsS http://$host:${etcd_ports[i]}/health | grep -q '\"health\":\"true\"'"
   done
-  spawn web "$dvs" web --host "$host" --port "$web_port" --work-dir "$dir/web-work" "$@" \
+  spawn web "$dvs" web --host "$host" --port "$web_port" --work-dir "$dir/web-work" \
+    --cluster-token-file "$token_file" "$@" \
     etcd "$(etcd_endpoints)" nw "$host:$admin_port,$(storage_nodes)"
   wait_for web "curl -fsS http://$host:$web_port/readyz"
   say ""
   say "dvs is up:"
   say "  web        http://$host:$web_port/"
   say "  admin      $host:$admin_port   (e.g. build/dvs admin status $host:$admin_port)"
-  say "  storage    $(storage_nodes)"
+  say "  storage    $(storage_nodes)   (cluster token in $token_file)"
   say "  etcd       $(etcd_endpoints)"
   say "  logs, pids $dir/logs, $dir/pids"
   say "stop it with: scripts/cluster.sh down"
