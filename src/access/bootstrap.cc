@@ -77,7 +77,7 @@ absl::Status BootstrapAdmin(Accounts& accounts, std::optional<std::string> passw
   spdlog::warn(
       "created the user \"admin\" with a random password, written to {} (readable by its "
       "owner only): log in at /login with it",
-      std::filesystem::absolute(file).string());
+      std::filesystem::absolute(file).lexically_normal().string());
   return absl::OkStatus();
 }
 

@@ -38,6 +38,8 @@ std::string_view ReasonPhrase(int status) {
       return "Content Too Large";
     case 416:
       return "Range Not Satisfiable";
+    case 421:
+      return "Misdirected Request";
     case 422:
       return "Unprocessable Content";
     case 429:
@@ -125,19 +127,27 @@ Response Response::Error(const Request& request, const absl::Status& status) {
   return ErrorResponse(request, http_status, common::AsStd(status.message()));
 }
 
+// A 401 always says how to authenticate (RFC 9110), and its page for
+// browsers links to the login form.
 Response ErrorResponse(const Request& request, int http_status, std::string_view message) {
   std::string text(message.empty() ? ReasonPhrase(http_status) : message);
+  Response response;
   if (request.WantsJson()) {
     // Replacing invalid UTF-8 keeps dump() from throwing on odd messages.
     nlohmann::json json = {{"error", text}};
-    return Response::Json(http_status,
-                          json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    response = Response::Json(http_status,
+                              json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    std::string title = absl::StrCat(http_status, " ", common::AsAbsl(ReasonPhrase(http_status)));
+    response = Response::Html(
+        http_status,
+        absl::StrCat("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", title,
+                     "</title></head><body><h1>", title, "</h1><p>", HtmlEscape(text), "</p>",
+                     http_status == 401 ? "<p><a href=\"/login\">Log in</a></p>" : "",
+                     "</body></html>\n"));
   }
-  std::string title = absl::StrCat(http_status, " ", common::AsAbsl(ReasonPhrase(http_status)));
-  return Response::Html(http_status,
-                        absl::StrCat("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>",
-                                     title, "</title></head><body><h1>", title, "</h1><p>",
-                                     HtmlEscape(text), "</p></body></html>\n"));
+  if (http_status == 401) response.headers.Set("WWW-Authenticate", "Bearer realm=\"dvs\"");
+  return response;
 }
 
 std::string PercentDecode(std::string_view text, bool plus_is_space) {

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,6 +29,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  // between keep-alive requests
   size_t max_connections = 4096;
   bool handle_signals = true;  // stop on SIGINT/SIGTERM
+  // Runs on the I/O thread for every request head, before routing, and must
+  // not block: an answer refuses the request (a foreign Host, a cross-site
+  // write) without reading its body; nullopt lets it through.
+  std::function<std::optional<Response>(const Request& request)> request_filter;
 };
 
 class Server {

@@ -64,6 +64,17 @@ Response CallHandler(const Handler& handler, Request& request) {
   }
 }
 
+// The server's request filter, if any; a filter that throws refuses.
+std::optional<Response> Filter(const ServerCore& core, const Request& request) {
+  if (!core.options.request_filter) return std::nullopt;
+  try {
+    return core.options.request_filter(request);
+  } catch (const std::exception& e) {
+    spdlog::error("request filter for {} {} threw: {}", request.method, request.path, e.what());
+    return Response::Error(request, absl::InternalError("internal error"));
+  }
+}
+
 // The route's answer with what is at hand, on this I/O thread; nullopt sends the
 // request to the worker pool (also when the at-hand handler throws).
 std::optional<Response> AnswerAtHand(const Router::Route& route, Request& request) {
@@ -189,6 +200,8 @@ asio::awaitable<bool> Session::FailHeaderRead(beast::error_code ec) {
 
 asio::awaitable<bool> Session::Dispatch(Parser& parser) {
   Request request = MakeRequest(parser.get(), connection_->remote_address);
+  std::optional<Response> refused = Filter(core_, request);
+  if (refused.has_value()) co_return co_await RejectWith(request, std::move(*refused));
   Router::Match match = core_.router.Find(request.method, request.path);
   if (match.route == nullptr) {
     int status = match.method_not_allowed ? 405 : 404;

@@ -14,6 +14,8 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
+#include "web/access_gate.h"
+#include "web/access_routes.h"
 #include "web/content_route.h"
 #include "web/file_index_store.h"
 #include "web/pages.h"
@@ -42,8 +44,12 @@ std::string_view StaticContentType(std::string_view file) {
 }  // namespace
 
 App::App(AppOptions options, metadata::VideoMetadataService& metadata,
-         content::VideoContentService& content, media::JobQueue& jobs)
-    : options_(std::move(options)), metadata_(metadata), content_(content), jobs_(jobs) {
+         content::VideoContentService& content, media::JobQueue& jobs, AccessGate& gate)
+    : options_(std::move(options)),
+      metadata_(metadata),
+      content_(content),
+      jobs_(jobs),
+      gate_(gate) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   indexes_ = std::make_unique<FileIndexStore>(content_);
   processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_, jobs_);
@@ -74,9 +80,8 @@ void App::RegisterRoutes(http::Router& router) {
     return [this, method](http::Request& request) { return (this->*method)(request); };
   };
   router.Add("GET", "/", bind(&App::IndexPage));
-  router.AddStreaming("POST", "/upload", [this](http::Request& request) {
-    return MakeUploadSink(request, *upload_context_);
-  });
+  router.AddStreaming("POST", "/upload",
+                      [this](http::Request& request) { return StartUpload(request); });
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
     return ServeContentAtHand(request, metadata_, *indexes_, content_);
@@ -87,6 +92,14 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/static/:file", bind(&App::Static));
   router.Add("GET", "/healthz", [](http::Request&) { return http::Response::Text(200, "ok\n"); });
   router.Add("GET", "/readyz", bind(&App::Ready));
+  RegisterAccessRoutes(router, gate_);
+}
+
+// The policy is asked before any of the body is read.
+absl::StatusOr<std::unique_ptr<http::BodySink>> App::StartUpload(http::Request& request) {
+  ASSIGN_OR_RETURN(access::Principal who, gate_.Identify(request));
+  RETURN_IF_ERROR(gate_.Check(who, access::Action::kUpload));
+  return MakeUploadSink(request, *upload_context_, who.user);
 }
 
 // Spooled request bodies of a previous run (killed mid-upload) belong to no
@@ -165,10 +178,15 @@ http::Response App::IndexPage(http::Request& request) {
   std::string cursor(request.QueryParam("cursor").value_or(""));
   absl::StatusOr<metadata::VideoPage> page = metadata_.List(cursor, kIndexPageSize);
   if (!page.ok()) return http::Response::Error(request, page.status());
-  return http::Response::Html(
+  access::Principal who = gate_.Viewer(request);
+  Viewer viewer{.user = who.user, .can_upload = gate_.Check(who, access::Action::kUpload).ok()};
+  http::Response response = http::Response::Html(
       200, web::IndexPage(
                *page, [this](const metadata::VideoMetadata& meta) { return ProgressOf(meta); },
-               !cursor.empty()));
+               !cursor.empty(), viewer));
+  // The page differs by who is logged in: no shared cache may keep it.
+  response.headers.Set("Cache-Control", "private, no-cache");
+  return response;
 }
 
 http::Response App::VideoPage(http::Request& request) {
@@ -204,13 +222,23 @@ http::Response App::VideoJson(http::Request& request) {
 
 // Stops the job first so that it cannot store files after they are removed.
 http::Response App::DeleteVideo(http::Request& request) {
+  absl::StatusOr<access::Principal> who = gate_.Identify(request);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
+  // Anonymous callers learn nothing, not even whether the video exists.
+  if (who->anonymous()) {
+    return AccessGate::Refusal(request, gate_.Check(*who, access::Action::kDelete));
+  }
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
+  if (absl::Status allowed = gate_.Check(*who, access::Action::kDelete, meta->owner);
+      !allowed.ok()) {
+    return AccessGate::Refusal(request, allowed);
+  }
   processor_->Cancel(meta->id);
   absl::Status status = content_.Delete(meta->ContentFolder());
   if (status.ok()) status = metadata_.Delete(meta->id);
   if (!status.ok()) return http::Response::Error(request, status);
-  spdlog::info("deleted video {}", meta->id);
+  spdlog::info("deleted video {} (by {})", meta->id, who->user);
   return http::Response::Text(204, "");
 }
 

@@ -21,6 +21,7 @@
 
 namespace dvs::web {
 
+class AccessGate;
 class FileIndexStore;
 class VideoProcessor;
 struct UploadContext;
@@ -41,8 +42,9 @@ struct AppOptions {
 
 class App {
  public:
+  // `gate` decides who may do what (uploads, deletes, accounts).
   App(AppOptions options, metadata::VideoMetadataService& metadata,
-      content::VideoContentService& content, media::JobQueue& jobs);
+      content::VideoContentService& content, media::JobQueue& jobs, AccessGate& gate);
   ~App();
 
   void RegisterRoutes(http::Router& router);
@@ -72,6 +74,7 @@ class App {
   http::Response IndexPage(http::Request& request);
   http::Response VideoPage(http::Request& request);
   http::Response Content(http::Request& request);
+  absl::StatusOr<std::unique_ptr<http::BodySink>> StartUpload(http::Request& request);
   http::Response Static(http::Request& request);
   http::Response Ready(http::Request& request);
 
@@ -79,6 +82,7 @@ class App {
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
   media::JobQueue& jobs_;
+  AccessGate& gate_;
   std::unique_ptr<FileIndexStore> indexes_;
   std::unique_ptr<VideoProcessor> processor_;
   std::unique_ptr<UploadContext> upload_context_;

@@ -14,7 +14,20 @@ namespace {
 
 using http::HtmlEscape;
 
-std::string Layout(std::string_view title, std::string_view head_extra, std::string_view body) {
+// The header's account part: who is logged in and a logout button, or a
+// link to the login form.
+std::string AccountBar(const Viewer& viewer) {
+  if (viewer.user.empty()) {
+    return "<nav class=\"account\"><a id=\"login-link\" href=\"/login\">Log in</a></nav>";
+  }
+  return absl::StrCat("<nav class=\"account\"><span id=\"logged-in-user\">",
+                      HtmlEscape(viewer.user),
+                      "</span> <form method=\"post\" action=\"/logout\"><button id=\"logout\" "
+                      "type=\"submit\">Log out</button></form></nav>");
+}
+
+std::string Layout(std::string_view title, std::string_view head_extra, std::string_view body,
+                   std::string_view account = {}) {
   using common::AsAbsl;
   return absl::StrCat(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -23,9 +36,8 @@ std::string Layout(std::string_view title, std::string_view head_extra, std::str
       HtmlEscape(title),
       " · dvs</title><link rel=\"icon\" href=\"/static/icon.svg\">"
       "<link rel=\"stylesheet\" href=\"/static/style.css\">",
-      AsAbsl(head_extra),
-      "</head><body><header><a class=\"brand\" href=\"/\">dvs</a></header><main>", AsAbsl(body),
-      "</main></body></html>\n");
+      AsAbsl(head_extra), "</head><body><header><a class=\"brand\" href=\"/\">dvs</a>",
+      AsAbsl(account), "</header><main>", AsAbsl(body), "</main></body></html>\n");
 }
 
 std::string StateBadge(const metadata::VideoMetadata& meta, double progress) {
@@ -105,14 +117,16 @@ std::string FormatDate(int64_t unix_ms) {
 }
 
 std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progress_of,
-                      bool later_page) {
+                      bool later_page, const Viewer& viewer) {
   std::string list;
   for (const metadata::VideoMetadata& meta : page.videos) {
     list += VideoListItem(meta, progress_of(meta));
   }
   if (page.videos.empty()) {
-    list = later_page ? "<li class=\"empty\">No older videos.</li>"
-                      : "<li class=\"empty\">No videos yet. Upload one above.</li>";
+    list = later_page
+               ? "<li class=\"empty\">No older videos.</li>"
+               : (viewer.can_upload ? "<li class=\"empty\">No videos yet. Upload one above.</li>"
+                                    : "<li class=\"empty\">No videos yet.</li>");
   }
   // Cursors are made of name characters and digits only: safe in a URL.
   std::string pager;
@@ -123,10 +137,30 @@ std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progres
                           "\">Older videos</a>");
   }
   if (!pager.empty()) pager = absl::StrCat("<nav class=\"pager\">", pager, "</nav>");
+  return Layout("Videos", "<script src=\"/static/app.js\" defer></script>",
+                absl::StrCat(viewer.can_upload ? common::AsAbsl(kUploadForm) : "",
+                             "<section><h2>Videos</h2><ul class=\"videos\">", list, "</ul>", pager,
+                             "</section>"),
+                AccountBar(viewer));
+}
+
+std::string LoginPage(std::string_view error, std::string_view user, std::string_view next) {
+  std::string message = error.empty()
+                            ? ""
+                            : absl::StrCat("<p class=\"error\" id=\"login-error\" role=\"alert\">",
+                                           HtmlEscape(error), "</p>");
   return Layout(
-      "Videos", "<script src=\"/static/app.js\" defer></script>",
-      absl::StrCat(common::AsAbsl(kUploadForm), "<section><h2>Videos</h2><ul class=\"videos\">",
-                   list, "</ul>", pager, "</section>"));
+      "Log in", "",
+      absl::StrCat("<section class=\"login\"><h1>Log in</h1>", message,
+                   "<form id=\"login-form\" method=\"post\" action=\"/login\">"
+                   "<label>User <input name=\"user\" autocomplete=\"username\" required "
+                   "value=\"",
+                   HtmlEscape(user),
+                   "\"></label><label>Password <input name=\"password\" type=\"password\" "
+                   "autocomplete=\"current-password\" required></label>"
+                   "<input type=\"hidden\" name=\"next\" value=\"",
+                   HtmlEscape(next),
+                   "\"><button type=\"submit\">Log in</button></form></section>"));
 }
 
 std::string VideoPage(const metadata::VideoMetadata& meta, double progress) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metadata/video_metadata.h"
@@ -11,10 +12,21 @@
 
 namespace dvs::web {
 
+// Who looks at a page: shown in its header (with a logout button, or a
+// "Log in" link), and whether the upload form is offered.
+struct Viewer {
+  std::string user;  // empty: anonymous
+  bool can_upload = false;
+};
+
 // One page of the list, with a link to the next (older) page when there is
 // one, and back to the newest when `later_page` (it was asked for by cursor).
 std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progress_of,
-                      bool later_page = false);
+                      bool later_page, const Viewer& viewer);
+
+// The login form (works without JavaScript); `error` is shown above it,
+// `next` is carried to where a successful login goes.
+std::string LoginPage(std::string_view error, std::string_view user, std::string_view next);
 std::string VideoPage(const metadata::VideoMetadata& meta, double progress);
 
 // "1:05", "1:02:03".

@@ -24,7 +24,31 @@ double Progress(const metadata::VideoMetadata&) { return 0.42; }
 
 std::string Index(std::vector<metadata::VideoMetadata> videos, std::string next_cursor = "",
                   bool later_page = false) {
-  return IndexPage({std::move(videos), std::move(next_cursor)}, Progress, later_page);
+  return IndexPage({std::move(videos), std::move(next_cursor)}, Progress, later_page,
+                   Viewer{.user = "alice", .can_upload = true});
+}
+
+TEST(PagesTest, AnonymousVisitorsGetALoginLinkAndNoUploadForm) {
+  std::string html = IndexPage({}, Progress, false, Viewer{});
+  EXPECT_THAT(html, HasSubstr("href=\"/login\""));
+  EXPECT_THAT(html, Not(HasSubstr("action=\"/upload\"")));
+  EXPECT_THAT(html, Not(HasSubstr("action=\"/logout\"")));
+}
+
+TEST(PagesTest, ALoggedInUserSeesTheirNameAndALogoutButton) {
+  std::string html = IndexPage({}, Progress, false, Viewer{.user = "<b>bob", .can_upload = true});
+  EXPECT_THAT(html, HasSubstr("&lt;b&gt;bob"));
+  EXPECT_THAT(html, HasSubstr("method=\"post\" action=\"/logout\""));
+  EXPECT_THAT(html, Not(HasSubstr("href=\"/login\"")));
+}
+
+TEST(PagesTest, TheLoginFormPostsUserAndPasswordAndEscapesWhatItEchoes) {
+  std::string html = LoginPage("wrong <password>", "\"><script>", "/videos/x\"");
+  EXPECT_THAT(html, HasSubstr("method=\"post\" action=\"/login\""));
+  EXPECT_THAT(html, HasSubstr("name=\"user\""));
+  EXPECT_THAT(html, HasSubstr("name=\"password\" type=\"password\""));
+  EXPECT_THAT(html, HasSubstr("wrong &lt;password&gt;"));
+  EXPECT_THAT(html, Not(HasSubstr("\"><script>")));
 }
 
 TEST(PagesTest, TitlesAreEscapedEverywhere) {

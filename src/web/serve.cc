@@ -2,14 +2,21 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "access/accounts.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "media/job_queue.h"
 #include "spdlog/spdlog.h"
+#include "web/access_gate.h"
 #include "web/app.h"
 #include "web/backends.h"
 
@@ -25,6 +32,62 @@ std::filesystem::path DefaultStaticDir() {
   return ec ? std::filesystem::path("static") : exe.parent_path() / "static";
 }
 
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Where a random first admin password is written: beside the SQLite file,
+// or the work folder (etcd: each server has one of its own).
+std::filesystem::path DataFolder(const WebConfig& config) {
+  if (config.backends.size() >= 2 && config.backends[0] == "sqlite") {
+    std::filesystem::path parent = std::filesystem::path(config.backends[1]).parent_path();
+    return parent.empty() ? std::filesystem::path(".") : parent;
+  }
+  return config.work_dir;
+}
+
+// DVS_ADMIN_PASSWORD, or the first line of --admin-password-file; nullopt
+// for neither (a random one is made).
+absl::StatusOr<std::optional<std::string>> AdminPassword(const WebConfig& config) {
+  if (!config.admin_password_file.empty()) {
+    std::ifstream in(config.admin_password_file);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read --admin-password-file ", config.admin_password_file));
+    }
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return std::optional<std::string>(line);
+  }
+  if (const char* env = std::getenv("DVS_ADMIN_PASSWORD"); env != nullptr && *env != '\0') {
+    return std::optional<std::string>(env);
+  }
+  return std::optional<std::string>();
+}
+
+absl::StatusOr<AccessOptions> MakeAccessOptions(const WebConfig& config) {
+  AccessOptions options;
+  options.site.listen_host = config.host;
+  if (!config.public_url.empty()) {
+    ASSIGN_OR_RETURN(options.site.public_url, access::ParsePublicUrl(config.public_url));
+    options.secure_cookies = options.site.public_url->https();
+  }
+  options.policy.anonymous_uploads = config.anonymous_uploads;
+  if (config.anonymous_uploads) {
+    spdlog::warn(
+        "--anonymous-uploads: anyone who reaches this server may upload videos; use it on a "
+        "trusted network only");
+  }
+  return options;
+}
+
+absl::Status SetUpAccess(const WebConfig& config, access::Accounts& accounts) {
+  ASSIGN_OR_RETURN(std::optional<std::string> password, AdminPassword(config));
+  return access::BootstrapAdmin(accounts, std::move(password), DataFolder(config));
+}
+
 }  // namespace
 
 int RunWebServer(const WebConfig& config) {
@@ -33,24 +96,37 @@ int RunWebServer(const WebConfig& config) {
     spdlog::error("{}", backends.status().message());
     return absl::IsInvalidArgument(backends.status()) ? kExitBadConfiguration : kExitStartupError;
   }
+  absl::StatusOr<AccessOptions> access_options = MakeAccessOptions(config);
+  if (!access_options.ok()) {
+    spdlog::error("{}", access_options.status().message());
+    return kExitBadConfiguration;
+  }
+  access::Accounts accounts((*backends)->metadata(), SystemNowMs);
+  if (absl::Status ready = SetUpAccess(config, accounts); !ready.ok()) {
+    spdlog::error("{}", ready.message());
+    return absl::IsInvalidArgument(ready) ? kExitBadConfiguration : kExitStartupError;
+  }
+  AccessGate gate(accounts, *access_options);
   media::JobQueue jobs(config.transcode_jobs);
   AppOptions options{
       .work_dir = config.work_dir,
       .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.max_concurrent_uploads = config.max_uploads;
-  App app(options, (*backends)->metadata(), (*backends)->content(), jobs);
+  App app(options, (*backends)->metadata(), (*backends)->content(), jobs, gate);
 
   http::Router router;
   app.RegisterRoutes(router);
-  http::Server server({.host = config.host,
-                       .port = config.port,
-                       .worker_threads = config.http_workers,
-                       .upload_limit = config.upload_limit_bytes,
-                       .read_timeout = std::chrono::seconds(config.read_timeout_s),
-                       .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
-                       .max_connections = static_cast<size_t>(config.max_connections)},
-                      std::move(router));
+  http::Server server(
+      {.host = config.host,
+       .port = config.port,
+       .worker_threads = config.http_workers,
+       .upload_limit = config.upload_limit_bytes,
+       .read_timeout = std::chrono::seconds(config.read_timeout_s),
+       .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
+       .max_connections = static_cast<size_t>(config.max_connections),
+       .request_filter = [&gate](const http::Request& request) { return gate.Filter(request); }},
+      std::move(router));
   if (absl::Status started = server.Start(); !started.ok()) {
     spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, started.message());
     return kExitStartupError;

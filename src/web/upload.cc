@@ -68,8 +68,10 @@ class UploadSink final : public http::BodySink {
  public:
   // Counted in context.in_flight by MakeUploadSink; counted out here.
   ~UploadSink() override { --context_.in_flight; }
-  UploadSink(const UploadContext& context, const http::Request& request, std::string boundary)
+  UploadSink(const UploadContext& context, const http::Request& request, std::string boundary,
+             std::string owner)
       : context_(context),
+        owner_(std::move(owner)),
         wants_json_(request.WantsJson()),
         wait_(request.QueryParam("wait").value_or("0") == "1"),
         parser_(
@@ -127,6 +129,7 @@ class UploadSink final : public http::BodySink {
   absl::StatusOr<metadata::VideoMetadata> WaitUntilSettled(const std::string& id);
 
   const UploadContext& context_;
+  const std::string owner_;
   http::Request head_;
   const bool wants_json_;
   const bool wait_;
@@ -145,6 +148,7 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   metadata::VideoMetadata meta;
   meta.id = id;
   meta.title = *filename_;
+  meta.owner = owner_;
   meta.uploaded_at_ms = context_.options.now_ms();
   meta.updated_at_ms = meta.uploaded_at_ms;
   // A fresh folder for this upload's files: nothing of an earlier video of
@@ -194,7 +198,8 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::WaitUntilSettled(const std::
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& request,
-                                                               const UploadContext& context) {
+                                                               const UploadContext& context,
+                                                               std::string owner) {
   std::optional<std::string_view> content_type = request.headers.Get("Content-Type");
   if (!content_type) {
     return absl::InvalidArgumentError(
@@ -207,7 +212,7 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
     return absl::ResourceExhaustedError(absl::StrCat("too many uploads at once (", limit,
                                                      " are being received); try again shortly"));
   }
-  return std::make_unique<UploadSink>(context, request, std::move(boundary));
+  return std::make_unique<UploadSink>(context, request, std::move(boundary), std::move(owner));
 }
 
 }  // namespace dvs::web

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "http/message.h"
@@ -25,8 +26,9 @@ struct UploadContext {
   mutable std::atomic<int> in_flight{0};
 };
 
-// The sink for one upload request (called with its head, before the body).
+// The sink for one upload request (called with its head, before the body);
+// the video will belong to `owner` (empty: an anonymous upload).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(
-    http::Request& request, const UploadContext& context);
+    http::Request& request, const UploadContext& context, std::string owner);
 
 }  // namespace dvs::web

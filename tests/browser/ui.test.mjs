@@ -1,13 +1,13 @@
 // The viewer's side in real headless Chromium (Debian's package) driven by
-// playwright-core: upload through the page's form, watch the progress, play
-// the video with dash.js. Screenshots go to DVS_TEST_OUTPUT (default
+// playwright-core: log in through the page, upload through its form, watch
+// the progress, play the video with dash.js, log out. Screenshots go to DVS_TEST_OUTPUT (default
 // build/test-output/browser).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { makeClip, makeTempDir, removeDir, startWeb, waitForVideo } from '../integration/harness.mjs';
+import { adminPassword, makeClip, makeTempDir, removeDir, startWeb, waitForVideo } from '../integration/harness.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -54,9 +54,19 @@ async function openPage(viewport = { width: 1280, height: 800 }) {
   return { page, problems };
 }
 
-test('upload through the form, see progress, then play with at least two qualities', async () => {
+test('log in, upload through the form, see progress, play with at least two qualities, log out', async () => {
   const { page, problems } = await openPage();
   await page.goto(web.url);
+  assert.equal(await page.locator('#upload-form').count(), 0, 'no upload form before logging in');
+  await page.click('#login-link');
+  await page.fill('#login-form input[name=user]', 'admin');
+  await page.fill('#login-form input[name=password]', adminPassword);
+  await page.screenshot({ path: path.join(outputDir, 'login.png') });
+  await Promise.all([page.waitForURL(`${web.url}/`), page.click('#login-form button[type=submit]')]);
+  assert.equal(await page.textContent('#logged-in-user'), 'admin');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((cookie) => cookie.name === 'dvs_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Lax', JSON.stringify(cookies));
   await page.screenshot({ path: path.join(outputDir, 'index-empty.png') });
 
   // Slow the upload down so its progress can be seen moving.
@@ -70,7 +80,7 @@ test('upload through the form, see progress, then play with at least two qualiti
     setInterval(() => { if (!bar.hidden) window.seenProgress.push(bar.value); }, 50);
   });
   await page.setInputFiles('input[name=file]', clip);
-  await page.click('button[type=submit]');
+  await page.click('#upload-form button[type=submit]');
   await page.waitForFunction(() => /Uploading… [1-9]/.test(document.getElementById('upload-status').textContent));
   await page.screenshot({ path: path.join(outputDir, 'upload-in-progress.png') });
   await page.waitForFunction(() => /Processing/.test(document.getElementById('upload-status').textContent),
@@ -98,6 +108,12 @@ test('upload through the form, see progress, then play with at least two qualiti
   const options = await page.locator('#quality option').allTextContents();
   assert.deepEqual(options.slice(1), [...heights].sort((a, b) => b - a).map((h) => `${h}p`));
   await page.screenshot({ path: path.join(outputDir, 'playing.png') });
+
+  await page.goto(web.url);
+  await Promise.all([page.waitForURL(`${web.url}/`), page.click('#logout')]);
+  await page.locator('#login-link').waitFor();
+  assert.equal(await page.locator('#upload-form').count(), 0, 'no upload form after logging out');
+  assert.ok(!(await page.context().cookies()).some((cookie) => cookie.name === 'dvs_session' && cookie.value));
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { admin, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload } from './harness.mjs';
+import { admin, authHeaders, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload } from './harness.mjs';
 import { startEtcdCluster } from './etcd_cluster.mjs';
 
 let dir;
@@ -102,7 +102,7 @@ test('two web servers share the videos: an upload on one is listed, served and d
   const page = await fetch(`${b.server.url}/videos/${video.id}`);
   assert.equal(page.status, 200);
 
-  const removed = await fetch(`${b.server.url}/api/videos/${video.id}`, { method: 'DELETE' });
+  const removed = await fetch(`${b.server.url}/api/videos/${video.id}`, { method: 'DELETE', headers: authHeaders(b.server.url) });
   assert.ok([200, 204].includes(removed.status), `delete: ${removed.status}`);
   assert.equal((await fetch(`${a.server.url}/api/videos/${video.id}`)).status, 404);
   assert.equal((await fetch(`${a.server.url}/content/${video.id}/manifest.mpd`)).status, 404);

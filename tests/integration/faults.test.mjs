@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  admin, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload,
+  admin, authLine, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload,
 } from './harness.mjs';
 
 const exec = promisify(execFile);
@@ -247,7 +247,7 @@ test('kill -9 of the web server mid-upload: after a restart nothing half-uploade
   const socket = net.connect(Number(port), '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.on('error', () => {});
-  socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+  socket.write(`POST /upload HTTP/1.1\r\nHost: localhost\r\n${authLine(web.url)}Content-Type: multipart/form-data; boundary=${boundary}\r\n` +
     `Content-Length: ${declared}\r\n\r\n--${boundary}\r\n` +
     'Content-Disposition: form-data; name="file"; filename="half.mp4"\r\nContent-Type: video/mp4\r\n\r\n');
   socket.write(Buffer.alloc(4 * 1024 * 1024, 7));

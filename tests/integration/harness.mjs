@@ -16,12 +16,47 @@ export async function makeTempDir(prefix = 'dvs-test-') {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
 
-// Starts `dvs web --port 0 ...` with cwd `dir`; resolves once it prints the
-// address it serves.
-export async function startWeb(dir, args = []) {
+// The first admin's password in every server started here.
+export const adminPassword = 'admin-password-for-tests';
+
+// An API token per server URL, made by startWeb (admin, every scope), which
+// upload() and authHeaders() send.
+const tokens = new Map();
+
+export function authHeaders(baseUrl) {
+  const token = tokens.get(baseUrl);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+// The same, as a header line for raw requests.
+export function authLine(baseUrl) {
+  const token = tokens.get(baseUrl);
+  return token ? `Authorization: Bearer ${token}\r\n` : '';
+}
+
+// POST /api/tokens with HTTP Basic; resolves to { status, body }.
+export async function makeToken(baseUrl, { user = 'admin', password = adminPassword,
+  scopes = ['upload', 'delete', 'admin'], ttl_s = 7200, label } = {}) {
+  const response = await fetch(`${baseUrl}/api/tokens`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ scopes, ttl_s, label }),
+  });
+  const text = await response.text();
+  let body;
+  try { body = JSON.parse(text); } catch { body = { text }; }
+  return { status: response.status, body };
+}
+
+// Starts `dvs web --port 0 ...` with cwd `dir` and DVS_ADMIN_PASSWORD set;
+// resolves once it prints the address it serves, with a token made.
+export async function startWeb(dir, args = [], { env = {} } = {}) {
   const child = track(spawn(dvsBinary, ['web', '--port', '0', ...args], {
     cwd: dir,
-    env: { ...process.env },
+    env: { ...process.env, DVS_ADMIN_PASSWORD: adminPassword, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   }));
   let log = '';
@@ -38,8 +73,11 @@ export async function startWeb(dir, args = []) {
     child.on('error', (error) => { clearTimeout(timer); reject(error); });
   });
   child.stderr.on('data', (data) => { log += data; });
+  const made = await makeToken(url).catch(() => null);
+  if (made?.status === 201) tokens.set(url, made.body.token);
   return {
     url,
+    token: tokens.get(url),
     child,
     log: () => log,
     alive: () => child.exitCode === null && child.signalCode === null,
@@ -128,10 +166,14 @@ export async function makeClip(file, { width = 1280, height = 720, seconds = 8, 
   return file;
 }
 
-export async function upload(baseUrl, fileName, bytes, { headers = {}, query = '' } = {}) {
+// As the admin (the token startWeb made) unless `anonymous`.
+export async function upload(baseUrl, fileName, bytes, { headers = {}, query = '', anonymous = false } = {}) {
   const form = new FormData();
   form.append('file', new Blob([bytes]), fileName);
-  return fetch(`${baseUrl}/upload${query}`, { method: 'POST', body: form, redirect: 'manual', headers });
+  return fetch(`${baseUrl}/upload${query}`, {
+    method: 'POST', body: form, redirect: 'manual',
+    headers: { ...(anonymous ? {} : authHeaders(baseUrl)), ...headers },
+  });
 }
 
 export async function waitForVideo(baseUrl, id, predicate, timeoutMs = 300000) {
@@ -161,7 +203,7 @@ export function rawRequest(baseUrl, request) {
 }
 
 export async function rawGet(baseUrl, target) {
-  return rawRequest(baseUrl, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  return rawRequest(baseUrl, `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
 }
 
 export async function removeDir(dir) {

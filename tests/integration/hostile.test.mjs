@@ -13,7 +13,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { dvsBinary, makeClip, makeTempDir, rawGet, rawRequest, removeDir, startStorage, startWeb, upload } from './harness.mjs';
+import { authHeaders, authLine, dvsBinary, makeClip, makeTempDir, rawGet, rawRequest, removeDir, startStorage, startWeb, upload } from './harness.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const grpc = require('@grpc/grpc-js');
@@ -160,7 +160,7 @@ const filePart = (filenameLatin1, body) => ({
 });
 
 async function postUpload(body, { contentType = 'multipart/form-data; boundary=hostile-boundary', json = true, query = '' } = {}) {
-  const headers = {};
+  const headers = { ...authHeaders(web.url) };
   if (contentType !== null) headers['Content-Type'] = contentType;
   if (json) headers.Accept = 'application/json';
   const response = await fetch(`${web.url}/upload${query}`, { method: 'POST', body, headers, redirect: 'manual' });
@@ -180,7 +180,7 @@ async function withUploadedClip(filenameLatin1, check) {
     assert.deepEqual((await readdir(contentDir())).sort(), ['sample', video.id].sort());
     await check(video);
   } finally {
-    assert.equal((await fetch(`${web.url}/api/videos/${video.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(`${web.url}/api/videos/${video.id}`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 204);
   }
 }
 
@@ -251,7 +251,7 @@ describe('path traversal in URLs', () => {
 
   // Raw: fetch() would resolve "%2e%2e" as "..", as URLs do.
   test('DELETE of a dot-dot id: 400, and the sample video stays', async () => {
-    const { status, text } = await rawRequest(web.url, 'DELETE /api/videos/%2e%2e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const { status, text } = await rawRequest(web.url, `DELETE /api/videos/%2e%2e HTTP/1.1\r\nHost: localhost\r\n${authLine(web.url)}Connection: close\r\n\r\n`);
     assertError(status, text, 400, /video id must start/);
     assert.equal((await fetch(`${web.url}/api/videos/sample`)).status, 200);
   });
@@ -371,22 +371,22 @@ describe('malformed multipart bodies', () => {
 
 describe('HTTP framing', () => {
   afterEach(assertNothingStored);
-  const uploadHead = (extra) => `POST /upload HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Type: multipart/form-data; boundary=hostile-boundary\r\n${extra}\r\n`;
+  const uploadHead = (extra) => `POST /upload HTTP/1.1\r\nHost: localhost\r\n${authLine(web.url)}Accept: application/json\r\nContent-Type: multipart/form-data; boundary=hostile-boundary\r\n${extra}\r\n`;
   const body = () => multipart([filePart('lying.mp4', clip)]);
 
   test('a 20 KiB header field: 431', async () => {
-    const { status, text } = await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20 << 10)}\r\n\r\n`);
+    const { status, text } = await exchange(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'h'.repeat(20 << 10)}\r\n\r\n`);
     assertError(status, text, 431, /header fields too large/);
   });
 
   test('2000 small header fields: 431', async () => {
     const fields = Array.from({ length: 2000 }, (_, i) => `X-F${i}: v`).join('\r\n');
-    const { status, text } = await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\n${fields}\r\n\r\n`);
+    const { status, text } = await exchange(`GET /healthz HTTP/1.1\r\nHost: localhost\r\n${fields}\r\n\r\n`);
     assertError(status, text, 431, /header fields too large/);
   });
 
   test('a 20 KiB request target: 431', async () => {
-    const { status, text } = await exchange(`GET /videos/${'a'.repeat(20 << 10)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const { status, text } = await exchange(`GET /videos/${'a'.repeat(20 << 10)} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
     assertError(status, text, 431, /header fields too large/);
   });
 
@@ -404,7 +404,7 @@ describe('HTTP framing', () => {
   });
 
   test('a request that stops inside its header: 400', async () => {
-    const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Cut: ', { halfClose: true });
+    const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Cut: ', { halfClose: true });
     assertError(status, text, 400, /ended inside its header/);
   });
 
@@ -424,12 +424,12 @@ describe('HTTP framing', () => {
   });
 
   test('a NUL byte in a header value: 400', async () => {
-    const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Nul: a\0b\r\n\r\n');
+    const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Nul: a\0b\r\n\r\n');
     assertError(status, text, 400, /malformed request/);
   });
 
   test('bare LF line endings: 400', async () => {
-    const { status, text } = await exchange('GET /healthz HTTP/1.1\nHost: x\n\n');
+    const { status, text } = await exchange('GET /healthz HTTP/1.1\nHost: localhost\n\n');
     assertError(status, text, 400, /malformed request/);
   });
 
@@ -552,7 +552,7 @@ describe('slow and greedy clients', { concurrency: true }, () => {
     const socket = net.connect(Number(port), '127.0.0.1');
     socket.on('error', () => {});
     const started = Date.now();
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
     const dribble = setInterval(() => socket.write('a'), 250);
     await new Promise((resolve) => socket.on('close', resolve));
     clearInterval(dribble);
@@ -568,7 +568,7 @@ describe('slow and greedy clients', { concurrency: true }, () => {
     const started = Date.now();
     // More than the server's 256 KiB read chunk, so that the spool file exists.
     const bytes = multipart([filePart('stalled.mp4', Buffer.alloc(400 << 10, 0x61))]);
-    socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=hostile-boundary\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    socket.write(`POST /upload HTTP/1.1\r\nHost: localhost\r\n${authLine(web.url)}Content-Type: multipart/form-data; boundary=hostile-boundary\r\nContent-Length: ${bytes.length}\r\n\r\n`);
     socket.write(bytes.subarray(0, 300 << 10));
     await eventually(async () => assert.equal((await readdir(uploadsDir())).length, 1), 5000);
     await new Promise((resolve) => socket.on('close', resolve));
@@ -602,7 +602,7 @@ describe('too many connections', () => {
         sockets.push(...await Promise.all(batch));
       }
       // Accepted in order: by the time the next one is, all above are registered.
-      const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      const { status, text } = await exchange('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
       assert.equal(status, 503, text);
       assert.match(text, /server is too busy/);
     } finally {

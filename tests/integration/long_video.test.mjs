@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { killLeftoverServers, makeTempDir, removeDir, startWeb, waitForVideo } from './harness.mjs';
+import { authHeaders, killLeftoverServers, makeTempDir, removeDir, startWeb, waitForVideo } from './harness.mjs';
 import { startEtcdCluster } from './etcd_cluster.mjs';
 import { parseManifest } from './dash.mjs';
 
@@ -40,7 +40,7 @@ test(`a ${hours}-hour video becomes ready on etcd with a small record`, { timeou
     '-g', '8', '-pix_fmt', 'yuv420p', clip], { maxBuffer: 1 << 20 });
   const form = new FormData();
   form.append('file', await openAsBlob(clip), 'ten hours.mp4');
-  const response = await fetch(`${web.url}/upload`, { method: 'POST', body: form, redirect: 'manual' });
+  const response = await fetch(`${web.url}/upload`, { method: 'POST', body: form, redirect: 'manual', headers: authHeaders(web.url) });
   assert.equal(response.status, 303, await response.text());
   const video = await waitForVideo(web.url, 'ten-hours', (v) => v.state !== 'processing', 35 * 60 * 1000);
   assert.equal(video.state, 'ready', `${video.error}\n${web.log().slice(-3000)}`);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeTempDir, removeDir, startWeb } from './harness.mjs';
+import { authHeaders, makeTempDir, removeDir, startWeb } from './harness.mjs';
 
 let dir;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -97,7 +97,7 @@ test('a SQLite library of the former format is migrated at start-up and served a
     assert.doesNotMatch(web.log(), /migrated \d+ video records/);
     await expectServedAsBefore(web, ids);
     // The migrated library is an ordinary one: a video can be deleted.
-    assert.equal((await fetch(`${web.url}/api/videos/first-video`, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(`${web.url}/api/videos/first-video`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 204);
     assert.equal((await fetch(`${web.url}/content/first-video/manifest.mpd`)).status, 404);
   } finally {
     assert.equal(await web.stop(), 0, web.log());

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { makeClip, makeTempDir, removeDir, startWeb, upload, waitForVideo } from './harness.mjs';
+import { authHeaders, makeClip, makeTempDir, removeDir, startWeb, upload, waitForVideo } from './harness.mjs';
 import { parseManifest } from './dash.mjs';
 
 const run = promisify(execFile);
@@ -130,7 +130,7 @@ test('VP9 goes straight to the ladder; odd sizes, silent and rotated phone video
 test('deleting a video while it is processing stops its job and keeps nothing', async () => {
   const clip = await makeClip(path.join(dir, 'doomed.mp4'), { seconds: 20 });
   assert.equal((await upload(web.url, 'doomed.mp4', await readFile(clip), json)).status, 202);
-  assert.equal((await fetch(`${web.url}/api/videos/doomed`, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(`${web.url}/api/videos/doomed`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 204);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.equal((await fetch(`${web.url}/api/videos/doomed`)).status, 404);
   assert.ok(!(await listDir('data', 'content')).includes('doomed'));

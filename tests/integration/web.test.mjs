@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeClip, makeTempDir, rawGet, rawRequest, removeDir, startWeb, upload, waitForVideo } from './harness.mjs';
+import { authHeaders, makeClip, makeTempDir, rawGet, rawRequest, removeDir, startWeb, upload, waitForVideo } from './harness.mjs';
 import { parseManifest } from './dash.mjs';
 
 let dir;
@@ -24,9 +24,13 @@ after(async () => {
 });
 
 test('the index and health endpoints answer', async () => {
-  const index = await fetch(`${web.url}/`);
+  const index = await fetch(`${web.url}/`, { headers: authHeaders(web.url) });
   assert.equal(index.status, 200);
   assert.match(await index.text(), /<form[^>]+action="\/upload"/);
+  // Anonymous visitors see the list and a login link, not the form.
+  const anonymous = await (await fetch(`${web.url}/`)).text();
+  assert.doesNotMatch(anonymous, /action="\/upload"/);
+  assert.match(anonymous, /href="\/login"/);
   assert.equal((await fetch(`${web.url}/healthz`)).status, 200);
   assert.equal((await fetch(`${web.url}/readyz`)).status, 200);
   const dashjs = await fetch(`${web.url}/static/dash.all.min.js`);
@@ -89,7 +93,7 @@ test('Range requests get 206 with exactly the asked bytes, and HEAD gets only he
   assert.equal(beyond.status, 416);
   assert.equal(beyond.headers.get('content-range'), `bytes */${whole.length}`);
 
-  const head = await rawRequest(web.url, `HEAD /content/My-Trip-2024/${file.name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const head = await rawRequest(web.url, `HEAD /content/My-Trip-2024/${file.name} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
   assert.equal(head.status, 200);
   assert.match(head.text, new RegExp(`Content-Length: ${whole.length}\\r\\n`, 'i'));
   assert.ok(head.text.endsWith('\r\n\r\n'), 'HEAD has no body');
@@ -123,12 +127,12 @@ test('a file that is not a video gets 422 with the reason, and nothing is kept',
 test('an upload without a file, or with a name that makes no id, gets 400', async () => {
   const form = new FormData();
   form.append('title', 'no file here');
-  const noFile = await fetch(`${web.url}/upload`, { method: 'POST', body: form, headers: { Accept: 'application/json' } });
+  const noFile = await fetch(`${web.url}/upload`, { method: 'POST', body: form, headers: { ...authHeaders(web.url), Accept: 'application/json' } });
   assert.equal(noFile.status, 400);
   const noId = await upload(web.url, '日本語.mp4', clipBytes, { headers: { Accept: 'application/json' } });
   assert.equal(noId.status, 400);
   assert.match((await noId.json()).error, /letters or digits/);
-  const notMultipart = await fetch(`${web.url}/upload`, { method: 'POST', body: 'x', headers: { 'Content-Type': 'text/plain' } });
+  const notMultipart = await fetch(`${web.url}/upload`, { method: 'POST', body: 'x', headers: { ...authHeaders(web.url), 'Content-Type': 'text/plain' } });
   assert.equal(notMultipart.status, 400);
 });
 
@@ -167,7 +171,7 @@ test('deleting a video removes its record and every file', async () => {
   assert.equal(response.status, 200);
   assert.equal((await response.json()).state, 'ready');
   assert.ok((await readdir(path.join(dir, 'data', 'content'))).includes('short'));
-  const deleted = await fetch(`${web.url}/api/videos/short`, { method: 'DELETE' });
+  const deleted = await fetch(`${web.url}/api/videos/short`, { method: 'DELETE', headers: authHeaders(web.url) });
   assert.equal(deleted.status, 204);
   assert.equal((await fetch(`${web.url}/api/videos/short`)).status, 404);
   assert.equal((await fetch(`${web.url}/content/short/manifest.mpd`)).status, 404);
@@ -179,7 +183,7 @@ test('a video uploaded again after a delete never serves the old bytes', async (
   assert.equal(first.state, 'ready');
   const old = await (await fetch(`${web.url}/api/videos/again`)).json();
   const oldSegment = old.files.find((f) => f.name.startsWith('chunk-'));
-  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 204);
   // Something else under the same name: a shorter, smaller clip.
   const otherClip = await readFile(await makeClip(path.join(dir, 'other.mp4'), { width: 320, height: 180, seconds: 4 }));
   const second = await (await upload(web.url, 'again.mp4', otherClip, { query: '?wait=1' })).json();
@@ -197,7 +201,7 @@ test('a video uploaded again after a delete never serves the old bytes', async (
   else assert.equal((await fetch(`${web.url}/content/again/${oldSegment.name}`)).status, 404);
   // Only the current generation's folder is left on disk.
   assert.deepEqual(await readdir(path.join(dir, 'data', 'content', 'again')), [now.generation]);
-  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(`${web.url}/api/videos/again`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 204);
 });
 
 test('only files named in the video\'s index are served, never the index itself', async () => {
