@@ -91,7 +91,7 @@ class Setup {
       const video = await uploadAndWait(web.url, await this.clip(), 'bench clip.mp4');
       const files = { segment: segmentNear(video, segmentTarget), manifest: fileNamed(video, 'manifest.mpd') };
       for (const file of Object.values(files)) {
-        const onDisk = await stat(path.join(contentRoot, video.id, file.name));
+        const onDisk = await stat(path.join(contentRoot, video.id, video.generation, file.name));
         if (onDisk.size !== file.size) throw new Error(`${file.name}: ${onDisk.size} bytes on disk, ${file.size} recorded`);
       }
       return { name: 'dvs fs', web, video, files, contentRoot, dir, pids: () => [web.pid] };
@@ -101,7 +101,8 @@ class Setup {
   nginx() {
     return this.once('nginx', async () => {
       const fs = await this.fs();
-      const nginx = await startNginx(path.join(this.work, 'nginx'), fs.contentRoot);
+      const nginx = await startNginx(path.join(this.work, 'nginx'),
+        { [fs.video.id]: path.join(fs.contentRoot, fs.video.id, fs.video.generation) });
       // Same paths, same bytes: what both answer must match what dvs recorded.
       for (const file of Object.values(fs.files)) {
         const target = `/content/${fs.video.id}/${file.name}`;

@@ -1,6 +1,7 @@
 // nginx as the yardstick: one worker, sendfile, keep-alive, no access log,
 // its own prefix and config in a temp folder, on a free loopback port. It
-// serves CONTENT_ROOT/<id>/<file> at /content/<id>/<file>, the paths dvs uses.
+// serves each video's folder (dvs's CONTENT_ROOT/<id>/<generation>) at
+// /content/<id>/<file>, the paths dvs uses.
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -18,7 +19,7 @@ export async function freePort() {
   });
 }
 
-function config(prefix, port, contentRoot) {
+function config(prefix, port, videoFolders) {
   return `# Written by bench/lib/nginx.mjs for one benchmark run.
 ${process.getuid() === 0 ? 'user root;  # the temp folders are 0700\n' : ''}worker_processes 1;
 worker_rlimit_nofile 65536;
@@ -42,17 +43,18 @@ http {
   scgi_temp_path ${prefix}/tmp/scgi;
   server {
     listen 127.0.0.1:${port};
-    location /content/ { alias ${contentRoot}/; }
-  }
+${Object.entries(videoFolders).map(([id, folder]) => `    location /content/${id}/ { alias ${folder}/; }\n`).join('')}  }
 }
 `;
 }
 
-export async function startNginx(prefix, contentRoot) {
+// `videoFolders`: {video id: the folder of its files}.
+export async function startNginx(prefix, videoFolders) {
   await mkdir(path.join(prefix, 'tmp'), { recursive: true });
   const port = await freePort();
   const file = path.join(prefix, 'nginx.conf');
-  const text = config(prefix, port, path.resolve(contentRoot));
+  const absolute = Object.fromEntries(Object.entries(videoFolders).map(([id, folder]) => [id, path.resolve(folder)]));
+  const text = config(prefix, port, absolute);
   await writeFile(file, text);
   const args = ['-p', prefix, '-c', file];
   const child = startProcess('nginx', args);
