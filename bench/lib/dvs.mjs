@@ -25,12 +25,16 @@ async function startDvs(dir, args, ready, env = {}) {
   return { child, pid: child.pid, match, args, log: () => log, stop: () => stopProcess(child) };
 }
 
+// The benchmarks upload without logging in: every server they start is on
+// loopback and theirs alone.
+export const benchWebFlags = ['--anonymous-uploads'];
+
 // `dvs web --port 0 ... BACKENDS` in `dir`; `url` is where it serves.
 export async function startWeb(dir, backends, { flags = [], env = {} } = {}) {
   await mkdir(dir, { recursive: true });
   const staticDir = path.join(path.dirname(dvsBinary), 'static');
   const args = ['web', '--port', '0', '--work-dir', path.join(dir, 'work'), '--static-dir', staticDir,
-    ...flags, ...backends];
+    ...benchWebFlags, ...flags, ...backends];
   const web = await startDvs(dir, args, /serving (http:\/\/127\.0\.0\.1:\d+)\//, env);
   const admin = web.log().match(/admin gRPC serving (\S+)/);
   return { ...web, url: web.match[1], adminAddress: admin ? admin[1] : null };

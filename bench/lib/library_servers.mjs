@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort } from '../../tests/integration/etcd_cluster.mjs';
-import { dvsBinary } from './dvs.mjs';
+import { benchWebFlags, dvsBinary } from './dvs.mjs';
 import { startProcess, stopProcess } from './procs.mjs';
 import { statusKb } from './proc_stats.mjs';
 
@@ -72,7 +72,8 @@ export async function startEtcd(dir, { size = 3, quotaBytes = 8 * 2 ** 30 } = {}
 export async function startTimedWeb(dir, backends, { timeoutMs = 900000, flags = [] } = {}) {
   await mkdir(dir, { recursive: true });
   const staticDir = path.join(path.dirname(dvsBinary), 'static');
-  const args = ['web', '--port', '0', '--work-dir', path.join(dir, 'work'), '--static-dir', staticDir, ...flags, ...backends];
+  const args = ['web', '--port', '0', '--work-dir', path.join(dir, 'work'), '--static-dir', staticDir, ...benchWebFlags,
+    ...flags, ...backends];
   const started = performance.now();
   const child = startProcess(dvsBinary, args, { cwd: dir });
   let log = '';
@@ -97,4 +98,6 @@ export async function startTimedWeb(dir, backends, { timeoutMs = 900000, flags =
 }
 
 // Lines of the server's log that are warnings or errors.
-export const complaints = (web) => web.log().split('\n').filter((l) => /\[(warning|error|critical)\]/.test(l));
+// (The warning that --anonymous-uploads is on is expected here.)
+export const complaints = (web) => web.log().split('\n')
+  .filter((l) => /\[(warning|error|critical)\]/.test(l) && !l.includes('--anonymous-uploads'));
