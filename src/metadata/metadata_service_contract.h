@@ -383,6 +383,21 @@ TYPED_TEST_P(MetadataServiceContract, BadSmallRecordKindsKeysAndSizesAreRefused)
   EXPECT_TRUE(store.WriteSmall("user", "big", std::string(kMaxSmallRecordBytes, 'x'), 0).ok());
 }
 
+TYPED_TEST_P(MetadataServiceContract, ASmallRecordIsDeletedByRevisionOnlyWhenUnchanged) {
+  SmallRecordStore& store = *this->service_;
+  absl::StatusOr<int64_t> first = store.WriteSmall("job", "clip", "one", 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<int64_t> second = store.WriteSmall("job", "clip", "two", *first);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // A deleter that read the first revision loses, and the record stays.
+  EXPECT_EQ(store.DeleteSmallAt("job", "clip", *first).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store.ReadSmall("job", "clip")->value, "two");
+  EXPECT_TRUE(store.DeleteSmallAt("job", "clip", *second).ok());
+  EXPECT_EQ(store.ReadSmall("job", "clip").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.DeleteSmallAt("job", "clip", *second).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.DeleteSmallAt("job", "../x", 1).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TYPED_TEST_P(MetadataServiceContract, TwoServicesRacingToCreateOneSmallRecordHaveOneWinner) {
   std::unique_ptr<VideoMetadataService> first = this->backend_.Open();
   std::unique_ptr<VideoMetadataService> second = this->backend_.Open();
@@ -417,7 +432,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     RingStateIsAbsentThenStoredThenReplaced, ThreadsRacingToCreateOneIdHaveExactlyOneWinner,
     TwoServicesRacingCreateHaveOneWinnerPerId, ASmallRecordIsCreatedOnceThenReplacedByRevision,
     SmallRecordsOfOneKindAreApartFromOtherKindsAndVideos, SmallRecordsAreListedByKeyPageByPage,
-    BadSmallRecordKindsKeysAndSizesAreRefused,
+    BadSmallRecordKindsKeysAndSizesAreRefused, ASmallRecordIsDeletedByRevisionOnlyWhenUnchanged,
     TwoServicesRacingToCreateOneSmallRecordHaveOneWinner);
 
 }  // namespace dvs::metadata::testing

@@ -52,6 +52,11 @@ class SmallRecordStore {
                                                            int64_t expected_revision) = 0;
   // NotFound when there is no such record.
   [[nodiscard]] virtual absl::Status DeleteSmall(std::string_view kind, std::string_view key) = 0;
+  // Deletes the record only when it is at `expected_revision` (> 0): Aborted
+  // when it was changed since, NotFound when there is no such record. For a
+  // writer that must not delete what another wrote after its read.
+  [[nodiscard]] virtual absl::Status DeleteSmallAt(std::string_view kind, std::string_view key,
+                                                   int64_t expected_revision) = 0;
   // Up to `limit` (at least 1) records of `kind` with keys after `after_key`
   // (empty: from the first), by key.
   [[nodiscard]] virtual absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind,

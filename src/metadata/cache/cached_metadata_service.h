@@ -62,6 +62,10 @@ class CachedMetadataService final : public VideoMetadataService {
   absl::Status DeleteSmall(std::string_view kind, std::string_view key) override {
     return backend_->DeleteSmall(kind, key);
   }
+  absl::Status DeleteSmallAt(std::string_view kind, std::string_view key,
+                             int64_t expected_revision) override {
+    return backend_->DeleteSmallAt(kind, key, expected_revision);
+  }
   absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind, std::string_view after_key,
                                             size_t limit) override {
     return backend_->ListSmall(kind, after_key, limit);

@@ -151,6 +151,9 @@ class SlowReadBackend final : public VideoMetadataService {
   absl::Status DeleteSmall(std::string_view, std::string_view) override {
     return absl::UnimplementedError("not in this test");
   }
+  absl::Status DeleteSmallAt(std::string_view, std::string_view, int64_t) override {
+    return absl::UnimplementedError("not in this test");
+  }
   absl::StatusOr<SmallRecordPage> ListSmall(std::string_view, std::string_view, size_t) override {
     return absl::UnimplementedError("not in this test");
   }

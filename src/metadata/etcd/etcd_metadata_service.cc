@@ -331,6 +331,21 @@ absl::Status EtcdMetadataService::DeleteSmall(std::string_view kind, std::string
       absl::StrCat("no ", common::AsAbsl(kind), " \"", common::AsAbsl(key), "\""));
 }
 
+absl::Status EtcdMetadataService::DeleteSmallAt(std::string_view kind, std::string_view key,
+                                               int64_t expected_revision) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
+  if (expected_revision <= 0) return absl::InvalidArgumentError("a revision is > 0");
+  const std::string path = absl::StrCat(SmallFolder(kind), common::AsAbsl(key));
+  ASSIGN_OR_RETURN(EtcdClient::WriteResult result,
+                   client_->CompareAndDelete(path, expected_revision));
+  if (result.written) return absl::OkStatus();
+  // Which of the two: a read after the failed compare tells.
+  RETURN_IF_ERROR(ReadSmall(kind, key).status());
+  return absl::AbortedError(absl::StrCat("the ", common::AsAbsl(kind), " \"",
+                                         common::AsAbsl(key),
+                                         "\" was changed since it was read"));
+}
+
 absl::StatusOr<SmallRecordPage> EtcdMetadataService::ListSmall(std::string_view kind,
                                                                std::string_view after_key,
                                                                size_t limit) {

@@ -42,6 +42,8 @@ class SqliteMetadataService final : public VideoMetadataService {
   absl::StatusOr<int64_t> WriteSmall(std::string_view kind, std::string_view key,
                                      std::string_view value, int64_t expected_revision) override;
   absl::Status DeleteSmall(std::string_view kind, std::string_view key) override;
+  absl::Status DeleteSmallAt(std::string_view kind, std::string_view key,
+                             int64_t expected_revision) override;
   absl::StatusOr<SmallRecordPage> ListSmall(std::string_view kind, std::string_view after_key,
                                             size_t limit) override;
 

@@ -75,6 +75,28 @@ absl::Status SqliteMetadataService::DeleteSmall(std::string_view kind, std::stri
   return remove.Changes() == 0 ? NoSuchRecord(kind, key) : absl::OkStatus();
 }
 
+absl::Status SqliteMetadataService::DeleteSmallAt(std::string_view kind, std::string_view key,
+                                                 int64_t expected_revision) {
+  RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
+  if (expected_revision <= 0) return absl::InvalidArgumentError("a revision is > 0");
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Statement remove,
+                   Statement::Prepare(db_,
+                                      "DELETE FROM small_records "
+                                      "WHERE kind = ?1 AND key = ?2 AND version = ?3"));
+  RETURN_IF_ERROR(remove.BindText(1, kind));
+  RETURN_IF_ERROR(remove.BindText(2, key));
+  RETURN_IF_ERROR(remove.BindInt64(3, expected_revision));
+  RETURN_IF_ERROR(remove.Step("delete record").status());
+  if (remove.Changes() == 1) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement select,
+                   Statement::Prepare(db_, "SELECT 1 FROM small_records WHERE kind = ?1 AND key = ?2"));
+  RETURN_IF_ERROR(select.BindText(1, kind));
+  RETURN_IF_ERROR(select.BindText(2, key));
+  ASSIGN_OR_RETURN(bool found, select.Step("read record"));
+  return found ? Conflict(kind, key, expected_revision) : NoSuchRecord(kind, key);
+}
+
 absl::StatusOr<SmallRecordPage> SqliteMetadataService::ListSmall(std::string_view kind,
                                                                  std::string_view after_key,
                                                                  size_t limit) {
