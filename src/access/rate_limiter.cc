@@ -9,9 +9,15 @@
 namespace dvs::access {
 namespace {
 
-std::string UserKey(std::string_view user) { return absl::StrCat("u:", common::AsAbsl(user)); }
+// Longer names are never valid: cutting them keeps a flood of huge ones
+// from taking memory.
+constexpr size_t kMaxKeyLength = 128;
+
+std::string UserKey(std::string_view user) {
+  return absl::StrCat("u:", common::AsAbsl(user.substr(0, kMaxKeyLength)));
+}
 std::string AddressKey(std::string_view address) {
-  return absl::StrCat("a:", common::AsAbsl(address));
+  return absl::StrCat("a:", common::AsAbsl(address.substr(0, kMaxKeyLength)));
 }
 
 }  // namespace

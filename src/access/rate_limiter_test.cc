@@ -45,6 +45,15 @@ TEST(LoginLimiterTest, FailuresOutsideTheWindowDoNotCount) {
   EXPECT_FALSE(limiter.RetryAfterS("alice", "a").has_value());
 }
 
+TEST(LoginLimiterTest, HugeNamesAreCountedByTheirFirstCharacters) {
+  FakeClock clock;
+  LoginLimiter limiter({.max_failures = 2, .window_ms = 10'000}, clock.AsFunction());
+  std::string huge(1 << 20, 'n');
+  limiter.RecordFailure(huge, "a");
+  limiter.RecordFailure(huge + "x", "b");
+  EXPECT_TRUE(limiter.RetryAfterS(huge + "y", "c").has_value());
+}
+
 TEST(LoginLimiterTest, StaysWithinItsKeyLimit) {
   FakeClock clock;
   LoginLimiter limiter({.max_failures = 2, .window_ms = 10'000, .max_keys = 10},

@@ -148,6 +148,25 @@ absl::Status TokenStore::Revoke(std::string_view id, std::string_view user) {
   return deleted;
 }
 
+absl::StatusOr<size_t> TokenStore::DropExpired() {
+  const int64_t now = now_ms_();
+  size_t dropped = 0;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(metadata::SmallRecordPage page, store_.ListSmall(kKind, after, 200));
+    for (const metadata::SmallRecord& record : page.records) {
+      after = record.key;
+      absl::StatusOr<Token> token = ParseToken(record.key, record.value);
+      if (!token.ok() || now < token->expires_at_ms) continue;
+      absl::Status deleted = store_.DeleteSmall(kKind, record.key);
+      if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
+      Forget(record.key);
+      ++dropped;
+    }
+    if (!page.more || page.records.empty()) return dropped;
+  }
+}
+
 absl::StatusOr<std::vector<Token>> TokenStore::ListFor(std::string_view user) {
   std::vector<Token> tokens;
   const int64_t now = now_ms_();

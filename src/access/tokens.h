@@ -68,6 +68,9 @@ class TokenStore {
   // Deletes the token with this id, when it belongs to `user` (empty: any
   // user's). NotFound otherwise, also for another user's token.
   [[nodiscard]] absl::Status Revoke(std::string_view id, std::string_view user = {});
+  // Deletes every expired token and session (they are otherwise removed
+  // only when presented); returns how many. For start-up.
+  [[nodiscard]] absl::StatusOr<size_t> DropExpired();
   // The user's live tokens (no secrets), oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<Token>> ListFor(std::string_view user);
 

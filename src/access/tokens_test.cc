@@ -103,6 +103,20 @@ TEST_F(TokenStoreTest, ListsAUsersLiveTokensWithoutSecrets) {
   EXPECT_EQ(tokens_.ListFor("alice")->size(), 1u);
 }
 
+TEST_F(TokenStoreTest, DropExpiredRemovesOnlyTheExpired) {
+  ASSERT_TRUE(tokens_.Issue("alice", kScopeUpload, TokenKind::kSession, 10).ok());
+  ASSERT_TRUE(tokens_.Issue("bob", kScopeUpload, TokenKind::kApi, 10).ok());
+  absl::StatusOr<IssuedToken> lasting = tokens_.Issue("alice", kScopeUpload, TokenKind::kApi, 60);
+  ASSERT_TRUE(lasting.ok());
+  clock_.Advance(10'000);
+  absl::StatusOr<size_t> dropped = tokens_.DropExpired();
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 2u);
+  absl::StatusOr<metadata::SmallRecordPage> left = db_.store().ListSmall("token", "", 10);
+  ASSERT_EQ(left->records.size(), 1u);
+  EXPECT_EQ(left->records[0].key, lasting->token.id);
+}
+
 TEST_F(TokenStoreTest, BadTtlsAndLabelsAreRefused) {
   EXPECT_EQ(tokens_.Issue("a", kScopeUpload, TokenKind::kApi, 0).status().code(),
             absl::StatusCode::kInvalidArgument);

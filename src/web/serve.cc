@@ -85,7 +85,15 @@ absl::StatusOr<AccessOptions> MakeAccessOptions(const WebConfig& config) {
 
 absl::Status SetUpAccess(const WebConfig& config, access::Accounts& accounts) {
   ASSIGN_OR_RETURN(std::optional<std::string> password, AdminPassword(config));
-  return access::BootstrapAdmin(accounts, std::move(password), DataFolder(config));
+  RETURN_IF_ERROR(access::BootstrapAdmin(accounts, std::move(password), DataFolder(config)));
+  // Sessions nobody presents again would otherwise stay for ever.
+  absl::StatusOr<size_t> dropped = accounts.tokens().DropExpired();
+  if (!dropped.ok()) {
+    spdlog::warn("cannot drop expired sessions and tokens: {}", dropped.status().message());
+  } else if (*dropped > 0) {
+    spdlog::info("dropped {} expired sessions and tokens", *dropped);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
