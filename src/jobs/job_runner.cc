@@ -28,7 +28,8 @@ JobRunner::JobRunner(metadata::SmallRecordStore& store, std::function<int64_t()>
       options_(WithProcessId(std::move(options))),
       work_(std::move(work)),
       still_wanted_(std::move(still_wanted)),
-      heartbeat_(store, now_ms_, options_.process_id, options_.role, options_.lease_ms),
+      heartbeat_(store, now_ms_, options_.process_id, options_.role, options_.lease_ms,
+                 options_.process_id_is_exclusive),
       random_(std::random_device{}()) {}
 
 JobRunner::~JobRunner() { Stop(); }
@@ -71,6 +72,14 @@ void JobRunner::Stop() {
   if (!started) return;
   absl::Status stopped = heartbeat_.Stop();
   if (!stopped.ok()) spdlog::warn("cannot remove the liveness record: {}", stopped.ToString());
+}
+
+void JobRunner::Cancel(std::string_view video_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto running = running_.find(std::string(video_id));
+  if (running == running_.end()) return;
+  running->second->reason = StopReason::kGone;
+  running->second->cancel = true;
 }
 
 void JobRunner::Wake() {
@@ -193,6 +202,14 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
     });
     spdlog::warn("job of {} failed ({}): {}", id, failed ? "for good" : "will retry",
                  outcome.ToString());
+    if (recorded.ok() && failed && options_.on_failed) {
+      JobRecord job;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job = running.record;
+      }
+      options_.on_failed(job);
+    }
   }
   if (!recorded.ok()) spdlog::warn("job of {}: outcome not recorded: {}", id, recorded.ToString());
 }

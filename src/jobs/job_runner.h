@@ -34,6 +34,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -67,6 +68,12 @@ class JobRunner {
     std::chrono::milliseconds heartbeat_interval{5'000};  // < lease_ms / 2
     std::chrono::milliseconds poll_interval{1'000};       // idle slots look again
     RetryPolicy retry;
+    // The caller holds the process id alone (a lock on a file that keeps
+    // it): a live liveness record of that id is this process's before a
+    // restart, and is taken over rather than refused.
+    bool process_id_is_exclusive = false;
+    // Called on the slot thread after a job was marked failed for good.
+    std::function<void(const JobRecord& job)> on_failed;
   };
 
   JobRunner(metadata::SmallRecordStore& store, std::function<int64_t()> now_ms, Options options,
@@ -84,6 +91,9 @@ class JobRunner {
   void Stop();
   // A job was added: idle slots look now rather than at their next poll.
   void Wake();
+  // The video's job, if it runs here, is not wanted any more (the video was
+  // deleted): raises its cancel flag; its outcome is not recorded.
+  void Cancel(std::string_view video_id);
 
   // One step of a slot, in the caller's thread (the slots call it; tests
   // too): claims the first claimable job in queue order and runs it. false

@@ -275,10 +275,14 @@ TYPED_TEST(JobRunnerTest, RetryableErrorsBackOffAndFailOncePastTheRetryTime) {
 }
 
 TYPED_TEST(JobRunnerTest, APermanentErrorFailsAtOnceAndARequeueRunsItAgain) {
-  auto runner = this->Runner(*this->store_,
-                             this->recorder_.Fail(absl::FailedPreconditionError("no video stream")));
+  JobRunner::Options options = this->Fast();
+  std::vector<std::string> failed;
+  options.on_failed = [&](const JobRecord& job) { failed.push_back(job.last_error); };
+  auto runner = this->Runner(
+      *this->store_, this->recorder_.Fail(absl::FailedPreconditionError("no video stream")), options);
   this->Add("clip");
   EXPECT_TRUE(*runner->RunOne());
+  EXPECT_EQ(failed, (std::vector<std::string>{"no video stream"}));
   JobRecord job = this->Read("clip");
   EXPECT_EQ(job.state, JobState::kFailed);
   EXPECT_EQ(job.attempts, 1);
@@ -348,6 +352,28 @@ TYPED_TEST(JobRunnerTest, AJobReplacedByANewUploadIsCancelledAndLeavesTheNewOneA
   this->recorder_.Release();
   EXPECT_TRUE(*runner->RunOne());  // and the new one runs
   EXPECT_EQ(this->recorder_.Runs("clip"), 2);
+}
+
+TYPED_TEST(JobRunnerTest, CancellingARunningJobStopsItAndRecordsNoOutcome) {
+  auto runner = this->Runner(*this->store_, this->recorder_.Hold());
+  this->Add("clip");
+  std::thread slot([&] { EXPECT_TRUE(*runner->RunOne()); });
+  ASSERT_TRUE(Eventually([&] { return this->recorder_.Runs("clip") == 1; }));
+  runner->Cancel("clip");
+  slot.join();  // the work saw the flag
+  JobRecord job = this->Read("clip");  // the deleter removes it; the runner leaves it be
+  EXPECT_EQ(job.state, JobState::kRunning);
+  EXPECT_EQ(job.attempts, 0);
+}
+
+TYPED_TEST(JobRunnerTest, AnExclusiveProcessIdTakesOverItsOwnLiveRecordAfterARestart) {
+  ProcessHeartbeat before(*this->store_, this->clock_.AsFunction(), "0123456789abcdef", "web",
+                          15'000, /*exclusive_id=*/true);
+  ASSERT_TRUE(before.Start().ok());
+  ProcessHeartbeat after(*this->store_, this->clock_.AsFunction(), "0123456789abcdef", "web",
+                         15'000, /*exclusive_id=*/true);
+  EXPECT_TRUE(after.Start().ok());
+  EXPECT_TRUE(after.Renew().ok());
 }
 
 TYPED_TEST(JobRunnerTest, ARunnerWithNoSlotsClaimsNothingButIsAlive) {

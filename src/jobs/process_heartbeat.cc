@@ -34,12 +34,13 @@ absl::StatusOr<bool> IsProcessAlive(metadata::SmallRecordStore& store,
 
 ProcessHeartbeat::ProcessHeartbeat(metadata::SmallRecordStore& store,
                                    std::function<int64_t()> now_ms, std::string process_id,
-                                   std::string role, int64_t ttl_ms)
+                                   std::string role, int64_t ttl_ms, bool exclusive_id)
     : store_(store),
       now_ms_(std::move(now_ms)),
       process_id_(std::move(process_id)),
       role_(std::move(role)),
-      ttl_ms_(ttl_ms) {}
+      ttl_ms_(ttl_ms),
+      exclusive_id_(exclusive_id) {}
 
 std::string ProcessHeartbeat::Value(int64_t now_ms) const {
   return Json{{"role", role_}, {"started_at_ms", started_at_ms_}, {"expires_at_ms", now_ms + ttl_ms_}}
@@ -53,7 +54,7 @@ absl::Status ProcessHeartbeat::Start() {
   int64_t expected = 0;
   absl::StatusOr<metadata::SmallRecord> old = store_.ReadSmall(kProcessKind, process_id_);
   if (old.ok()) {
-    if (ExpiresAt(old->value) > now) {
+    if (!exclusive_id_ && ExpiresAt(old->value) > now) {
       return absl::FailedPreconditionError(absl::StrCat(
           "another process is running as process id ", process_id_, " (its liveness record ",
           "has not expired): two processes must not share one work folder or process id"));

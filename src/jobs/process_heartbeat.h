@@ -37,12 +37,15 @@ std::string NewProcessId();
 
 class ProcessHeartbeat {
  public:
+  // `exclusive_id`: the caller holds the id alone (see Start).
   ProcessHeartbeat(metadata::SmallRecordStore& store, std::function<int64_t()> now_ms,
-                   std::string process_id, std::string role, int64_t ttl_ms);
+                   std::string process_id, std::string role, int64_t ttl_ms,
+                   bool exclusive_id = false);
 
   // Writes the record. FailedPrecondition when a live process holds this id
   // already (two processes must never share one); an expired record of it
-  // (this process before a restart) is taken over.
+  // (this process before a restart) is taken over, and so is a live one
+  // when the id is exclusive (a restart sooner than the record expires).
   [[nodiscard]] absl::Status Start();
   // Moves expires_at_ms to now + ttl. When the record was changed or removed
   // by someone else, writes it anew (the process is alive, whatever the
@@ -61,6 +64,7 @@ class ProcessHeartbeat {
   const std::string process_id_;
   const std::string role_;
   const int64_t ttl_ms_;
+  const bool exclusive_id_;
   int64_t started_at_ms_ = 0;
   std::mutex mutex_;
   int64_t revision_ ABSL_GUARDED_BY(mutex_) = 0;
