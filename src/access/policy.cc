@@ -46,12 +46,21 @@ Decision Decide(const Principal& who, Action action, std::string_view owner,
       if (who.admin && who.Has(kScopeAdmin)) return Decision::kAllow;
       return who.Has(kScopeDelete) && !owner.empty() && owner == who.user ? Decision::kAllow
                                                                           : Decision::kForbidden;
+    case Action::kEditVideo:
+      if (who.admin && who.Has(kScopeAdmin)) return Decision::kAllow;
+      return who.Has(kScopeUpload) && !owner.empty() && owner == who.user ? Decision::kAllow
+                                                                          : Decision::kForbidden;
     case Action::kManageTokens:
       return Decision::kAllow;
     case Action::kManageUsers:
       return who.admin && who.Has(kScopeAdmin) ? Decision::kAllow : Decision::kForbidden;
   }
   return Decision::kForbidden;
+}
+
+bool MaySeeHidden(const Principal& who, std::string_view owner) {
+  if (who.anonymous()) return false;
+  return (!owner.empty() && owner == who.user) || (who.admin && who.Has(kScopeAdmin));
 }
 
 std::string DecisionReason(const Principal& who, Action action, Decision decision) {
@@ -64,6 +73,9 @@ std::string DecisionReason(const Principal& who, Action action, Decision decisio
     case Action::kDelete:
       return who.Has(kScopeDelete) ? "only the video's owner or an administrator may delete it"
                                    : "this credential lacks the \"delete\" scope";
+    case Action::kEditVideo:
+      return who.Has(kScopeUpload) ? "only the video's owner or an administrator may change it"
+                                   : "this credential lacks the \"upload\" scope";
     case Action::kManageUsers:
       return "only an administrator (with the \"admin\" scope) may manage users";
     default:

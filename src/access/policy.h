@@ -46,6 +46,7 @@ enum class Action {
   kView,          // pages, lists, content of public videos
   kUpload,        // POST /upload
   kDelete,        // DELETE /api/videos/:id, with the video's owner
+  kEditVideo,     // PATCH /api/videos/:id (visibility), with the video's owner
   kManageTokens,  // one's own tokens
   kManageUsers,   // create users
 };
@@ -60,6 +61,11 @@ struct PolicyOptions {
 // `owner` is the video's owner, for kDelete.
 Decision Decide(const Principal& who, Action action, std::string_view owner = {},
                 const PolicyOptions& options = {});
+
+// May `who` see a video of `owner` that is hidden from others (private)?
+// Its owner and administrators (with the admin scope) may, whatever the
+// credential's other scopes.
+bool MaySeeHidden(const Principal& who, std::string_view owner);
 
 // Why a request was refused, for the answer's message.
 std::string DecisionReason(const Principal& who, Action action, Decision decision);

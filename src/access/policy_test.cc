@@ -55,6 +55,28 @@ TEST(PolicyTest, OnlyAdministratorsManageUsers) {
   EXPECT_EQ(Decide(User("alice", kScopeAdmin), Action::kManageUsers), Decision::kForbidden);
 }
 
+TEST(PolicyTest, OnlyTheOwnerWithTheUploadScopeOrAnAdministratorEditsAVideo) {
+  EXPECT_EQ(Decide(Principal{}, Action::kEditVideo, "alice"), Decision::kUnauthenticated);
+  EXPECT_EQ(Decide(User("alice", kScopeUpload), Action::kEditVideo, "alice"), Decision::kAllow);
+  EXPECT_EQ(Decide(User("bob", kScopeUpload), Action::kEditVideo, "alice"), Decision::kForbidden);
+  EXPECT_EQ(Decide(User("alice", kScopeDelete), Action::kEditVideo, "alice"),
+            Decision::kForbidden);
+  EXPECT_EQ(Decide(User("alice", kScopeUpload), Action::kEditVideo, ""), Decision::kForbidden);
+  EXPECT_EQ(Decide(User("root", ScopesOfUser(true), true), Action::kEditVideo, "alice"),
+            Decision::kAllow);
+}
+
+TEST(PolicyTest, HiddenVideosAreSeenByTheirOwnerAndAdministratorsOnly) {
+  EXPECT_FALSE(MaySeeHidden(Principal{}, "alice"));
+  EXPECT_FALSE(MaySeeHidden(Principal{}, ""));
+  EXPECT_TRUE(MaySeeHidden(User("alice", kScopeDelete), "alice"));
+  EXPECT_FALSE(MaySeeHidden(User("bob", ScopesOfUser(false)), "alice"));
+  EXPECT_FALSE(MaySeeHidden(User("bob", ScopesOfUser(false)), ""));
+  EXPECT_TRUE(MaySeeHidden(User("root", ScopesOfUser(true), true), "alice"));
+  EXPECT_FALSE(MaySeeHidden(User("root", kScopeUpload, true), "alice"));
+  EXPECT_FALSE(MaySeeHidden(User("alice", kScopeAdmin), "bob"));
+}
+
 TEST(PolicyTest, ScopesParseFromWordsAndBack) {
   absl::StatusOr<Scopes> scopes = ParseScopes({"delete", "upload"});
   ASSERT_TRUE(scopes.ok());
