@@ -107,6 +107,9 @@ absl::StatusOr<std::shared_ptr<JobRunner::Running>> JobRunner::ClaimNext() {
       return !Claimable(job, options_.process_id, now) || running_.contains(job.video_id);
     });
   }
+  if (options_.can_run) {
+    std::erase_if(jobs, [&](const JobRecord& job) { return !options_.can_run(job); });
+  }
   SortForClaiming(jobs);
   for (JobRecord& job : jobs) {
     if (still_wanted_) {

@@ -72,6 +72,9 @@ class JobRunner {
     // it): a live liveness record of that id is this process's before a
     // restart, and is taken over rather than refused.
     bool process_id_is_exclusive = false;
+    // Can this process run the job at all (has it the source)? Jobs it
+    // cannot are left for the others, unclaimed. Unset: every job.
+    std::function<bool(const JobRecord& job)> can_run;
     // Called on the slot thread after a job was marked failed for good.
     std::function<void(const JobRecord& job)> on_failed;
   };

@@ -321,6 +321,20 @@ TYPED_TEST(JobRunnerTest, AdmissionStopsAtTheBoundOfUnfinishedJobs) {
   EXPECT_TRUE(this->jobs_->Admit(2).ok());
 }
 
+TYPED_TEST(JobRunnerTest, AJobThisProcessCannotRunIsLeftUnclaimedForOthers) {
+  this->Add("elsewhere");
+  this->Add("here", 20);
+  JobRunner::Options options = this->Fast();
+  options.can_run = [](const JobRecord& job) { return job.video_id == "here"; };
+  auto runner = this->Runner(*this->store_, this->recorder_.Succeed(), options);
+  EXPECT_TRUE(*runner->RunOne());
+  EXPECT_FALSE(*runner->RunOne());
+  EXPECT_EQ(this->recorder_.Runs("here"), 1);
+  JobRecord left = this->Read("elsewhere");
+  EXPECT_EQ(left.state, JobState::kQueued);
+  EXPECT_TRUE(left.owner.empty());
+}
+
 TYPED_TEST(JobRunnerTest, AJobWhoseVideoIsGoneIsDroppedUnrun) {
   this->Add("gone");
   this->Add("kept", 20);
