@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "access/playback_signer.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
@@ -19,9 +20,11 @@
 #include "web/content_route.h"
 #include "web/file_index_store.h"
 #include "web/pages.h"
+#include "web/playback_routes.h"
 #include "web/processing.h"
 #include "web/upload.h"
 #include "web/video_json.h"
+#include "web/visibility.h"
 
 namespace dvs::web {
 namespace {
@@ -55,6 +58,11 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
   processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_, jobs_);
   upload_context_.reset(new UploadContext{options_, metadata_, *indexes_, *processor_});
   LoadStaticFiles();
+  signer_ = std::make_unique<access::PlaybackSigner>(
+      options_.playback_key.value_or(access::RandomPlaybackKey()), options_.now_ms);
+  playback_ = std::make_unique<PlaybackRoutes>(
+      ContentStores{metadata_, *indexes_, content_}, gate_, *signer_, options_.now_ms,
+      [this](const metadata::VideoMetadata& meta) { return ProgressOf(meta); });
 }
 
 App::~App() = default;
@@ -83,8 +91,15 @@ void App::RegisterRoutes(http::Router& router) {
   router.AddStreaming("POST", "/upload",
                       [this](http::Request& request) { return StartUpload(request); });
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
+  // Private videos' files go to the worker, which asks who is asking.
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
-    return ServeContentAtHand(request, metadata_, *indexes_, content_);
+    return ServeContentAtHand(request, request.params.at(0), request.params.at(1),
+                              ContentStores{metadata_, *indexes_, content_},
+                              [](const metadata::VideoMetadata& meta) {
+                                return meta.visibility == metadata::Visibility::kPrivate
+                                           ? NoSuchVideo(meta.id)
+                                           : absl::OkStatus();
+                              });
   });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
@@ -92,6 +107,7 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/static/:file", bind(&App::Static));
   router.Add("GET", "/healthz", [](http::Request&) { return http::Response::Text(200, "ok\n"); });
   router.Add("GET", "/readyz", bind(&App::Ready));
+  playback_->Register(router);
   RegisterAccessRoutes(router, gate_);
 }
 
@@ -162,9 +178,7 @@ absl::StatusOr<metadata::VideoMetadata> App::ReadVideo(const http::Request& requ
   const std::string& id = request.params.at(0);
   RETURN_IF_ERROR(common::ValidateName(id, "video id"));
   absl::StatusOr<metadata::VideoMetadata> meta = metadata_.Read(id);
-  if (meta.status().code() == absl::StatusCode::kNotFound) {
-    return absl::NotFoundError(absl::StrCat("there is no video \"", id, "\""));
-  }
+  if (meta.status().code() == absl::StatusCode::kNotFound) return NoSuchVideo(id);
   return meta;
 }
 
@@ -176,9 +190,11 @@ double App::ProgressOf(const metadata::VideoMetadata& meta) {
 
 http::Response App::IndexPage(http::Request& request) {
   std::string cursor(request.QueryParam("cursor").value_or(""));
-  absl::StatusOr<metadata::VideoPage> page = metadata_.List(cursor, kIndexPageSize);
-  if (!page.ok()) return http::Response::Error(request, page.status());
   access::Principal who = gate_.Viewer(request);
+  absl::StatusOr<metadata::VideoPage> page = ListShown(
+      metadata_, cursor, kIndexPageSize,
+      [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
+  if (!page.ok()) return http::Response::Error(request, page.status());
   Viewer viewer{.user = who.user, .can_upload = gate_.Check(who, access::Action::kUpload).ok()};
   http::Response response = http::Response::Html(
       200, web::IndexPage(
@@ -191,8 +207,10 @@ http::Response App::IndexPage(http::Request& request) {
 
 http::Response App::VideoPage(http::Request& request) {
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  access::Principal who = gate_.Viewer(request);
+  if (meta.ok() && !MaySee(who, *meta)) meta = NoSuchVideo(meta->id);
   if (!meta.ok()) return http::Response::Error(request, meta.status());
-  return http::Response::Html(200, web::VideoPage(*meta, ProgressOf(*meta)));
+  return playback_->WatchPage(*meta, who);
 }
 
 http::Response App::ListVideosJson(http::Request& request) {
@@ -205,7 +223,10 @@ http::Response App::ListVideosJson(http::Request& request) {
     }
   }
   std::string cursor(request.QueryParam("cursor").value_or(""));
-  absl::StatusOr<metadata::VideoPage> page = metadata_.List(cursor, limit);
+  access::Principal who = gate_.Viewer(request);
+  absl::StatusOr<metadata::VideoPage> page =
+      ListShown(metadata_, cursor, limit,
+                [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
   if (!page.ok()) return http::Response::Error(request, page.status());
   return http::Response::Json(
       200, VideoPageJson(*page,
@@ -214,6 +235,10 @@ http::Response App::ListVideosJson(http::Request& request) {
 
 http::Response App::VideoJson(http::Request& request) {
   absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  if (meta.ok() && meta->visibility == metadata::Visibility::kPrivate &&
+      !MaySee(gate_.Viewer(request), *meta)) {
+    meta = NoSuchVideo(meta->id);
+  }
   if (!meta.ok()) return http::Response::Error(request, meta.status());
   absl::StatusOr<FileIndexStore::Index> index = indexes_->Read(*meta);
   if (!index.ok()) return http::Response::Error(request, index.status());
@@ -243,7 +268,13 @@ http::Response App::DeleteVideo(http::Request& request) {
 }
 
 http::Response App::Content(http::Request& request) {
-  return ServeContent(request, metadata_, *indexes_, content_);
+  return ServeContent(request, request.params.at(0), request.params.at(1),
+                      ContentStores{metadata_, *indexes_, content_},
+                      [this, &request](const metadata::VideoMetadata& meta) {
+                        bool hidden = meta.visibility == metadata::Visibility::kPrivate &&
+                                      !MaySee(gate_.Viewer(request), meta);
+                        return hidden ? NoSuchVideo(meta.id) : absl::OkStatus();
+                      });
 }
 
 http::Response App::Static(http::Request& request) {

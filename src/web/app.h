@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "access/playback_signer.h"
 #include "content/content_service.h"
 #include "http/router.h"
 #include "media/job_queue.h"
@@ -23,6 +25,7 @@ namespace dvs::web {
 
 class AccessGate;
 class FileIndexStore;
+class PlaybackRoutes;
 class VideoProcessor;
 struct UploadContext;
 
@@ -37,6 +40,10 @@ struct AppOptions {
   int max_concurrent_uploads = 16;
   // How long POST /upload?wait=1 waits for the video to be ready.
   std::chrono::milliseconds upload_wait_limit{std::chrono::minutes(30)};
+  // The key of signed playback URLs, shared by every server through the
+  // metadata backend (access::LoadOrCreatePlaybackKey); a random one of this
+  // process when unset.
+  std::optional<access::PlaybackSigner::Key> playback_key;
   std::function<int64_t()> now_ms;  // Unix time in ms; the system clock when unset
 };
 
@@ -86,6 +93,8 @@ class App {
   std::unique_ptr<FileIndexStore> indexes_;
   std::unique_ptr<VideoProcessor> processor_;
   std::unique_ptr<UploadContext> upload_context_;
+  std::unique_ptr<access::PlaybackSigner> signer_;
+  std::unique_ptr<PlaybackRoutes> playback_;
   std::map<std::string, std::string, std::less<>> static_files_;  // read once at start
 };
 

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "http/range.h"
+#include "web/visibility.h"
 
 namespace dvs::web {
 namespace {
@@ -62,8 +63,11 @@ class RangeBody final : public http::BodySource {
 
 // Segments never change once written; manifests and playlists may (a quick
 // first rendition is replaced by the full ladder), so clients revalidate them.
-std::string_view CacheControlFor(std::string_view filename) {
-  if (absl::EndsWith(AsAbsl(filename), ".m4s")) return "public, max-age=31536000, immutable";
+// A private video's files are for one browser's cache only.
+std::string_view CacheControlFor(std::string_view filename, bool shared) {
+  if (absl::EndsWith(AsAbsl(filename), ".m4s")) {
+    return shared ? "public, max-age=31536000, immutable" : "private, max-age=31536000, immutable";
+  }
   return "no-cache";
 }
 
@@ -81,13 +85,16 @@ struct Answer {
   bool complete = false;
 };
 
-Answer StartAnswer(const http::Request& request, std::string_view file,
-                   const metadata::StoredFile* stored, const content::ContentInfo& info) {
+Answer StartAnswer(const http::Request& request, const metadata::VideoMetadata& meta,
+                   std::string_view file, const metadata::StoredFile* stored,
+                   const content::ContentInfo& info) {
   Answer answer;
   http::Response& response = answer.response;
   response.headers.Set("Content-Type", std::string(ContentTypeFor(file)));
   response.headers.Set("Accept-Ranges", "bytes");
-  response.headers.Set("Cache-Control", std::string(CacheControlFor(file)));
+  response.headers.Set(
+      "Cache-Control",
+      std::string(CacheControlFor(file, meta.visibility != metadata::Visibility::kPrivate)));
   // The ETag only when the content served is the recorded one (a local
   // folder cannot tell its hash cheaply; the size must then agree).
   if (stored != nullptr && stored->size == info.size &&
@@ -116,7 +123,7 @@ Answer StartAnswer(const http::Request& request, std::string_view file,
   return answer;
 }
 
-bool ValidNames(const std::string& id, const std::string& file) {
+bool ValidNames(std::string_view id, std::string_view file) {
   return common::ValidateName(id, "video id").ok() && common::ValidateName(file, "file name").ok();
 }
 
@@ -137,60 +144,64 @@ std::string_view ContentTypeFor(std::string_view filename) {
   return "application/octet-stream";
 }
 
-http::Response ServeContent(http::Request& request, metadata::VideoMetadataService& metadata,
-                            FileIndexStore& indexes, content::VideoContentService& content) {
-  const std::string& id = request.params.at(0);
-  const std::string& file = request.params.at(1);
+http::Response ServeContent(http::Request& request, std::string_view id, std::string_view file,
+                            const ContentStores& stores, const ContentGuard& guard) {
   for (absl::Status valid :
        {common::ValidateName(id, "video id"), common::ValidateName(file, "file name")}) {
     if (!valid.ok()) return http::Response::Error(request, valid);
   }
   // Memory first: with etcd every record is there, kept by the watch.
-  std::shared_ptr<const metadata::VideoMetadata> meta = metadata.ReadFromMemory(id);
+  std::shared_ptr<const metadata::VideoMetadata> meta = stores.metadata.ReadFromMemory(id);
   if (meta == nullptr) {
-    absl::StatusOr<metadata::VideoMetadata> read = metadata.Read(id);
+    absl::StatusOr<metadata::VideoMetadata> read = stores.metadata.Read(id);
+    // A missing video is answered as a hidden one is.
+    if (absl::IsNotFound(read.status())) return http::Response::Error(request, NoSuchVideo(id));
     if (!read.ok()) return http::Response::Error(request, read.status());
     meta = std::make_shared<const metadata::VideoMetadata>(std::move(*read));
   }
-  absl::StatusOr<FileIndexStore::Index> index = indexes.Read(*meta);
+  if (guard) {
+    if (absl::Status allowed = guard(*meta); !allowed.ok()) {
+      return http::Response::Error(request, allowed);
+    }
+  }
+  absl::StatusOr<FileIndexStore::Index> index = stores.indexes.Read(*meta);
   if (!index.ok()) return http::Response::Error(request, index.status());
   const metadata::StoredFile* stored = (*index)->Find(file);
   if (stored == nullptr) return http::Response::Error(request, NoSuchFile(id, file));
   // The recorded SHA-256 lets a cluster pass over a copy that is stale.
   const std::string folder = meta->ContentFolder();
-  absl::StatusOr<content::ContentInfo> info = content.Stat(folder, file, stored->sha256);
+  absl::StatusOr<content::ContentInfo> info = stores.content.Stat(folder, file, stored->sha256);
   if (!info.ok()) return http::Response::Error(request, info.status());
-  Answer answer = StartAnswer(request, file, stored, *info);
+  Answer answer = StartAnswer(request, *meta, file, stored, *info);
   if (answer.complete) return std::move(answer.response);
   absl::StatusOr<std::unique_ptr<content::ContentReader>> reader =
-      content.Read(folder, file, answer.range, stored->sha256);
+      stores.content.Read(folder, file, answer.range, stored->sha256);
   if (!reader.ok()) return http::Response::Error(request, reader.status());
   answer.response.source_length = (*reader)->size();
   answer.response.source = std::make_unique<ContentBody>(std::move(*reader));
   return std::move(answer.response);
 }
 
-std::optional<http::Response> ServeContentAtHand(http::Request& request,
-                                                 metadata::VideoMetadataService& metadata,
-                                                 FileIndexStore& indexes,
-                                                 content::VideoContentService& content) {
-  const std::string& id = request.params.at(0);
-  const std::string& file = request.params.at(1);
+std::optional<http::Response> ServeContentAtHand(http::Request& request, std::string_view id,
+                                                 std::string_view file,
+                                                 const ContentStores& stores,
+                                                 const ContentGuard& guard) {
   if (!ValidNames(id, file)) return std::nullopt;  // the worker answers with the reason
-  std::shared_ptr<const metadata::VideoMetadata> meta = metadata.ReadFromMemory(id);
+  std::shared_ptr<const metadata::VideoMetadata> meta = stores.metadata.ReadFromMemory(id);
   if (meta == nullptr) return std::nullopt;
-  FileIndexStore::Index index = indexes.ReadFromMemory(*meta);
+  if (guard && !guard(*meta).ok()) return std::nullopt;
+  FileIndexStore::Index index = stores.indexes.ReadFromMemory(*meta);
   if (index == nullptr) return std::nullopt;
   const metadata::StoredFile* stored = index->Find(file);
   if (stored == nullptr) return std::nullopt;
   std::unique_ptr<content::ContentReader> whole =
-      content.ReadWithoutWaiting(meta->ContentFolder(), file, stored->sha256);
+      stores.content.ReadWithoutWaiting(meta->ContentFolder(), file, stored->sha256);
   if (whole == nullptr) return std::nullopt;
   // Bytes in memory were checked against the hash; a local file's were not.
   bool in_memory = whole->InMemory().has_value();
   if (!in_memory && !whole->InFile()) return std::nullopt;
   content::ContentInfo info{whole->size(), in_memory ? stored->sha256 : ""};
-  Answer answer = StartAnswer(request, file, stored, info);
+  Answer answer = StartAnswer(request, *meta, file, stored, info);
   if (answer.complete) return std::move(answer.response);
   content::ByteRange range = answer.range.value_or(content::ByteRange{0, info.size});
   answer.response.source_length = range.length;

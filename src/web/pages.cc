@@ -49,6 +49,13 @@ std::string StateBadge(const metadata::VideoMetadata& meta, double progress) {
   return absl::StrCat("<span class=\"state state-", state, "\">", label, "</span>");
 }
 
+// Only the owner sees an unlisted or private video in a list: marked so.
+std::string VisibilityBadge(const metadata::VideoMetadata& meta) {
+  if (meta.visibility == metadata::Visibility::kPublic) return "";
+  absl::string_view name = common::AsAbsl(metadata::VisibilityName(meta.visibility));
+  return absl::StrCat(" · <span class=\"visibility visibility-", name, "\">", name, "</span>");
+}
+
 // Titles are printed with dir="auto": the browser then isolates their text
 // direction, so a right-to-left title (or a bidi override kept from before
 // uploads were checked for them) cannot reorder the text around it.
@@ -61,28 +68,53 @@ std::string VideoListItem(const metadata::VideoMetadata& meta, double progress) 
       "<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"", VideoPagePath(meta.id), "\">",
       poster, "<span class=\"title\" dir=\"auto\">", HtmlEscape(meta.title),
       "</span></a><span class=\"details\"><time>", FormatDate(meta.uploaded_at_ms), "</time> · ",
-      FormatDuration(meta.duration_s), " · ", StateBadge(meta, progress), "</span></li>");
+      FormatDuration(meta.duration_s), " · ", StateBadge(meta, progress), VisibilityBadge(meta),
+      "</span></li>");
 }
 
 constexpr std::string_view kUploadForm = R"(<section class="upload"><h1>Upload a video</h1>
 <form id="upload-form" method="post" action="/upload" enctype="multipart/form-data">
+<label>Visibility <select name="visibility" id="upload-visibility">
+<option value="public">Public</option><option value="unlisted">Unlisted</option>
+<option value="private">Private</option></select></label>
 <input type="file" name="file" accept="video/*" required aria-label="Video file">
 <button type="submit">Upload</button>
 <progress id="upload-progress" max="1" value="0" hidden></progress>
 <p id="upload-status" role="status" aria-live="polite"></p>
 </form></section>)";
 
-std::string PlayerSection(const metadata::VideoMetadata& meta) {
-  std::string poster = !meta.poster.empty()
-                           ? absl::StrCat(" poster=\"", ContentPath(meta.id, meta.poster), "\"")
-                           : "";
+std::string PlayerSection(const metadata::VideoMetadata& meta, const WatchOptions& watch) {
+  std::string poster_url = !watch.poster.empty()  ? watch.poster
+                           : !meta.poster.empty() ? ContentPath(meta.id, meta.poster)
+                                                  : "";
+  std::string poster =
+      !poster_url.empty() ? absl::StrCat(" poster=\"", HtmlEscape(poster_url), "\"") : "";
+  std::string dash = !watch.dash.empty() ? watch.dash : ContentPath(meta.id, "manifest.mpd");
+  std::string hls = !watch.hls.empty() ? watch.hls : ContentPath(meta.id, "master.m3u8");
   return absl::StrCat(
       "<video id=\"player\" controls playsinline preload=\"metadata\"", poster, " data-dash=\"",
-      ContentPath(meta.id, "manifest.mpd"), "\" data-hls=\"", ContentPath(meta.id, "master.m3u8"),
-      "\"></video>",
+      HtmlEscape(dash), "\" data-hls=\"", HtmlEscape(hls), "\"></video>",
       "<p class=\"quality\"><label for=\"quality\">Quality</label> <select id=\"quality\">"
       "<option value=\"auto\">Auto</option></select></p>"
       "<script src=\"/static/dash.all.min.js\" defer></script>");
+}
+
+// The owner's form; player.js sends it as PATCH /api/videos/:id.
+std::string VisibilityForm(const metadata::VideoMetadata& meta) {
+  std::string options;
+  for (metadata::Visibility visibility : {metadata::Visibility::kPublic,
+                                          metadata::Visibility::kUnlisted,
+                                          metadata::Visibility::kPrivate}) {
+    absl::string_view name = common::AsAbsl(metadata::VisibilityName(visibility));
+    absl::StrAppend(&options, "<option value=\"", name, "\"",
+                    visibility == meta.visibility ? " selected" : "", ">", name, "</option>");
+  }
+  return absl::StrCat(
+      "<form id=\"visibility-form\" class=\"visibility-form\"><label>Visibility <select "
+      "name=\"visibility\" id=\"visibility\">",
+      options,
+      "</select></label> <button type=\"submit\">Save</button> <span id=\"visibility-status\" "
+      "role=\"status\"></span></form>");
 }
 
 std::string StateSection(const metadata::VideoMetadata& meta, double progress) {
@@ -163,7 +195,8 @@ std::string LoginPage(std::string_view error, std::string_view user, std::string
                    "\"><button type=\"submit\">Log in</button></form></section>"));
 }
 
-std::string VideoPage(const metadata::VideoMetadata& meta, double progress) {
+std::string VideoPage(const metadata::VideoMetadata& meta, double progress,
+                      const WatchOptions& watch) {
   bool settled = meta.playable || meta.state == metadata::VideoState::kFailed;
   std::string head = absl::StrCat(
       settled ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>",
@@ -171,14 +204,16 @@ std::string VideoPage(const metadata::VideoMetadata& meta, double progress) {
   std::string body = absl::StrCat(
       "<article class=\"watch\" data-id=\"", meta.id, "\"><h1 dir=\"auto\">",
       HtmlEscape(meta.title), "</h1>",
-      meta.playable ? PlayerSection(meta) : StateSection(meta, progress),
+      meta.playable ? PlayerSection(meta, watch) : StateSection(meta, progress),
       meta.playable && meta.state == metadata::VideoState::kProcessing
           ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
             "qualities are on their way.</p>"
           : "",
       "<p class=\"details\">", FormatDate(meta.uploaded_at_ms), " · ",
       FormatDuration(meta.duration_s),
-      meta.width > 0 ? absl::StrCat(" · ", meta.width, "×", meta.height) : "", "</p></article>");
+      meta.width > 0 ? absl::StrCat(" · ", meta.width, "×", meta.height) : "",
+      meta.visibility != metadata::Visibility::kPublic ? VisibilityBadge(meta) : "", "</p>",
+      watch.can_edit ? VisibilityForm(meta) : "", "</article>");
   return Layout(meta.title, head, body);
 }
 

@@ -27,7 +27,18 @@ std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progres
 // The login form (works without JavaScript); `error` is shown above it,
 // `next` is carried to where a successful login goes.
 std::string LoginPage(std::string_view error, std::string_view user, std::string_view next);
-std::string VideoPage(const metadata::VideoMetadata& meta, double progress);
+// What the video page shows beyond the record: where the player fetches
+// (signed URLs for a private video; empty: /content/ paths), and the
+// visibility form for the video's owner.
+struct WatchOptions {
+  std::string dash;
+  std::string hls;
+  std::string poster;
+  bool can_edit = false;
+};
+
+std::string VideoPage(const metadata::VideoMetadata& meta, double progress,
+                      const WatchOptions& watch = {});
 
 // "1:05", "1:02:03".
 std::string FormatDuration(double seconds);

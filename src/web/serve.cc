@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "access/accounts.h"
+#include "access/playback_signer.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "http/server.h"
@@ -115,12 +116,20 @@ int RunWebServer(const WebConfig& config) {
     return absl::IsInvalidArgument(ready) ? kExitBadConfiguration : kExitStartupError;
   }
   AccessGate gate(accounts, *access_options);
+  // Every web server of the cluster signs playback URLs with one key.
+  absl::StatusOr<access::PlaybackSigner::Key> playback_key =
+      access::LoadOrCreatePlaybackKey((*backends)->metadata());
+  if (!playback_key.ok()) {
+    spdlog::error("cannot load the playback signing secret: {}", playback_key.status().message());
+    return kExitStartupError;
+  }
   media::JobQueue jobs(config.transcode_jobs);
   AppOptions options{
       .work_dir = config.work_dir,
       .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.max_concurrent_uploads = config.max_uploads;
+  options.playback_key = *playback_key;
   App app(options, (*backends)->metadata(), (*backends)->content(), jobs, gate);
 
   http::Router router;

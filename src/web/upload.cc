@@ -17,6 +17,7 @@
 #include "media/probe.h"
 #include "spdlog/spdlog.h"
 #include "web/video_json.h"
+#include "web/visibility.h"
 
 namespace dvs::web {
 namespace {
@@ -80,6 +81,7 @@ class UploadSink final : public http::BodySink {
              .on_part_data = [this](std::string_view data) { return OnPartData(data); },
              .on_part_end = [this] { return OnPartEnd(); }}) {
     head_.path = request.path;
+    visibility_ = request.QueryParam("visibility").value_or("public");
     head_.headers = request.headers;
   }
 
@@ -105,6 +107,9 @@ class UploadSink final : public http::BodySink {
 
  private:
   absl::Status OnPartBegin(const http::PartHeaders& part) {
+    // The form's visibility field (before or after the file) overrides the query's.
+    in_visibility_part_ = part.name == "visibility";
+    if (in_visibility_part_) visibility_.clear();
     in_file_part_ = part.name == "file" && !filename_.has_value();
     if (!in_file_part_) return absl::OkStatus();
     if (!part.filename || part.filename->empty()) {
@@ -116,6 +121,13 @@ class UploadSink final : public http::BodySink {
   }
 
   absl::Status OnPartData(std::string_view data) {
+    if (in_visibility_part_) {
+      constexpr size_t kMaxVisibilityBytes = 16;
+      if (visibility_.size() + data.size() > kMaxVisibilityBytes) {
+        return absl::InvalidArgumentError("visibility must be public, unlisted or private");
+      }
+      visibility_.append(data);
+    }
     return in_file_part_ ? spool_.Append(data) : absl::OkStatus();
   }
 
@@ -137,6 +149,8 @@ class UploadSink final : public http::BodySink {
   SpoolFile spool_;
   std::optional<std::string> filename_;
   bool in_file_part_ = false;
+  std::string visibility_;  // as sent: the query's, then the form's
+  bool in_visibility_part_ = false;
 };
 
 absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
@@ -146,6 +160,7 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   }
   ASSIGN_OR_RETURN(std::string id, common::SlugFromFilename(*filename_));
   metadata::VideoMetadata meta;
+  ASSIGN_OR_RETURN(meta.visibility, ParseVisibility(visibility_));
   meta.id = id;
   meta.title = *filename_;
   meta.owner = owner_;
@@ -206,6 +221,8 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
         "an upload must be multipart/form-data with a \"file\" field");
   }
   ASSIGN_OR_RETURN(std::string boundary, http::MultipartBoundary(*content_type));
+  // A bad ?visibility= is refused before the body is read.
+  RETURN_IF_ERROR(ParseVisibility(request.QueryParam("visibility").value_or("public")).status());
   const int limit = context.options.max_concurrent_uploads;
   if (context.in_flight.fetch_add(1) >= limit) {
     --context.in_flight;

@@ -69,6 +69,8 @@
     });
     request.addEventListener('error', () => fail('The upload did not reach the server.'));
     const data = new FormData();
+    // Before the file: the server learns it without waiting for the body's end.
+    if (form.elements.visibility) data.append('visibility', form.elements.visibility.value);
     data.append('file', file);
     show('Uploading… 0%', 0);
     request.send(data);

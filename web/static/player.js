@@ -55,6 +55,26 @@
     }
   };
 
+  // The owner's visibility form: PATCH /api/videos/:id, then the page again
+  // (a private video plays by signed URLs, a public one by /content/).
+  const visibilityForm = document.getElementById('visibility-form');
+  if (visibilityForm) {
+    visibilityForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const status = document.getElementById('visibility-status');
+      const response = await fetch(`/api/videos/${encodeURIComponent(article.dataset.id)}`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ visibility: visibilityForm.elements.visibility.value }),
+      });
+      if (response.ok) return window.location.reload();
+      let body = {};
+      try { body = await response.json(); } catch (ignored) { /* not JSON */ }
+      status.textContent = body.error || `Not saved (${response.status}).`;
+      status.classList.add('error');
+    });
+  }
+
   if (video) {
     if (window.dashjs) play();
     else window.addEventListener('load', play);
