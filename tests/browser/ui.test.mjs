@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { adminPassword, makeClip, makeTempDir, removeDir, startWeb, waitForVideo } from '../integration/harness.mjs';
+import {
+  adminPassword, authHeaders, makeClip, makeTempDir, removeDir, startWeb, waitForVideo,
+} from '../integration/harness.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -115,6 +117,51 @@ test('log in, upload through the form, see progress, play with at least two qual
   assert.equal(await page.locator('#upload-form').count(), 0, 'no upload form after logging out');
   assert.ok(!(await page.context().cookies()).some((cookie) => cookie.name === 'dvs_session' && cookie.value));
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a private video: uploaded with the form\'s select, played by its signed URLs, 404 once logged out', async () => {
+  const privateClip = await makeClip(path.join(dir, 'Private Walk.mp4'), { seconds: 6 });
+  const { page, problems } = await openPage();
+  const fetched = [];
+  page.on('request', (request) => fetched.push(new URL(request.url()).pathname));
+  await page.goto(`${web.url}/login`);
+  await page.fill('#login-form input[name=user]', 'admin');
+  await page.fill('#login-form input[name=password]', adminPassword);
+  await Promise.all([page.waitForURL(`${web.url}/`), page.click('#login-form button[type=submit]')]);
+  await page.selectOption('#upload-visibility', 'private');
+  await page.setInputFiles('input[name=file]', privateClip);
+  await page.click('#upload-form button[type=submit]');
+  await page.locator('#upload-status a', { hasText: 'Watch it' }).waitFor({ timeout: 240000 });
+  // Anonymous polling would see a 404: ask as the admin who owns it.
+  const deadline = Date.now() + 240000;
+  let meta;
+  do {
+    meta = await (await fetch(`${web.url}/api/videos/Private-Walk`, { headers: authHeaders(web.url) })).json();
+    if (meta.state !== 'ready') await new Promise((resolve) => setTimeout(resolve, 250));
+  } while (meta.state !== 'ready' && Date.now() < deadline);
+  assert.equal(meta.visibility, 'private');
+  assert.equal(meta.state, 'ready');
+
+  const response = await page.goto(`${web.url}/videos/Private-Walk`);
+  assert.equal(response.status(), 200);
+  assert.match(await page.getAttribute('#player', 'data-dash'), /^\/play\/Private-Walk\/\d+\/[0-9a-f]{64}\/manifest\.mpd$/);
+  await page.waitForFunction(() => window.dvsPlayer, null, { timeout: 30000 });
+  await page.evaluate(() => { const video = document.getElementById('player'); video.muted = true; return video.play(); });
+  await page.waitForFunction(() => document.getElementById('player').currentTime > 2, null, { timeout: 60000 });
+  const media = fetched.filter((name) => name.includes('Private-Walk') && /\.(mpd|m4s)$/.test(name));
+  assert.ok(media.some((name) => name.endsWith('.m4s')), 'segments were fetched');
+  assert.deepEqual(media.filter((name) => !name.startsWith('/play/Private-Walk/')), [], 'all through signed URLs');
+  await page.screenshot({ path: path.join(outputDir, 'private-playing.png') });
+
+  await page.goto(web.url);
+  assert.match(await page.locator('li.video', { hasText: 'Private Walk.mp4' }).textContent(), /private/);
+  await Promise.all([page.waitForURL(`${web.url}/`), page.click('#logout')]);
+  await page.locator('#login-link').waitFor();
+  assert.equal(await page.locator('li.video', { hasText: 'Private Walk.mp4' }).count(), 0, 'not listed for a visitor');
+  assert.deepEqual(problems, []);
+  const hidden = await page.goto(`${web.url}/videos/Private-Walk`);
+  assert.equal(hidden.status(), 404);
   await page.close();
 });
 
