@@ -81,9 +81,20 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
                   "Largest upload in bytes (413 over it)")
       ->envname("DVS_UPLOAD_LIMIT")
       ->capture_default_str();
-  web->add_option("--jobs", config.transcode_jobs, "Videos transcoded at once")
+  web->add_option("--jobs", config.transcode_jobs,
+                  "Videos transcoded at once by this server (0: none, workers do it)")
       ->envname("DVS_JOBS")
-      ->check(CLI::Range(1, 64))
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  web->add_option("--max-queued", config.max_queued,
+                  "Videos waiting to be processed, cluster-wide; more uploads get 429 (0: no bound)")
+      ->envname("DVS_MAX_QUEUED")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  web->add_option("--retry-for", config.retry_for_s,
+                  "Seconds a video's retryable errors (storage or etcd away, disk full) are retried")
+      ->envname("DVS_RETRY_FOR")
+      ->check(CLI::Range(0, 30 * 86400))
       ->capture_default_str();
   web->add_option("--transcode-timeout", config.transcode_timeout_s,
                   "Seconds one video may take to transcode")

@@ -47,15 +47,11 @@ std::string_view StaticContentType(std::string_view file) {
 }  // namespace
 
 App::App(AppOptions options, metadata::VideoMetadataService& metadata,
-         content::VideoContentService& content, media::JobQueue& jobs, AccessGate& gate)
-    : options_(std::move(options)),
-      metadata_(metadata),
-      content_(content),
-      jobs_(jobs),
-      gate_(gate) {
+         content::VideoContentService& content, AccessGate& gate)
+    : options_(std::move(options)), metadata_(metadata), content_(content), gate_(gate) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   indexes_ = std::make_unique<FileIndexStore>(content_);
-  processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_, jobs_);
+  processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_);
   upload_context_.reset(new UploadContext{options_, metadata_, *indexes_, *processor_});
   LoadStaticFiles();
   signer_ = std::make_unique<access::PlaybackSigner>(
@@ -104,6 +100,7 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
   router.Add("DELETE", "/api/videos/:id", bind(&App::DeleteVideo));
+  router.Add("POST", "/api/videos/:id/retry", bind(&App::RetryVideo));
   router.Add("GET", "/static/:file", bind(&App::Static));
   router.Add("GET", "/healthz", [](http::Request&) { return http::Response::Text(200, "ok\n"); });
   router.Add("GET", "/readyz", bind(&App::Ready));
@@ -115,6 +112,7 @@ void App::RegisterRoutes(http::Router& router) {
 absl::StatusOr<std::unique_ptr<http::BodySink>> App::StartUpload(http::Request& request) {
   ASSIGN_OR_RETURN(access::Principal who, gate_.Identify(request));
   RETURN_IF_ERROR(gate_.Check(who, access::Action::kUpload));
+  RETURN_IF_ERROR(processor_->Admit());
   return MakeUploadSink(request, *upload_context_, who.user);
 }
 
@@ -134,9 +132,14 @@ absl::Status App::ResumeUnfinished() {
       spdlog::info("removed {}, left by an upload cut short", entry.path().string());
     }
   }
-  RETURN_IF_ERROR(MigrateRecords());
-  return processor_->ResumeUnfinished();
+  absl::Status migrated = MigrateRecords();
+  absl::Status resumed = migrated.ok() ? processor_->ResumeUnfinished() : migrated;
+  // Jobs run even when the walk failed: the queue is in the job records.
+  RETURN_IF_ERROR(processor_->StartJobs());
+  return resumed;
 }
+
+void App::StopJobs() { processor_->StopJobs(); }
 
 absl::Status App::MigrateRecords() {
   constexpr size_t kBatch = 100;
@@ -265,6 +268,26 @@ http::Response App::DeleteVideo(http::Request& request) {
   if (!status.ok()) return http::Response::Error(request, status);
   spdlog::info("deleted video {} (by {})", meta->id, who->user);
   return http::Response::Text(204, "");
+}
+
+// Owner or admin, as for an edit of the video.
+http::Response App::RetryVideo(http::Request& request) {
+  absl::StatusOr<access::Principal> who = gate_.Identify(request);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
+  if (who->anonymous()) {
+    return AccessGate::Refusal(request, gate_.Check(*who, access::Action::kEditVideo));
+  }
+  absl::StatusOr<metadata::VideoMetadata> meta = ReadVideo(request);
+  if (!meta.ok()) return http::Response::Error(request, meta.status());
+  if (absl::Status allowed = gate_.Check(*who, access::Action::kEditVideo, meta->owner);
+      !allowed.ok()) {
+    return AccessGate::Refusal(request, allowed);
+  }
+  if (absl::Status queued = processor_->Retry(*meta); !queued.ok()) {
+    return http::Response::Error(request, queued);
+  }
+  spdlog::info("video {} retried (by {})", meta->id, who->user);
+  return VideoJson(request);
 }
 
 http::Response App::Content(http::Request& request) {

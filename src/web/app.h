@@ -16,7 +16,6 @@
 #include "access/playback_signer.h"
 #include "content/content_service.h"
 #include "http/router.h"
-#include "media/job_queue.h"
 #include "media/probe.h"
 #include "media/transcoder.h"
 #include "metadata/metadata_service.h"
@@ -28,6 +27,16 @@ class FileIndexStore;
 class PlaybackRoutes;
 class VideoProcessor;
 struct UploadContext;
+
+// Transcoding jobs (src/jobs): how many run here, the queue's bound, how
+// long retryable errors are retried, and who this process is.
+struct JobOptions {
+  int slots = 1;                          // --jobs; 0: this process transcodes nothing
+  size_t max_queued = 1000;               // --max-queued; more uploads get 429 (0: no bound)
+  int64_t retry_for_ms = 60 * 60'000;     // --retry-for
+  std::string process_id;                 // empty: a random one
+  bool process_id_is_exclusive = false;   // kept in a locked file of the work folder
+};
 
 struct AppOptions {
   // Uploads in flight and transcoding work: uploads/, jobs/<id>/.
@@ -45,20 +54,24 @@ struct AppOptions {
   // process when unset.
   std::optional<access::PlaybackSigner::Key> playback_key;
   std::function<int64_t()> now_ms;  // Unix time in ms; the system clock when unset
+  JobOptions jobs;
 };
 
 class App {
  public:
   // `gate` decides who may do what (uploads, deletes, accounts).
   App(AppOptions options, metadata::VideoMetadataService& metadata,
-      content::VideoContentService& content, media::JobQueue& jobs, AccessGate& gate);
+      content::VideoContentService& content, AccessGate& gate);
   ~App();
 
   void RegisterRoutes(http::Router& router);
   // At start-up: moves the file lists of records written by an older release
-  // into file indexes (MigrateRecords), then resumes every `processing` video
-  // whose upload is still on disk and marks the others failed.
+  // into file indexes (MigrateRecords), queues a job for every `processing`
+  // video of this process that has none (VideoProcessor::ResumeUnfinished),
+  // then starts running jobs. Never touches another process's jobs.
   [[nodiscard]] absl::Status ResumeUnfinished();
+  // Stops running jobs, giving the running ones back. Idempotent.
+  void StopJobs();
   // Gives every record still carrying its file list (schema 1) a file index
   // in its content folder and rewrites it without the list; logs how many.
   // A record that fails is left as it was, and the error returned.
@@ -78,6 +91,7 @@ class App {
   http::Response ListVideosJson(http::Request& request);
   http::Response VideoJson(http::Request& request);
   http::Response DeleteVideo(http::Request& request);
+  http::Response RetryVideo(http::Request& request);
   http::Response IndexPage(http::Request& request);
   http::Response VideoPage(http::Request& request);
   http::Response Content(http::Request& request);
@@ -88,7 +102,6 @@ class App {
   AppOptions options_;
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
-  media::JobQueue& jobs_;
   AccessGate& gate_;
   std::unique_ptr<FileIndexStore> indexes_;
   std::unique_ptr<VideoProcessor> processor_;

@@ -50,9 +50,68 @@ void RemoveAll(const fs::path& path) {
 }  // namespace
 
 VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadataService& metadata,
-                               content::VideoContentService& content, FileIndexStore& indexes,
-                               media::JobQueue& jobs)
-    : options_(options), metadata_(metadata), content_(content), indexes_(indexes), jobs_(jobs) {}
+                               content::VideoContentService& content, FileIndexStore& indexes)
+    : options_(options),
+      metadata_(metadata),
+      content_(content),
+      indexes_(indexes),
+      job_store_(metadata, options.now_ms) {
+  jobs::JobRunner::Options runner;
+  runner.process_id = options_.jobs.process_id;
+  runner.process_id_is_exclusive = options_.jobs.process_id_is_exclusive;
+  runner.slots = options_.jobs.slots;
+  runner.retry.retry_for_ms = options_.jobs.retry_for_ms;
+  runner.on_failed = [this](const jobs::JobRecord& record) { OnJobFailed(record); };
+  // A source in a work folder is only this server's to transcode.
+  runner.can_run = [](const jobs::JobRecord& record) {
+    std::error_code ec;
+    return fs::is_regular_file(record.source, ec);
+  };
+  runner_ = std::make_unique<jobs::JobRunner>(
+      metadata_, options_.now_ms, std::move(runner),
+      [this](const jobs::JobRecord& record, const std::atomic<bool>& cancel) {
+        return RunJob(record, cancel);
+      });
+}
+
+VideoProcessor::~VideoProcessor() { StopJobs(); }
+
+absl::Status VideoProcessor::StartJobs() { return runner_->Start(); }
+
+void VideoProcessor::StopJobs() {
+  quick_jobs_.Shutdown();
+  runner_->Stop();
+}
+
+// The video is made `processing` before its job is queued: a runner that
+// claimed the job first would find a failed video and drop the job.
+absl::Status VideoProcessor::Retry(const metadata::VideoMetadata& meta) {
+  if (meta.state != metadata::VideoState::kFailed) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("video \"", meta.id, "\" has not failed: there is nothing to retry"));
+  }
+  absl::StatusOr<jobs::JobRecord> job = job_store_.Read(meta.id);
+  if (absl::IsNotFound(job.status()) || (job.ok() && job->generation != meta.generation)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the source of video \"", meta.id, "\" was not kept; please upload it again"));
+  }
+  RETURN_IF_ERROR(job.status());
+  const Job own{meta.id, meta.generation, meta.ContentFolder()};
+  RETURN_IF_ERROR(UpdateOwn(own, [](metadata::VideoMetadata& video) -> absl::Status {
+    if (video.state != metadata::VideoState::kFailed) {
+      return absl::FailedPreconditionError("the video has not failed");
+    }
+    video.state = metadata::VideoState::kProcessing;
+    video.error.clear();
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(job_store_.Requeue(meta.id).status());
+  spdlog::info("video {} queued again", meta.id);
+  runner_->Wake();
+  return absl::OkStatus();
+}
+
+absl::Status VideoProcessor::Admit() { return job_store_.Admit(options_.jobs.max_queued); }
 
 fs::path VideoProcessor::JobDir(std::string_view id) const {
   return options_.work_dir / "jobs" / std::string(id);
@@ -60,23 +119,38 @@ fs::path VideoProcessor::JobDir(std::string_view id) const {
 
 void VideoProcessor::Enqueue(const metadata::VideoMetadata& meta, const media::ProbeResult& probe) {
   Job job{meta.id, meta.generation, meta.ContentFolder()};
-  if (!media::CanRemux(probe)) return EnqueueLadder(job, probe);
+  if (!media::CanRemux(probe)) return AddLadderJob(job, probe);
   bool queued = quick_jobs_.Submit(job.id, [this, job, probe](const std::atomic<bool>& cancel) {
     RunQuick(job, probe, cancel);
   });
   if (!queued) spdlog::warn("video {} is already being processed", job.id);
 }
 
-void VideoProcessor::EnqueueLadder(const Job& job, const media::ProbeResult& probe) {
-  bool queued = jobs_.Submit(
-      job.id, [this, job, probe](const std::atomic<bool>& cancel) { Run(job, probe, cancel); });
-  if (!queued) spdlog::warn("video {} is already being processed", job.id);
+void VideoProcessor::AddLadderJob(const Job& job, const media::ProbeResult& probe) {
+  jobs::JobRecord record;
+  record.video_id = job.id;
+  record.generation = job.generation;
+  record.source = fs::absolute(SourcePath(job.id)).string();
+  record.duration_s = std::max(0.0, probe.duration_s);
+  absl::StatusOr<jobs::JobRecord> added = job_store_.Add(std::move(record));
+  if (!added.ok()) {
+    spdlog::error("cannot queue the ladder of video {}: {}", job.id, added.status().ToString());
+    MarkFailed(job,
+               absl::UnavailableError(absl::StrCat("the video could not be queued for processing (",
+                                                   added.status().message(), "); retry it")),
+               /*keep_source=*/true);
+    return;
+  }
+  runner_->Wake();
 }
 
 // The quick job queues the ladder when it ends, so it is cancelled first.
 void VideoProcessor::Cancel(const std::string& id) {
   quick_jobs_.Cancel(id);
-  jobs_.Cancel(id);
+  runner_->Cancel(id);
+  if (absl::Status removed = job_store_.RemoveVideo(id); !removed.ok()) {
+    spdlog::warn("cannot remove the job of deleted video {}: {}", id, removed.ToString());
+  }
   RemoveAll(JobDir(id));
 }
 
@@ -93,7 +167,7 @@ void VideoProcessor::RunQuick(const Job& job, const media::ProbeResult& probe,
     // Not fatal: the ladder makes the video playable too, only later.
     spdlog::warn("cannot package video {} as uploaded: {}", job.id, status.message());
   }
-  EnqueueLadder(job, probe);
+  AddLadderJob(job, probe);
 }
 
 absl::Status VideoProcessor::PublishQuick(const Job& job, const media::ProbeResult& probe,
@@ -112,8 +186,24 @@ absl::Status VideoProcessor::PublishQuick(const Job& job, const media::ProbeResu
   return absl::OkStatus();
 }
 
-void VideoProcessor::Run(const Job& job, const media::ProbeResult& probe,
-                         const std::atomic<bool>& cancel) {
+// One run of a video's ladder job, on whichever process claimed it. The
+// runner records the outcome (done, retry later, failed: OnJobFailed).
+absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
+                                    const std::atomic<bool>& cancel) {
+  const Job job{record.video_id, record.generation,
+                absl::StrCat(record.video_id, "/", record.generation)};
+  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, ReadOwn(job));
+  if (meta.state != metadata::VideoState::kProcessing) {
+    return absl::CancelledError(absl::StrCat("video ", job.id, " is not processing any more"));
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(record.source, ec)) {
+    // Another server's upload whose owner died: only it has the source.
+    return absl::UnavailableError(absl::StrCat("the source of video ", job.id,
+                                               " is not in this server's work folder (",
+                                               record.source, ")"));
+  }
+  ASSIGN_OR_RETURN(media::ProbeResult probe, media::Probe(record.source, options_.probe));
   auto started = std::chrono::steady_clock::now();
   absl::Status status = Process(job, probe, cancel);
   double seconds =
@@ -121,15 +211,19 @@ void VideoProcessor::Run(const Job& job, const media::ProbeResult& probe,
   if (status.ok()) {
     spdlog::info("video {} is ready ({:.1f} s)", job.id, seconds);
     RemoveAll(JobDir(job.id));
-  } else if (cancel.load() || absl::IsCancelled(status) || absl::IsNotFound(status)) {
-    spdlog::info("processing of video {} was stopped: {}", job.id, status.message());
+  } else if (absl::IsCancelled(status) && !cancel.load()) {
     // Deleted (or uploaded anew) while it was being stored: keep nothing of
     // this generation. Another generation's files are in another folder.
-    if (!cancel.load()) (void)content_.Delete(job.folder);
-  } else {
-    spdlog::warn("video {} failed after {:.1f} s: {}", job.id, seconds, status.message());
-    MarkFailed(job, status);
+    spdlog::info("processing of video {} was stopped: {}", job.id, status.message());
+    (void)content_.Delete(job.folder);
   }
+  return status;
+}
+
+void VideoProcessor::OnJobFailed(const jobs::JobRecord& record) {
+  const Job job{record.video_id, record.generation,
+                absl::StrCat(record.video_id, "/", record.generation)};
+  MarkFailed(job, absl::UnknownError(record.last_error), /*keep_source=*/true);
 }
 
 absl::Status VideoProcessor::Process(const Job& job, const media::ProbeResult& probe,
@@ -171,7 +265,11 @@ absl::Status VideoProcessor::Process(const Job& job, const media::ProbeResult& p
 }
 
 absl::StatusOr<metadata::VideoMetadata> VideoProcessor::ReadOwn(const Job& job) {
-  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, metadata_.Read(job.id));
+  absl::StatusOr<metadata::VideoMetadata> read = metadata_.Read(job.id);
+  if (absl::IsNotFound(read.status())) {
+    return absl::CancelledError(absl::StrCat("video \"", job.id, "\" was deleted"));
+  }
+  ASSIGN_OR_RETURN(metadata::VideoMetadata meta, std::move(read));
   if (meta.generation != job.generation) {
     return absl::CancelledError(
         absl::StrCat("video \"", job.id, "\" was deleted and uploaded again"));
@@ -230,11 +328,16 @@ absl::StatusOr<std::vector<metadata::StoredFile>> VideoProcessor::StoreFiles(
   return stored;
 }
 
-void VideoProcessor::MarkFailed(const Job& job, const absl::Status& why) {
+void VideoProcessor::MarkFailed(const Job& job, const absl::Status& why, bool keep_source) {
   if (absl::Status status = content_.Delete(job.folder); !status.ok()) {
     spdlog::error("cannot remove the content of failed video {}: {}", job.id, status.message());
   }
-  RemoveAll(JobDir(job.id));
+  if (keep_source) {
+    RemoveAll(JobDir(job.id) / "out");
+    RemoveAll(JobDir(job.id) / "quick");
+  } else {
+    RemoveAll(JobDir(job.id));
+  }
   absl::Status status = UpdateOwn(job, [&why](metadata::VideoMetadata& meta) -> absl::Status {
     meta.state = metadata::VideoState::kFailed;
     meta.playable = false;
@@ -250,6 +353,34 @@ void VideoProcessor::MarkFailed(const Job& job, const absl::Status& why) {
   }
 }
 
+// A video with a job of its generation is the job runners' (this process's
+// or another's); one without a job whose source is here was cut short
+// between its upload and its job record. Any other is another server's
+// upload in flight, and is left alone.
+void VideoProcessor::ResumeOne(const metadata::VideoMetadata& meta) {
+  absl::StatusOr<jobs::JobRecord> job = job_store_.Read(meta.id);
+  if (job.ok() && job->generation == meta.generation) return;
+  if (!job.ok() && !absl::IsNotFound(job.status())) {
+    spdlog::warn("cannot read the job of video {}: {}", meta.id, job.status().ToString());
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(SourcePath(meta.id), ec)) {
+    spdlog::info("video {} is processing without a job here: left to the server that has it",
+                 meta.id);
+    return;
+  }
+  const Job own{meta.id, meta.generation, meta.ContentFolder()};
+  absl::StatusOr<media::ProbeResult> probe = media::Probe(SourcePath(meta.id), options_.probe);
+  if (!probe.ok()) {
+    MarkFailed(own, probe.status(), /*keep_source=*/false);
+    return;
+  }
+  // What the interrupted run published stays served; the rest is redone.
+  spdlog::info("resuming the processing of video {}", meta.id);
+  AddLadderJob(own, *probe);
+}
+
 // Walks every page of the list: a library is not held in memory whole.
 absl::Status VideoProcessor::ResumeUnfinished() {
   constexpr size_t kPage = 500;
@@ -257,23 +388,7 @@ absl::Status VideoProcessor::ResumeUnfinished() {
   do {
     ASSIGN_OR_RETURN(metadata::VideoPage page, metadata_.List(cursor, kPage));
     for (const metadata::VideoMetadata& meta : page.videos) {
-      if (meta.state != metadata::VideoState::kProcessing) continue;
-      std::error_code ec;
-      absl::StatusOr<media::ProbeResult> probe =
-          fs::is_regular_file(SourcePath(meta.id), ec)
-              ? media::Probe(SourcePath(meta.id), options_.probe)
-              : absl::NotFoundError("the upload is gone");
-      if (probe.ok()) {
-        // What the interrupted run published stays served; the rest is redone.
-        spdlog::info("resuming the processing of video {}", meta.id);
-        Enqueue(meta, *probe);
-      } else {
-        MarkFailed(Job{meta.id, meta.generation, meta.ContentFolder()},
-                   absl::AbortedError(
-                       absl::StrCat("the server stopped before the video was processed, and its "
-                                    "upload cannot be resumed (",
-                                    probe.status().message(), "); please upload it again")));
-      }
+      if (meta.state == metadata::VideoState::kProcessing) ResumeOne(meta);
     }
     cursor = page.next_cursor;
   } while (!cursor.empty());

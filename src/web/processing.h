@@ -1,25 +1,30 @@
 // VideoProcessor turns an accepted upload into a stored, playable video. When
 // the source is browser-friendly H.264 it is first packaged as it is (on a
 // queue of its own, so it never waits behind another video's ladder) and the
-// video becomes playable within about a second. Then, on the job queue, it
-// transcodes the ladder from the source kept in the video's job folder,
-// writes every file into the video's content folder (<id>/<generation>;
-// segments before manifests, so a manifest never names a missing file), then
-// a file index with their SHA-256, then marks the video ready by
-// compare-and-set; on failure it marks it failed and keeps nothing. Progress
-// is published apart from the record, at most every kProgressInterval.
-// Thread-safe.
+// video becomes playable within about a second. Then a durable job record
+// (src/jobs) is written for the ladder, and the JobRunner of whichever
+// process claims it transcodes the ladder from the source kept in the
+// video's job folder, writes every file into the video's content folder
+// (<id>/<generation>; segments before manifests, so a manifest never names a
+// missing file), then a file index with their SHA-256, then marks the video
+// ready by compare-and-set. A retryable error is tried again with backoff;
+// when the job fails for good the video is marked failed and its source is
+// kept for a retry. Progress is published apart from the record, at most
+// every kProgressInterval. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "content/content_service.h"
+#include "jobs/job_runner.h"
+#include "jobs/job_store.h"
 #include "media/job_queue.h"
 #include "media/probe.h"
 #include "metadata/metadata_service.h"
@@ -31,8 +36,8 @@ namespace dvs::web {
 class VideoProcessor {
  public:
   VideoProcessor(const AppOptions& options, metadata::VideoMetadataService& metadata,
-                 content::VideoContentService& content, FileIndexStore& indexes,
-                 media::JobQueue& jobs);
+                 content::VideoContentService& content, FileIndexStore& indexes);
+  ~VideoProcessor();  // StopJobs()
 
   // work_dir/jobs/<id>: holds `source` (the upload) and `out` (ffmpeg's output).
   std::filesystem::path JobDir(std::string_view id) const;
@@ -41,10 +46,22 @@ class VideoProcessor {
   // Queues the processing of the video `meta` (its id and generation), whose
   // upload is at SourcePath(id).
   void Enqueue(const metadata::VideoMetadata& meta, const media::ProbeResult& probe);
-  // Stops the video's job (if any) and removes its job folder.
+  // Stops the video's job (if any), removes its job record and job folder.
   void Cancel(const std::string& id);
-  // See App::ResumeUnfinished.
+  // Queues a failed video again from its kept source: the video is
+  // `processing` again, then its job is queued. FailedPrecondition when it
+  // has not failed, or its source was not kept.
+  [[nodiscard]] absl::Status Retry(const metadata::VideoMetadata& meta);
+  // ResourceExhausted (429) when --max-queued videos wait to be processed.
+  [[nodiscard]] absl::Status Admit();
+  // See App::ResumeUnfinished. Queues a job for every `processing` video
+  // without one whose source is in this process's work folder; leaves the
+  // others to the process that has their upload or job.
   [[nodiscard]] absl::Status ResumeUnfinished();
+  // Starts claiming jobs (options.jobs.slots at once; none with 0).
+  [[nodiscard]] absl::Status StartJobs();
+  // Gives the running jobs back and stops claiming. Idempotent.
+  void StopJobs();
 
  private:
   // One upload of a video: a job never touches another generation's record
@@ -55,12 +72,17 @@ class VideoProcessor {
     std::string folder;  // on the content service
   };
 
-  void EnqueueLadder(const Job& job, const media::ProbeResult& probe);
+  // Writes the ladder's job record and wakes the runner; on failure marks
+  // the video failed.
+  void AddLadderJob(const Job& job, const media::ProbeResult& probe);
+  // The runner's callback: one run of the ladder job.
+  absl::Status RunJob(const jobs::JobRecord& record, const std::atomic<bool>& cancel);
+  void OnJobFailed(const jobs::JobRecord& record);
+  void ResumeOne(const metadata::VideoMetadata& meta);
   // The quick copy: stores it and marks the video playable, then queues the ladder.
   void RunQuick(const Job& job, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
   absl::Status PublishQuick(const Job& job, const media::ProbeResult& probe,
                             const std::atomic<bool>& cancel);
-  void Run(const Job& job, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
   absl::Status Process(const Job& job, const media::ProbeResult& probe,
                        const std::atomic<bool>& cancel);
   // The job's record; Cancelled when the video was deleted or uploaded anew.
@@ -78,13 +100,16 @@ class VideoProcessor {
   // from a fresh read when another write came in between.
   absl::Status UpdateOwn(const Job& job,
                          const std::function<absl::Status(metadata::VideoMetadata&)>& change);
-  void MarkFailed(const Job& job, const absl::Status& why);
+  // Marks the video failed and removes its files; keeps its source when
+  // `keep_source` (a retry can start from it).
+  void MarkFailed(const Job& job, const absl::Status& why, bool keep_source);
 
   const AppOptions& options_;
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
   FileIndexStore& indexes_;
-  media::JobQueue& jobs_;
+  jobs::JobStore job_store_;
+  std::unique_ptr<jobs::JobRunner> runner_;
   media::JobQueue quick_jobs_{1};
 };
 

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "http/server.h"
-#include "media/job_queue.h"
+#include "jobs/process_id_file.h"
 #include "spdlog/spdlog.h"
 #include "web/access_gate.h"
 #include "web/app.h"
@@ -123,14 +123,23 @@ int RunWebServer(const WebConfig& config) {
     spdlog::error("cannot load the playback signing secret: {}", playback_key.status().message());
     return kExitStartupError;
   }
-  media::JobQueue jobs(config.transcode_jobs);
+  absl::StatusOr<jobs::ProcessIdFile> process_id = jobs::ProcessIdFile::Lock(config.work_dir);
+  if (!process_id.ok()) {
+    spdlog::error("{}", process_id.status().message());
+    return kExitStartupError;
+  }
   AppOptions options{
       .work_dir = config.work_dir,
       .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.max_concurrent_uploads = config.max_uploads;
   options.playback_key = *playback_key;
-  App app(options, (*backends)->metadata(), (*backends)->content(), jobs, gate);
+  options.jobs = {.slots = config.transcode_jobs,
+                  .max_queued = static_cast<size_t>(config.max_queued),
+                  .retry_for_ms = int64_t{config.retry_for_s} * 1000,
+                  .process_id = process_id->process_id(),
+                  .process_id_is_exclusive = true};
+  App app(options, (*backends)->metadata(), (*backends)->content(), gate);
 
   http::Router router;
   app.RegisterRoutes(router);
@@ -154,8 +163,8 @@ int RunWebServer(const WebConfig& config) {
   spdlog::info("dvs web serving http://{}:{}/ ({})", config.host, server.port(),
                (*backends)->Describe());
   server.Run();
-  spdlog::info("stopping: finishing the running jobs' current step");
-  jobs.Shutdown();
+  spdlog::info("stopping: giving the running jobs back");
+  app.StopJobs();
   spdlog::info("stopped");
   return 0;
 }

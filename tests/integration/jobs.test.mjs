@@ -1,0 +1,121 @@
+// Durable jobs with real processes (issue #15): a 3-member etcd cluster,
+// three `dvs storage` servers (every file on all three: a write needs two)
+// and two `dvs web` servers. A storage blip while a ladder is stored is
+// retried, not a failed video; a restart of one web server leaves the
+// other's jobs alone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload, waitForVideo } from './harness.mjs';
+import { startEtcdCluster } from './etcd_cluster.mjs';
+
+let dir;
+let etcd;
+const nodes = [];
+const webs = {};
+const json = { headers: { Accept: 'application/json' } };
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function folder(name) {
+  const made = path.join(dir, name);
+  await mkdir(made, { recursive: true });
+  return made;
+}
+
+async function startWebServer(name) {
+  webs[name] = await startWeb(await folder(name), ['--replicas', '3', 'etcd', etcd.endpoints(), 'nw',
+    ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')]);
+  return webs[name];
+}
+
+// Every file of the video `id` through `web`, checked against its SHA-256.
+async function fetchAll(web, id) {
+  const video = await (await fetch(`${web.url}/api/videos/${id}`)).json();
+  const failures = [];
+  for (const file of video.files) {
+    const response = await fetch(`${web.url}/content/${id}/${file.name}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || sha256(bytes) !== file.sha256) failures.push(`${file.name}: ${response.status}`);
+  }
+  return { video, failures };
+}
+
+before(async () => {
+  dir = await makeTempDir('dvs-jobs-');
+  etcd = await startEtcdCluster(await folder('etcd'));
+  for (const name of ['s1', 's2', 's3']) nodes.push(await startStorage(await folder(name)));
+  await startWebServer('a');
+  await startWebServer('b');
+});
+
+after(async () => {
+  for (const node of nodes) {
+    try { process.kill(node.pid, 'SIGCONT'); } catch { /* gone */ }
+  }
+  await killLeftoverServers();
+  if (etcd) await etcd.stop();
+  await removeDir(dir);
+});
+
+test('two of three storage servers paused for 8 s while a video is stored: it is retried and ends ready', async () => {
+  const clip = await makeClip(path.join(dir, 'blip.mp4'), { width: 320, height: 180, seconds: 6 });
+  const response = await upload(webs.a.url, 'blip.mp4', await readFile(clip), json);
+  assert.equal(response.status, 202, await response.text());
+  for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGSTOP');
+  await sleep(8000);
+  for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGCONT');
+  const video = await waitForVideo(webs.a.url, 'blip', (v) => v.state !== 'processing', 120000);
+  assert.equal(video.state, 'ready', `${video.error}\n${webs.a.log().slice(-3000)}`);
+  assert.match(webs.a.log(), /job of blip failed \(will retry\)/, 'the blip was met, and retried');
+  const { failures } = await fetchAll(webs.a, 'blip');
+  assert.deepEqual(failures, []);
+});
+
+test('web server B restarted during A\'s job: A\'s video stays playable and ends ready', async () => {
+  const clip = await makeClip(path.join(dir, 'steady.mp4'), { width: 640, height: 360, seconds: 20 });
+  const response = await upload(webs.a.url, 'steady.mp4', await readFile(clip), json);
+  assert.equal(response.status, 202, await response.text());
+  await waitForVideo(webs.a.url, 'steady', (v) => v.playable || v.state !== 'processing', 60000);
+  await webs.b.stop();
+  await startWebServer('b');
+  for (let i = 0; i < 10; ++i) {
+    const video = await (await fetch(`${webs.b.url}/api/videos/steady`)).json();
+    assert.notEqual(video.state, 'failed', video.error);
+    if (video.state === 'processing' && video.playable) {
+      assert.equal((await fetch(`${webs.a.url}${video.urls.dash}`)).status, 200, 'still playable');
+    }
+    await sleep(200);
+  }
+  const video = await waitForVideo(webs.a.url, 'steady', (v) => v.state !== 'processing', 180000);
+  assert.equal(video.state, 'ready', video.error);
+  assert.doesNotMatch(webs.b.log(), /job of steady|video steady failed/, 'B never touched A\'s job');
+  const { failures } = await fetchAll(webs.b, 'steady');
+  assert.deepEqual(failures, []);
+});
+
+test('a video failed by its time limit keeps its source and is retried after a restart', async () => {
+  const home = await folder('solo');
+  let web = await startWeb(home, ['--transcode-timeout', '1', '--retry-for', '0']);
+  const clip = await makeClip(path.join(dir, 'slow.mp4'), { width: 640, height: 360, seconds: 20 });
+  assert.equal((await upload(web.url, 'slow.mp4', await readFile(clip), json)).status, 202);
+  let video = await waitForVideo(web.url, 'slow', (v) => v.state !== 'processing', 120000);
+  assert.equal(video.state, 'failed');
+  assert.match(video.error, /longer than the limit/);
+  await web.stop();
+  web = await startWeb(home);
+  const retry = (headers) => fetch(`${web.url}/api/videos/slow/retry`,
+    { method: 'POST', headers: { Accept: 'application/json', ...headers } });
+  assert.equal((await retry({})).status, 401, 'an anonymous caller may not retry');
+  const retried = await retry(authHeaders(web.url));
+  assert.equal(retried.status, 200, await retried.text());
+  video = await waitForVideo(web.url, 'slow', (v) => v.state !== 'processing', 180000);
+  assert.equal(video.state, 'ready', video.error);
+  const again = await retry(authHeaders(web.url));
+  assert.equal(again.status, 422, 'a ready video has nothing to retry');
+  assert.match((await again.json()).error, /has not failed/);
+  await web.stop();
+});
