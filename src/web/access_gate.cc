@@ -2,10 +2,19 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
 
 namespace dvs::web {
+namespace {
+
+bool CarriesBearerToken(const http::Request& request) {
+  std::optional<std::string_view> authorization = request.headers.Get("Authorization");
+  return authorization && absl::StartsWithIgnoreCase(common::AsAbsl(*authorization), "Bearer ");
+}
+
+}  // namespace
 
 AccessGate::AccessGate(access::Accounts& accounts, AccessOptions options)
     : accounts_(accounts), options_(std::move(options)) {}
@@ -18,9 +27,10 @@ std::optional<http::Response> AccessGate::Filter(const http::Request& request) c
                                absl::StrCat("this server does not answer for the host \"",
                                             common::AsAbsl(host), "\" (see --public-url)"));
   }
-  // A request that carries its own Authorization cannot be forged by
-  // another site's form or script; one riding a cookie (or nothing) can.
-  if (access::IsStateChanging(request.method) && !request.headers.Get("Authorization")) {
+  // A request that carries a bearer token cannot be forged by another site's
+  // form or script; one riding a cookie, or Basic credentials the browser
+  // remembered, can.
+  if (access::IsStateChanging(request.method) && !CarriesBearerToken(request)) {
     absl::Status same_origin = access::CheckSameOrigin(
         request.headers.Get("Sec-Fetch-Site"), request.headers.Get("Origin"), host, options_.site);
     if (!same_origin.ok()) return http::Response::Error(request, same_origin);

@@ -239,6 +239,16 @@ describe('sessions and CSRF', () => {
     await assertVideoIntact();
   });
 
+  test('cross-site delete riding Basic credentials the browser remembered: 403, and the video stays', async () => {
+    const basic = `Basic ${Buffer.from(`alice:${alice.password}`).toString('base64')}`;
+    const response = await fetch(`${web.url}/api/videos/${videoId}`, {
+      method: 'DELETE', headers: { Authorization: basic, Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' },
+    });
+    assert.equal(response.status, 403);
+    assert.match((await response.json()).error, /cross-site/);
+    await assertVideoIntact();
+  });
+
   test('login CSRF: a cross-site login form gets 403 and no session', async () => {
     const response = await login(web.url, 'alice', alice.password,
       { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' });
