@@ -2,28 +2,12 @@
 
 #include <sodium.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/spdlog.h"
+#include "access/sodium.h"
 
 namespace dvs::access {
-namespace {
-
-// sodium_init is idempotent and thread-safe; a function static runs it once.
-void InitSodium() {
-  static const bool initialized = [] {
-    if (sodium_init() < 0) {
-      spdlog::critical("libsodium cannot initialize");
-      std::abort();
-    }
-    return true;
-  }();
-  (void)initialized;
-}
-
-}  // namespace
 
 absl::Status ValidatePassword(std::string_view password) {
   if (password.size() < kMinPasswordLength) {
@@ -38,7 +22,7 @@ absl::Status ValidatePassword(std::string_view password) {
 }
 
 absl::StatusOr<std::string> HashPassword(std::string_view password) {
-  InitSodium();
+  EnsureSodium();
   char hash[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -48,7 +32,7 @@ absl::StatusOr<std::string> HashPassword(std::string_view password) {
 }
 
 bool VerifyPassword(std::string_view hash, std::string_view password) {
-  InitSodium();
+  EnsureSodium();
   // crypto_pwhash_str_verify wants a NUL-terminated string within its size.
   if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
   std::string terminated(hash);

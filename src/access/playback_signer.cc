@@ -2,11 +2,11 @@
 
 #include <sodium.h>
 
-#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "access/sodium.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "nlohmann/json.hpp"
@@ -18,17 +18,6 @@ namespace {
 constexpr std::string_view kSecretKind = "secret";
 constexpr std::string_view kSecretKey = "playback";
 constexpr size_t kSignatureBytes = crypto_auth_hmacsha256_BYTES;
-
-void InitSodium() {
-  static const bool initialized = [] {
-    if (sodium_init() < 0) {
-      spdlog::critical("libsodium cannot initialize");
-      std::abort();
-    }
-    return true;
-  }();
-  (void)initialized;
-}
 
 // The signed message: the parts joined by NUL, which none of them can hold
 // (ids and generations are names, the expiry is digits).
@@ -67,7 +56,7 @@ absl::StatusOr<PlaybackSigner::Key> KeyFromRecord(std::string_view value) {
 
 PlaybackSigner::PlaybackSigner(const Key& key, std::function<int64_t()> now_ms)
     : key_(key), now_ms_(std::move(now_ms)) {
-  InitSodium();
+  EnsureSodium();
 }
 
 std::string PlaybackSigner::Sign(std::string_view id, std::string_view generation,
@@ -100,14 +89,14 @@ absl::Status PlaybackSigner::Verify(std::string_view id, std::string_view genera
 }
 
 PlaybackSigner::Key RandomPlaybackKey() {
-  InitSodium();
+  EnsureSodium();
   PlaybackSigner::Key key;
   randombytes_buf(key.data(), key.size());
   return key;
 }
 
 absl::StatusOr<PlaybackSigner::Key> LoadOrCreatePlaybackKey(metadata::SmallRecordStore& store) {
-  InitSodium();
+  EnsureSodium();
   constexpr int kTries = 3;
   for (int attempt = 0; attempt < kTries; ++attempt) {
     absl::StatusOr<metadata::SmallRecord> stored = store.ReadSmall(kSecretKind, kSecretKey);
