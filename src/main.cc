@@ -96,6 +96,11 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->envname("DVS_RETRY_FOR")
       ->check(CLI::Range(0, 30 * 86400))
       ->capture_default_str();
+  web->add_option("--keep-failed", config.keep_failed_s,
+                  "Seconds a failed video's source is kept for a retry")
+      ->envname("DVS_KEEP_FAILED")
+      ->check(CLI::Range(0, 365 * 86400))
+      ->capture_default_str();
   web->add_option("--transcode-timeout", config.transcode_timeout_s,
                   "Seconds one video may take to transcode")
       ->envname("DVS_TRANSCODE_TIMEOUT")

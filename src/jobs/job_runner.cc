@@ -306,10 +306,15 @@ void JobRunner::SlotLoop() {
 }
 
 void JobRunner::HeartbeatLoop() {
+  auto next_maintenance = std::chrono::steady_clock::now();
   while (!WaitFor(options_.heartbeat_interval, std::nullopt)) {
     absl::Status renewed = heartbeat_.Renew();
     if (!renewed.ok()) spdlog::warn("liveness record not renewed: {}", renewed.ToString());
     RenewLeases();
+    if (options_.maintenance && std::chrono::steady_clock::now() >= next_maintenance) {
+      options_.maintenance();
+      next_maintenance = std::chrono::steady_clock::now() + options_.maintenance_interval;
+    }
   }
 }
 

@@ -75,6 +75,11 @@ class JobRunner {
     // Can this process run the job at all (has it the source)? Jobs it
     // cannot are left for the others, unclaimed. Unset: every job.
     std::function<bool(const JobRecord& job)> can_run;
+    // Housekeeping (dropping the sources of long-failed jobs, say), run on
+    // the heartbeat thread soon after Start and then every
+    // maintenance_interval.
+    std::function<void()> maintenance;
+    std::chrono::milliseconds maintenance_interval{std::chrono::minutes(10)};
     // Called on the slot thread after a job was marked failed for good.
     std::function<void(const JobRecord& job)> on_failed;
   };

@@ -390,6 +390,21 @@ TYPED_TEST(JobRunnerTest, AnExclusiveProcessIdTakesOverItsOwnLiveRecordAfterARes
   EXPECT_TRUE(after.Renew().ok());
 }
 
+TYPED_TEST(JobRunnerTest, MaintenanceRunsSoonAfterStartThenEveryInterval) {
+  JobRunner::Options options = this->Fast(0);
+  std::atomic<int> runs = 0;
+  options.maintenance = [&] { ++runs; };
+  options.maintenance_interval = 100ms;
+  auto runner = this->Runner(*this->store_, this->recorder_.Succeed(), options);
+  ASSERT_TRUE(runner->Start().ok());
+  EXPECT_TRUE(Eventually([&] { return runs >= 1; }, 2s));
+  EXPECT_TRUE(Eventually([&] { return runs >= 3; }, 5s));
+  runner->Stop();
+  const int stopped_at = runs;
+  std::this_thread::sleep_for(250ms);
+  EXPECT_EQ(runs, stopped_at);
+}
+
 TYPED_TEST(JobRunnerTest, ARunnerWithNoSlotsClaimsNothingButIsAlive) {
   auto runner = this->Runner(*this->store_, this->recorder_.Succeed(), this->Fast(0));
   ASSERT_TRUE(runner->Start().ok());

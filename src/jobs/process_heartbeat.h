@@ -1,5 +1,5 @@
 // ProcessHeartbeat: a process's liveness record in the metadata backend
-// (kind "process", key = its process id): {role, started_at_ms,
+// (kind "proc", key = its process id): {role, started_at_ms,
 // expires_at_ms}, renewed by compare-and-set every few seconds while the
 // process runs and deleted when it stops. Other processes read it to know
 // who is alive (IsProcessAlive); a job's own lease (JobRecord::
@@ -25,7 +25,7 @@
 
 namespace dvs::jobs {
 
-inline constexpr std::string_view kProcessKind = "process";
+inline constexpr std::string_view kProcessKind = "proc";  // etcd: <prefix>procs/<id>
 
 // A fresh random process id (16 hex digits).
 std::string NewProcessId();

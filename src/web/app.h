@@ -36,6 +36,8 @@ struct JobOptions {
   int64_t retry_for_ms = 60 * 60'000;     // --retry-for
   std::string process_id;                 // empty: a random one
   bool process_id_is_exclusive = false;   // kept in a locked file of the work folder
+  bool shared_sources = false;            // cluster mode: sources in the content service too
+  int64_t keep_failed_ms = 7 * 86'400'000;  // --keep-failed: a failed video's source, for a retry
 };
 
 struct AppOptions {

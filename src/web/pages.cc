@@ -117,10 +117,16 @@ std::string VisibilityForm(const metadata::VideoMetadata& meta) {
       "role=\"status\"></span></form>");
 }
 
-std::string StateSection(const metadata::VideoMetadata& meta, double progress) {
+// A failed video's owner may queue it again from its kept source; player.js
+// sends the form as POST /api/videos/:id/retry.
+std::string StateSection(const metadata::VideoMetadata& meta, double progress, bool can_edit) {
   if (meta.state == metadata::VideoState::kFailed) {
-    return absl::StrCat("<p class=\"error\" id=\"video-state\" data-state=\"failed\">",
-                        "This video could not be processed: ", HtmlEscape(meta.error), "</p>");
+    return absl::StrCat(
+        "<p class=\"error\" id=\"video-state\" data-state=\"failed\">",
+        "This video could not be processed: ", HtmlEscape(meta.error), "</p>",
+        can_edit ? "<form id=\"retry-form\" class=\"retry-form\"><button type=\"submit\">Retry"
+                   "</button> <span id=\"retry-status\" role=\"status\"></span></form>"
+                 : "");
   }
   return absl::StrCat(
       "<div id=\"video-state\" data-state=\"processing\"><p>Processing… <span id=\"percent\">",
@@ -204,7 +210,7 @@ std::string VideoPage(const metadata::VideoMetadata& meta, double progress,
   std::string body = absl::StrCat(
       "<article class=\"watch\" data-id=\"", meta.id, "\"><h1 dir=\"auto\">",
       HtmlEscape(meta.title), "</h1>",
-      meta.playable ? PlayerSection(meta, watch) : StateSection(meta, progress),
+      meta.playable ? PlayerSection(meta, watch) : StateSection(meta, progress, watch.can_edit),
       meta.playable && meta.state == metadata::VideoState::kProcessing
           ? "<p class=\"details\" id=\"ladder-state\">Playing the upload as it is; more "
             "qualities are on their way.</p>"

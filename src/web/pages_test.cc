@@ -124,6 +124,14 @@ TEST(PagesTest, FailedPageSaysWhy) {
   EXPECT_THAT(html, HasSubstr("could not be processed: ffmpeg &lt;failed&gt;"));
 }
 
+TEST(PagesTest, OnlyTheOwnerOfAFailedVideoGetsARetryButton) {
+  metadata::VideoMetadata meta = Video(metadata::VideoState::kFailed);
+  EXPECT_THAT(VideoPage(meta, 0, {.can_edit = true}), HasSubstr("id=\"retry-form\""));
+  EXPECT_THAT(VideoPage(meta, 0, {.can_edit = false}), Not(HasSubstr("retry-form")));
+  EXPECT_THAT(VideoPage(Video(metadata::VideoState::kReady), 0, {.can_edit = true}),
+              Not(HasSubstr("retry-form")));
+}
+
 TEST(FormatTest, DurationsAndDates) {
   EXPECT_EQ(FormatDuration(0), "0:00");
   EXPECT_EQ(FormatDuration(59.6), "1:00");

@@ -55,6 +55,7 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
       metadata_(metadata),
       content_(content),
       indexes_(indexes),
+      sources_(content, options.jobs.shared_sources),
       job_store_(metadata, options.now_ms) {
   jobs::JobRunner::Options runner;
   runner.process_id = options_.jobs.process_id;
@@ -63,10 +64,10 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
   runner.retry.retry_for_ms = options_.jobs.retry_for_ms;
   runner.on_failed = [this](const jobs::JobRecord& record) { OnJobFailed(record); };
   // A source in a work folder is only this server's to transcode.
-  runner.can_run = [](const jobs::JobRecord& record) {
-    std::error_code ec;
-    return fs::is_regular_file(record.source, ec);
+  runner.can_run = [this](const jobs::JobRecord& record) {
+    return sources_.Reachable(record.source);
   };
+  runner.maintenance = [this] { DropExpiredSources(); };
   runner_ = std::make_unique<jobs::JobRunner>(
       metadata_, options_.now_ms, std::move(runner),
       [this](const jobs::JobRecord& record, const std::atomic<bool>& cancel) {
@@ -130,7 +131,7 @@ void VideoProcessor::AddLadderJob(const Job& job, const media::ProbeResult& prob
   jobs::JobRecord record;
   record.video_id = job.id;
   record.generation = job.generation;
-  record.source = fs::absolute(SourcePath(job.id)).string();
+  record.source = sources_.Keep(job.id, job.generation, SourcePath(job.id));
   record.duration_s = std::max(0.0, probe.duration_s);
   absl::StatusOr<jobs::JobRecord> added = job_store_.Add(std::move(record));
   if (!added.ok()) {
@@ -148,6 +149,11 @@ void VideoProcessor::AddLadderJob(const Job& job, const media::ProbeResult& prob
 void VideoProcessor::Cancel(const std::string& id) {
   quick_jobs_.Cancel(id);
   runner_->Cancel(id);
+  if (absl::StatusOr<jobs::JobRecord> job = job_store_.Read(id); job.ok()) {
+    if (absl::Status dropped = sources_.Drop(id, job->generation); !dropped.ok()) {
+      spdlog::warn("cannot remove the kept source of video {}: {}", id, dropped.ToString());
+    }
+  }
   if (absl::Status removed = job_store_.RemoveVideo(id); !removed.ok()) {
     spdlog::warn("cannot remove the job of deleted video {}: {}", id, removed.ToString());
   }
@@ -196,14 +202,8 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   if (meta.state != metadata::VideoState::kProcessing) {
     return absl::CancelledError(absl::StrCat("video ", job.id, " is not processing any more"));
   }
-  std::error_code ec;
-  if (!fs::is_regular_file(record.source, ec)) {
-    // Another server's upload whose owner died: only it has the source.
-    return absl::UnavailableError(absl::StrCat("the source of video ", job.id,
-                                               " is not in this server's work folder (",
-                                               record.source, ")"));
-  }
-  ASSIGN_OR_RETURN(media::ProbeResult probe, media::Probe(record.source, options_.probe));
+  RETURN_IF_ERROR(sources_.Fetch(record.source, job.id, job.generation, SourcePath(job.id)));
+  ASSIGN_OR_RETURN(media::ProbeResult probe, media::Probe(SourcePath(job.id), options_.probe));
   auto started = std::chrono::steady_clock::now();
   absl::Status status = Process(job, probe, cancel);
   double seconds =
@@ -211,6 +211,9 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   if (status.ok()) {
     spdlog::info("video {} is ready ({:.1f} s)", job.id, seconds);
     RemoveAll(JobDir(job.id));
+    if (absl::Status dropped = sources_.Drop(job.id, job.generation); !dropped.ok()) {
+      spdlog::warn("cannot remove the kept source of video {}: {}", job.id, dropped.ToString());
+    }
   } else if (absl::IsCancelled(status) && !cancel.load()) {
     // Deleted (or uploaded anew) while it was being stored: keep nothing of
     // this generation. Another generation's files are in another folder.
@@ -379,6 +382,31 @@ void VideoProcessor::ResumeOne(const metadata::VideoMetadata& meta) {
   // What the interrupted run published stays served; the rest is redone.
   spdlog::info("resuming the processing of video {}", meta.id);
   AddLadderJob(own, *probe);
+}
+
+void VideoProcessor::DropExpiredSources() {
+  absl::StatusOr<std::vector<jobs::JobRecord>> all = job_store_.List();
+  if (!all.ok()) {
+    spdlog::warn("cannot list jobs to drop old sources: {}", all.status().ToString());
+    return;
+  }
+  const int64_t now = options_.now_ms();
+  for (const jobs::JobRecord& job : *all) {
+    if (job.state != jobs::JobState::kFailed || !sources_.Reachable(job.source) ||
+        job.finished_at_ms + options_.jobs.keep_failed_ms > now) {
+      continue;
+    }
+    absl::Status dropped = sources_.Drop(job.video_id, job.generation);
+    if (dropped.ok()) dropped = job_store_.Remove(job);
+    if (!dropped.ok()) {
+      spdlog::warn("cannot drop the source of failed video {}: {}", job.video_id,
+                   dropped.ToString());
+      continue;
+    }
+    RemoveAll(JobDir(job.video_id));
+    spdlog::info("dropped the source of video {}, failed {} s ago", job.video_id,
+                 (now - job.finished_at_ms) / 1000);
+  }
 }
 
 // Walks every page of the list: a library is not held in memory whole.

@@ -30,6 +30,7 @@
 #include "metadata/metadata_service.h"
 #include "web/app.h"
 #include "web/file_index_store.h"
+#include "web/job_sources.h"
 
 namespace dvs::web {
 
@@ -79,6 +80,9 @@ class VideoProcessor {
   absl::Status RunJob(const jobs::JobRecord& record, const std::atomic<bool>& cancel);
   void OnJobFailed(const jobs::JobRecord& record);
   void ResumeOne(const metadata::VideoMetadata& meta);
+  // Drops the kept sources (and job records) of videos failed longer than
+  // options.jobs.keep_failed_ms ago, for those this process can reach.
+  void DropExpiredSources();
   // The quick copy: stores it and marks the video playable, then queues the ladder.
   void RunQuick(const Job& job, const media::ProbeResult& probe, const std::atomic<bool>& cancel);
   absl::Status PublishQuick(const Job& job, const media::ProbeResult& probe,
@@ -108,6 +112,7 @@ class VideoProcessor {
   metadata::VideoMetadataService& metadata_;
   content::VideoContentService& content_;
   FileIndexStore& indexes_;
+  JobSources sources_;
   jobs::JobStore job_store_;
   std::unique_ptr<jobs::JobRunner> runner_;
   media::JobQueue quick_jobs_{1};

@@ -138,7 +138,9 @@ int RunWebServer(const WebConfig& config) {
                   .max_queued = static_cast<size_t>(config.max_queued),
                   .retry_for_ms = int64_t{config.retry_for_s} * 1000,
                   .process_id = process_id->process_id(),
-                  .process_id_is_exclusive = true};
+                  .process_id_is_exclusive = true,
+                  .shared_sources = config.backends.size() > 2 && config.backends[2] == "nw",
+                  .keep_failed_ms = int64_t{config.keep_failed_s} * 1000};
   App app(options, (*backends)->metadata(), (*backends)->content(), gate);
 
   http::Router router;

@@ -22,6 +22,7 @@ struct WebConfig {
   int transcode_jobs = 1;        // --jobs; 0: transcode nothing (workers do)
   int max_queued = 1000;         // videos waiting to be processed; more uploads get 429
   int retry_for_s = 3600;        // how long a retryable error is retried
+  int keep_failed_s = 7 * 86400; // how long a failed video's source is kept for a retry
   int transcode_timeout_s = 2 * 3600;
   int http_workers = 8;
   int max_uploads = 16;        // received at once; more get 429

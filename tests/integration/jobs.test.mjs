@@ -119,3 +119,20 @@ test('a video failed by its time limit keeps its source and is retried after a r
   assert.match((await again.json()).error, /has not failed/);
   await web.stop();
 });
+
+test('web server A killed -9 during its job: B takes the job over once the lease expires and the video ends ready', async () => {
+  const clip = await makeClip(path.join(dir, 'handoff.mp4'), { width: 640, height: 360, seconds: 20 });
+  const response = await upload(webs.a.url, 'handoff.mp4', await readFile(clip), json);
+  assert.equal(response.status, 202, await response.text());
+  const started = Date.now();
+  while (!/job of handoff \(generation/.test(webs.a.log()) && Date.now() - started < 60000) await sleep(50);
+  assert.match(webs.a.log(), /job of handoff \(generation/, 'A claimed the job');
+  await webs.a.stop('SIGKILL');
+  const video = await waitForVideo(webs.b.url, 'handoff', (v) => v.state !== 'processing', 180000);
+  assert.equal(video.state, 'ready', `${video.error}\n${webs.b.log().slice(-3000)}`);
+  assert.match(webs.b.log(), /job of handoff: taken over from process/);
+  assert.match(webs.b.log(), /fetched the source of video handoff/);
+  const { failures } = await fetchAll(webs.b, 'handoff');
+  assert.deepEqual(failures, []);
+  await startWebServer('a');
+});

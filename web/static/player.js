@@ -75,6 +75,25 @@
     });
   }
 
+  // A failed video's Retry button (its owner's): POST /api/videos/:id/retry,
+  // then the page again, which follows the processing.
+  const retryForm = document.getElementById('retry-form');
+  if (retryForm) {
+    retryForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const status = document.getElementById('retry-status');
+      const response = await fetch(`/api/videos/${encodeURIComponent(article.dataset.id)}/retry`, {
+        method: 'POST',
+        headers: { Accept: 'application/json' },
+      });
+      if (response.ok) return window.location.reload();
+      let body = {};
+      try { body = await response.json(); } catch (ignored) { /* not JSON */ }
+      status.textContent = body.error || `Not retried (${response.status}).`;
+      status.classList.add('error');
+    });
+  }
+
   if (video) {
     if (window.dashjs) play();
     else window.addEventListener('load', play);
