@@ -11,6 +11,7 @@
 #include "common/secrets.h"
 #include "storage/storage_server.h"
 #include "web/serve.h"
+#include "web/worker.h"
 
 namespace {
 
@@ -190,6 +191,44 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->expected(4);
 }
 
+// `dvs worker`: the job flags of `dvs web` and what reaches the cluster.
+void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags& token) {
+  CLI::App* worker = dvs.add_subcommand(
+      "worker", "Only transcode: claim video jobs from the cluster's queue (no HTTP)");
+  worker->add_option("--jobs", config.transcode_jobs, "Videos transcoded at once")
+      ->envname("DVS_JOBS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  worker->add_option("--work-dir", config.work_dir, "Folder for sources and ffmpeg's output")
+      ->envname("DVS_WORK_DIR")
+      ->capture_default_str();
+  worker->add_option("--transcode-timeout", config.transcode_timeout_s,
+                     "Seconds one video may take to transcode")
+      ->envname("DVS_TRANSCODE_TIMEOUT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  worker->add_option("--retry-for", config.retry_for_s, "Seconds retryable errors are retried")
+      ->envname("DVS_RETRY_FOR")
+      ->check(CLI::Range(0, 30 * 86400))
+      ->capture_default_str();
+  worker->add_option("--etcd-prefix", config.etcd_prefix, "etcd: the key prefix")
+      ->capture_default_str()
+      ->envname("DVS_ETCD_PREFIX");
+  worker->add_option("--tls-ca", config.tls_ca_file,
+                     "Talk TLS to storage nodes, trusting the CA certificates in this PEM file")
+      ->envname("DVS_TLS_CA");
+  worker->add_option("--etcd-user", config.etcd_user, "etcd: log in as this user")
+      ->envname("DVS_ETCD_USER");
+  worker->add_option("--etcd-password", config.etcd_password, "etcd: the user's password")
+      ->envname("DVS_ETCD_PASSWORD");
+  AddClusterTokenFlags(worker, config.cluster_token, token);
+  worker->add_option("backends", config.backends,
+                     "etcd ENDPOINT[,ENDPOINT...] nw ADMIN:PORT,NODE[,NODE...] (ADMIN: a "
+                     "loopback address for its admin server, e.g. 127.0.0.1:0)")
+      ->required()
+      ->expected(4);
+}
+
 void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config,
                        ClusterTokenFlags& token) {
   CLI::App* storage =
@@ -248,6 +287,10 @@ int main(int argc, char** argv) {
   dvs::web::WebConfig web_config;
   ClusterTokenFlags web_token;
   AddWebCommand(dvs, web_config, web_token);
+  dvs::web::WebConfig worker_config;
+  worker_config.cache_mb = 0;
+  ClusterTokenFlags worker_token;
+  AddWorkerCommand(dvs, worker_config, worker_token);
   dvs::storage::StorageConfig storage_config;
   ClusterTokenFlags storage_token;
   AddStorageCommand(dvs, storage_config, storage_token);
@@ -258,6 +301,10 @@ int main(int argc, char** argv) {
   if (dvs.got_subcommand("web")) {
     if (!ResolveClusterToken(web_token)) return kExitUsage;
     return dvs::web::RunWebServer(web_config);
+  }
+  if (dvs.got_subcommand("worker")) {
+    if (!ResolveClusterToken(worker_token)) return kExitUsage;
+    return dvs::web::RunWorker(worker_config);
   }
   if (dvs.got_subcommand("storage")) {
     if (!ResolveClusterToken(storage_token)) return kExitUsage;

@@ -38,6 +38,7 @@ struct JobOptions {
   bool process_id_is_exclusive = false;   // kept in a locked file of the work folder
   bool shared_sources = false;            // cluster mode: sources in the content service too
   int64_t keep_failed_ms = 7 * 86'400'000;  // --keep-failed: a failed video's source, for a retry
+  std::string role = "web";               // in the liveness record: web or worker
 };
 
 struct AppOptions {

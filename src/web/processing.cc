@@ -61,6 +61,7 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
   runner.process_id = options_.jobs.process_id;
   runner.process_id_is_exclusive = options_.jobs.process_id_is_exclusive;
   runner.slots = options_.jobs.slots;
+  runner.role = options_.jobs.role;
   runner.retry.retry_for_ms = options_.jobs.retry_for_ms;
   runner.on_failed = [this](const jobs::JobRecord& record) { OnJobFailed(record); };
   // A source in a work folder is only this server's to transcode.
