@@ -27,8 +27,9 @@ rm -rf "$reports" && mkdir -p "$reports"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:print_stacktrace=1:log_path=$reports/asan:log_exe_name=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 status=0
-# The long scale tests (label `long`) run in the normal pass only.
-ctest --test-dir build-sanitize --output-on-failure -j2 -LE long "$@" || status=$?
+# The long scale tests (label `long`) and the fault-timing tests (label
+# `timing`) run in the normal pass only.
+ctest --test-dir build-sanitize --output-on-failure -j2 -LE 'long|timing' "$@" || status=$?
 if [ -n "$(ls -A "$reports")" ]; then
   for report in "$reports"/*; do
     echo "test: sanitizer report $report:"
