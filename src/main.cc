@@ -87,13 +87,15 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->envname("DVS_JOBS")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
-  web->add_option("--max-queued", config.max_queued,
-                  "Videos waiting to be processed, cluster-wide; more uploads get 429 (0: no bound)")
+  web->add_option(
+         "--max-queued", config.max_queued,
+         "Videos waiting to be processed, cluster-wide; more uploads get 429 (0: no bound)")
       ->envname("DVS_MAX_QUEUED")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
-  web->add_option("--retry-for", config.retry_for_s,
-                  "Seconds a video's retryable errors (storage or etcd away, disk full) are retried")
+  web->add_option(
+         "--retry-for", config.retry_for_s,
+         "Seconds a video's retryable errors (storage or etcd away, disk full) are retried")
       ->envname("DVS_RETRY_FOR")
       ->check(CLI::Range(0, 30 * 86400))
       ->capture_default_str();
@@ -202,8 +204,9 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
   worker->add_option("--work-dir", config.work_dir, "Folder for sources and ffmpeg's output")
       ->envname("DVS_WORK_DIR")
       ->capture_default_str();
-  worker->add_option("--transcode-timeout", config.transcode_timeout_s,
-                     "Seconds one video may take to transcode")
+  worker
+      ->add_option("--transcode-timeout", config.transcode_timeout_s,
+                   "Seconds one video may take to transcode")
       ->envname("DVS_TRANSCODE_TIMEOUT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -214,17 +217,19 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
   worker->add_option("--etcd-prefix", config.etcd_prefix, "etcd: the key prefix")
       ->capture_default_str()
       ->envname("DVS_ETCD_PREFIX");
-  worker->add_option("--tls-ca", config.tls_ca_file,
-                     "Talk TLS to storage nodes, trusting the CA certificates in this PEM file")
+  worker
+      ->add_option("--tls-ca", config.tls_ca_file,
+                   "Talk TLS to storage nodes, trusting the CA certificates in this PEM file")
       ->envname("DVS_TLS_CA");
   worker->add_option("--etcd-user", config.etcd_user, "etcd: log in as this user")
       ->envname("DVS_ETCD_USER");
   worker->add_option("--etcd-password", config.etcd_password, "etcd: the user's password")
       ->envname("DVS_ETCD_PASSWORD");
   AddClusterTokenFlags(worker, config.cluster_token, token);
-  worker->add_option("backends", config.backends,
-                     "etcd ENDPOINT[,ENDPOINT...] nw ADMIN:PORT,NODE[,NODE...] (ADMIN: a "
-                     "loopback address for its admin server, e.g. 127.0.0.1:0)")
+  worker
+      ->add_option("backends", config.backends,
+                   "etcd ENDPOINT[,ENDPOINT...] nw ADMIN:PORT,NODE[,NODE...] (ADMIN: a "
+                   "loopback address for its admin server, e.g. 127.0.0.1:0)")
       ->required()
       ->expected(4);
 }

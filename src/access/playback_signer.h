@@ -34,8 +34,7 @@ class PlaybackSigner {
 
   // The signature of a URL for (id, generation) valid until `expires_at_ms`:
   // 64 lowercase hex digits.
-  std::string Sign(std::string_view id, std::string_view generation,
-                   int64_t expires_at_ms) const;
+  std::string Sign(std::string_view id, std::string_view generation, int64_t expires_at_ms) const;
   // OK when `signature` is Sign(id, generation, expires_at_ms) and the
   // expiry has not passed; PermissionDenied with the reason otherwise. The
   // signature is compared in constant time.

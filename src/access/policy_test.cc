@@ -59,8 +59,7 @@ TEST(PolicyTest, OnlyTheOwnerWithTheUploadScopeOrAnAdministratorEditsAVideo) {
   EXPECT_EQ(Decide(Principal{}, Action::kEditVideo, "alice"), Decision::kUnauthenticated);
   EXPECT_EQ(Decide(User("alice", kScopeUpload), Action::kEditVideo, "alice"), Decision::kAllow);
   EXPECT_EQ(Decide(User("bob", kScopeUpload), Action::kEditVideo, "alice"), Decision::kForbidden);
-  EXPECT_EQ(Decide(User("alice", kScopeDelete), Action::kEditVideo, "alice"),
-            Decision::kForbidden);
+  EXPECT_EQ(Decide(User("alice", kScopeDelete), Action::kEditVideo, "alice"), Decision::kForbidden);
   EXPECT_EQ(Decide(User("alice", kScopeUpload), Action::kEditVideo, ""), Decision::kForbidden);
   EXPECT_EQ(Decide(User("root", ScopesOfUser(true), true), Action::kEditVideo, "alice"),
             Decision::kAllow);

@@ -25,7 +25,8 @@ absl::StatusOr<JobState> StateNamed(std::string_view name) {
   for (const auto& [state, state_name] : kStateNames) {
     if (state_name == name) return state;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown job state \"", common::AsAbsl(name), "\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown job state \"", common::AsAbsl(name), "\""));
 }
 
 Json TasksToJson(const std::vector<JobTask>& tasks) {

@@ -35,8 +35,7 @@ TEST(JobRecordTest, JsonRoundTripKeepsEveryField) {
 TEST(JobRecordTest, ARecordUnderAnotherKeyOrWithBadValuesIsRefused) {
   EXPECT_EQ(JobFromJson("other", JobToJson(Sample()), 1).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(JobFromJson("clip", "not json", 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JobFromJson("clip", "not json", 1).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(JobFromJson("clip", R"({"video_id":"clip"})", 1).status().code(),
             absl::StatusCode::kInvalidArgument);
   JobRecord bad = Sample();
@@ -72,9 +71,9 @@ TEST(JobRecordTest, RemainingWorkIsTheDurationTimesTheShareOfTasksLeft) {
 
 TEST(JobRecordTest, ClaimableOnlyWhenUnfinishedDueAndUnownedMineOrExpired) {
   JobRecord job = Sample();  // running, owned by aaaa…, lease to 5000, next try 4000
-  EXPECT_FALSE(Claimable(job, "me", 4500));  // a live owner's
+  EXPECT_FALSE(Claimable(job, "me", 4500));               // a live owner's
   EXPECT_TRUE(Claimable(job, "aaaabbbbccccdddd", 4500));  // its own
-  EXPECT_TRUE(Claimable(job, "me", 5000));   // the lease has expired
+  EXPECT_TRUE(Claimable(job, "me", 5000));                // the lease has expired
   job.owner.clear();
   job.state = JobState::kQueued;
   EXPECT_FALSE(Claimable(job, "me", 3999));  // not due yet

@@ -181,8 +181,8 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
     id = running.record.video_id;
   }
   absl::Status recorded;
-  if (outcome.ok() || (outcome.code() == absl::StatusCode::kCancelled &&
-                       reason == StopReason::kNone)) {
+  if (outcome.ok() ||
+      (outcome.code() == absl::StatusCode::kCancelled && reason == StopReason::kNone)) {
     // Done, or not wanted any more: either way the record goes.
     recorded = UpdateOwned(running, [](JobRecord&) { return false; });
     spdlog::info("job of {} {}", id, outcome.ok() ? "is done" : "was dropped");
@@ -250,8 +250,8 @@ absl::StatusOr<JobRecord> JobRunner::ReadOwned(const JobRecord& mine) {
     return absl::NotFoundError(absl::StrCat("video ", mine.video_id, " was uploaded anew"));
   }
   if (fresh.owner != options_.process_id) {
-    return absl::AbortedError(absl::StrCat("the job of ", mine.video_id,
-                                           " is owned by process \"", fresh.owner, "\" now"));
+    return absl::AbortedError(absl::StrCat("the job of ", mine.video_id, " is owned by process \"",
+                                           fresh.owner, "\" now"));
   }
   return fresh;
 }
@@ -320,9 +320,8 @@ void JobRunner::HeartbeatLoop() {
 
 bool JobRunner::WaitFor(std::chrono::milliseconds period, std::optional<uint64_t> seen_wakes) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait_for(lock, period, [&] {
-    return stopping_ || (seen_wakes.has_value() && wakes_ != *seen_wakes);
-  });
+  changed_.wait_for(lock, period,
+                    [&] { return stopping_ || (seen_wakes.has_value() && wakes_ != *seen_wakes); });
   return stopping_;
 }
 

@@ -63,7 +63,7 @@ class JobRunner {
   struct Options {
     std::string process_id;  // empty: a new random one
     std::string role = "web";
-    int slots = 1;            // jobs at once; 0 claims nothing
+    int slots = 1;  // jobs at once; 0 claims nothing
     int64_t lease_ms = 30'000;
     std::chrono::milliseconds heartbeat_interval{5'000};  // < lease_ms / 2
     std::chrono::milliseconds poll_interval{1'000};       // idle slots look again
@@ -116,7 +116,7 @@ class JobRunner {
  private:
   enum class StopReason { kNone, kStopping, kLost, kGone };
   struct Running {
-    JobRecord record;  // the latest revision; guarded by the runner's mutex_
+    JobRecord record;                       // the latest revision; guarded by the runner's mutex_
     StopReason reason = StopReason::kNone;  // guarded by the runner's mutex_
     std::atomic<bool> cancel{false};
   };

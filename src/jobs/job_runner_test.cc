@@ -245,9 +245,8 @@ TYPED_TEST(JobRunnerTest, StoppingAProcessGivesItsRunningJobBackForAnotherToTake
 TYPED_TEST(JobRunnerTest, RetryableErrorsBackOffAndFailOncePastTheRetryTime) {
   JobRunner::Options options = this->Fast();
   options.retry = {.first_delay_ms = 2'000, .max_delay_ms = 8'000, .retry_for_ms = 20'000};
-  auto runner = this->Runner(*this->store_,
-                             this->recorder_.Fail(absl::UnavailableError("short of a majority")),
-                             options);
+  auto runner = this->Runner(
+      *this->store_, this->recorder_.Fail(absl::UnavailableError("short of a majority")), options);
   this->Add("clip");
   const int64_t first_failure = this->clock_.now();
   for (int attempt = 1; attempt < 20; ++attempt) {
@@ -278,8 +277,9 @@ TYPED_TEST(JobRunnerTest, APermanentErrorFailsAtOnceAndARequeueRunsItAgain) {
   JobRunner::Options options = this->Fast();
   std::vector<std::string> failed;
   options.on_failed = [&](const JobRecord& job) { failed.push_back(job.last_error); };
-  auto runner = this->Runner(
-      *this->store_, this->recorder_.Fail(absl::FailedPreconditionError("no video stream")), options);
+  auto runner =
+      this->Runner(*this->store_,
+                   this->recorder_.Fail(absl::FailedPreconditionError("no video stream")), options);
   this->Add("clip");
   EXPECT_TRUE(*runner->RunOne());
   EXPECT_EQ(failed, (std::vector<std::string>{"no video stream"}));
@@ -313,10 +313,12 @@ TYPED_TEST(JobRunnerTest, AdmissionStopsAtTheBoundOfUnfinishedJobs) {
   this->Add("two", 1);
   absl::Status full = this->jobs_->Admit(2);
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(full.message(), "2 videos are waiting to be processed, the limit is 2; try again later");
+  EXPECT_EQ(full.message(),
+            "2 videos are waiting to be processed, the limit is 2; try again later");
   EXPECT_TRUE(this->jobs_->Admit(0).ok());  // no bound
   // A failed job does not wait any more.
-  auto runner = this->Runner(*this->store_, this->recorder_.Fail(absl::InvalidArgumentError("bad")));
+  auto runner =
+      this->Runner(*this->store_, this->recorder_.Fail(absl::InvalidArgumentError("bad")));
   EXPECT_TRUE(*runner->RunOne());
   EXPECT_TRUE(this->jobs_->Admit(2).ok());
 }
@@ -338,10 +340,9 @@ TYPED_TEST(JobRunnerTest, AJobThisProcessCannotRunIsLeftUnclaimedForOthers) {
 TYPED_TEST(JobRunnerTest, AJobWhoseVideoIsGoneIsDroppedUnrun) {
   this->Add("gone");
   this->Add("kept", 20);
-  auto runner = this->Runner(*this->store_, this->recorder_.Succeed(), this->Fast(),
-                             [](const JobRecord& job) -> absl::StatusOr<bool> {
-                               return job.video_id != "gone";
-                             });
+  auto runner = this->Runner(
+      *this->store_, this->recorder_.Succeed(), this->Fast(),
+      [](const JobRecord& job) -> absl::StatusOr<bool> { return job.video_id != "gone"; });
   EXPECT_TRUE(*runner->RunOne());
   EXPECT_FALSE(*runner->RunOne());
   EXPECT_EQ(this->recorder_.Runs("gone"), 0);
@@ -374,7 +375,7 @@ TYPED_TEST(JobRunnerTest, CancellingARunningJobStopsItAndRecordsNoOutcome) {
   std::thread slot([&] { EXPECT_TRUE(*runner->RunOne()); });
   ASSERT_TRUE(Eventually([&] { return this->recorder_.Runs("clip") == 1; }));
   runner->Cancel("clip");
-  slot.join();  // the work saw the flag
+  slot.join();                         // the work saw the flag
   JobRecord job = this->Read("clip");  // the deleter removes it; the runner leaves it be
   EXPECT_EQ(job.state, JobState::kRunning);
   EXPECT_EQ(job.attempts, 0);

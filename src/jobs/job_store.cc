@@ -82,9 +82,9 @@ absl::Status JobStore::RemoveVideo(std::string_view video_id) {
 absl::StatusOr<JobRecord> JobStore::Requeue(std::string_view video_id) {
   ASSIGN_OR_RETURN(JobRecord job, Read(video_id));
   if (job.state != JobState::kFailed) {
-    return absl::FailedPreconditionError(absl::StrCat("the job of video \"",
-                                                      common::AsAbsl(video_id), "\" is ",
-                                                      common::AsAbsl(JobStateName(job.state)), ", not failed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the job of video \"", common::AsAbsl(video_id), "\" is ",
+                     common::AsAbsl(JobStateName(job.state)), ", not failed"));
   }
   job.state = JobState::kQueued;
   job.attempts = 0;

@@ -24,8 +24,8 @@ int64_t ExpiresAt(std::string_view value) {
 
 std::string NewProcessId() { return common::RandomHex(8); }
 
-absl::StatusOr<bool> IsProcessAlive(metadata::SmallRecordStore& store,
-                                    std::string_view process_id, int64_t now_ms) {
+absl::StatusOr<bool> IsProcessAlive(metadata::SmallRecordStore& store, std::string_view process_id,
+                                    int64_t now_ms) {
   absl::StatusOr<metadata::SmallRecord> record = store.ReadSmall(kProcessKind, process_id);
   if (record.status().code() == absl::StatusCode::kNotFound) return false;
   if (!record.ok()) return record.status();
@@ -43,7 +43,8 @@ ProcessHeartbeat::ProcessHeartbeat(metadata::SmallRecordStore& store,
       exclusive_id_(exclusive_id) {}
 
 std::string ProcessHeartbeat::Value(int64_t now_ms) const {
-  return Json{{"role", role_}, {"started_at_ms", started_at_ms_}, {"expires_at_ms", now_ms + ttl_ms_}}
+  return Json{
+      {"role", role_}, {"started_at_ms", started_at_ms_}, {"expires_at_ms", now_ms + ttl_ms_}}
       .dump();
 }
 

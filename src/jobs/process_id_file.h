@@ -25,7 +25,8 @@ class ProcessIdFile {
   const std::string& process_id() const { return process_id_; }
 
  private:
-  ProcessIdFile(common::UniqueFd fd, std::string id) : fd_(std::move(fd)), process_id_(std::move(id)) {}
+  ProcessIdFile(common::UniqueFd fd, std::string id)
+      : fd_(std::move(fd)), process_id_(std::move(id)) {}
 
   common::UniqueFd fd_;
   std::string process_id_;

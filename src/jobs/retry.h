@@ -37,9 +37,9 @@ ErrorClass ClassifyError(const absl::Status& error);
 ErrorClass ClassifyErrno(int error);
 
 struct RetryPolicy {
-  int64_t first_delay_ms = 2'000;         // after the first failure
-  int64_t max_delay_ms = 5 * 60'000;      // the doubling stops here
-  int64_t retry_for_ms = 60 * 60'000;     // --retry-for: from the first failure
+  int64_t first_delay_ms = 2'000;      // after the first failure
+  int64_t max_delay_ms = 5 * 60'000;   // the doubling stops here
+  int64_t retry_for_ms = 60 * 60'000;  // --retry-for: from the first failure
 };
 
 // The wait before try number `attempts` + 1, after `attempts` (>= 1) failed

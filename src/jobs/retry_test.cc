@@ -38,7 +38,7 @@ TEST(RetryTest, BackoffDoublesFromTheFirstDelayUpToTheMaxWithJitterOfUpToHalf) {
   EXPECT_EQ(BackoffDelayMs(policy, 1, 0.0), 1000);
   EXPECT_EQ(BackoffDelayMs(policy, 2, 0.0), 2000);
   EXPECT_EQ(BackoffDelayMs(policy, 3, 0.0), 4000);
-  EXPECT_EQ(BackoffDelayMs(policy, 9, 0.0), 150'000);   // 512 s capped at 300 s, halved
+  EXPECT_EQ(BackoffDelayMs(policy, 9, 0.0), 150'000);     // 512 s capped at 300 s, halved
   EXPECT_EQ(BackoffDelayMs(policy, 1000, 0.0), 150'000);  // no overflow
   EXPECT_GE(BackoffDelayMs(policy, 1000, 0.999999), 299'999);
 }

@@ -89,13 +89,12 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
   // Private videos' files go to the worker, which asks who is asking.
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
-    return ServeContentAtHand(request, request.params.at(0), request.params.at(1),
-                              ContentStores{metadata_, *indexes_, content_},
-                              [](const metadata::VideoMetadata& meta) {
-                                return meta.visibility == metadata::Visibility::kPrivate
-                                           ? NoSuchVideo(meta.id)
-                                           : absl::OkStatus();
-                              });
+    return ServeContentAtHand(
+        request, request.params.at(0), request.params.at(1),
+        ContentStores{metadata_, *indexes_, content_}, [](const metadata::VideoMetadata& meta) {
+          return meta.visibility == metadata::Visibility::kPrivate ? NoSuchVideo(meta.id)
+                                                                   : absl::OkStatus();
+        });
   });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
@@ -194,9 +193,9 @@ double App::ProgressOf(const metadata::VideoMetadata& meta) {
 http::Response App::IndexPage(http::Request& request) {
   std::string cursor(request.QueryParam("cursor").value_or(""));
   access::Principal who = gate_.Viewer(request);
-  absl::StatusOr<metadata::VideoPage> page = ListShown(
-      metadata_, cursor, kIndexPageSize,
-      [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
+  absl::StatusOr<metadata::VideoPage> page =
+      ListShown(metadata_, cursor, kIndexPageSize,
+                [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
   if (!page.ok()) return http::Response::Error(request, page.status());
   Viewer viewer{.user = who.user, .can_upload = gate_.Check(who, access::Action::kUpload).ok()};
   http::Response response = http::Response::Html(

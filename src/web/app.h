@@ -31,14 +31,14 @@ struct UploadContext;
 // Transcoding jobs (src/jobs): how many run here, the queue's bound, how
 // long retryable errors are retried, and who this process is.
 struct JobOptions {
-  int slots = 1;                          // --jobs; 0: this process transcodes nothing
-  size_t max_queued = 1000;               // --max-queued; more uploads get 429 (0: no bound)
-  int64_t retry_for_ms = 60 * 60'000;     // --retry-for
-  std::string process_id;                 // empty: a random one
-  bool process_id_is_exclusive = false;   // kept in a locked file of the work folder
-  bool shared_sources = false;            // cluster mode: sources in the content service too
+  int slots = 1;                            // --jobs; 0: this process transcodes nothing
+  size_t max_queued = 1000;                 // --max-queued; more uploads get 429 (0: no bound)
+  int64_t retry_for_ms = 60 * 60'000;       // --retry-for
+  std::string process_id;                   // empty: a random one
+  bool process_id_is_exclusive = false;     // kept in a locked file of the work folder
+  bool shared_sources = false;              // cluster mode: sources in the content service too
   int64_t keep_failed_ms = 7 * 86'400'000;  // --keep-failed: a failed video's source, for a retry
-  std::string role = "web";               // in the liveness record: web or worker
+  std::string role = "web";                 // in the liveness record: web or worker
 };
 
 struct AppOptions {

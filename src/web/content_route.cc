@@ -183,8 +183,7 @@ http::Response ServeContent(http::Request& request, std::string_view id, std::st
 }
 
 std::optional<http::Response> ServeContentAtHand(http::Request& request, std::string_view id,
-                                                 std::string_view file,
-                                                 const ContentStores& stores,
+                                                 std::string_view file, const ContentStores& stores,
                                                  const ContentGuard& guard) {
   if (!ValidNames(id, file)) return std::nullopt;  // the worker answers with the reason
   std::shared_ptr<const metadata::VideoMetadata> meta = stores.metadata.ReadFromMemory(id);

@@ -40,8 +40,7 @@ http::Response ServeContent(http::Request& request, std::string_view id, std::st
 // folder (VideoContentService::ReadWithoutWaiting). nullopt otherwise, also
 // when the guard (which must not block) refuses: the worker then answers.
 std::optional<http::Response> ServeContentAtHand(http::Request& request, std::string_view id,
-                                                 std::string_view file,
-                                                 const ContentStores& stores,
+                                                 std::string_view file, const ContentStores& stores,
                                                  const ContentGuard& guard);
 
 }  // namespace dvs::web

@@ -40,9 +40,10 @@ std::string JobSources::Keep(std::string_view id, std::string_view generation,
   if (!shared_) return local_source;
   const std::string folder = SourceFolder(id, generation);
   if (absl::Status stored = content_.WriteFile(folder, kFileName, local); !stored.ok()) {
-    spdlog::warn("cannot keep the source of video {} in the content service ({}): only this "
-                 "server can process it",
-                 id, stored.ToString());
+    spdlog::warn(
+        "cannot keep the source of video {} in the content service ({}): only this "
+        "server can process it",
+        id, stored.ToString());
     return local_source;
   }
   return absl::StrCat(kContentPrefix, folder, "/", kFileName);

@@ -45,8 +45,7 @@ class JobSources {
   // generation, else fetched from the content service. Unavailable when the
   // source is another server's local file.
   [[nodiscard]] absl::Status Fetch(std::string_view source, std::string_view id,
-                                   std::string_view generation,
-                                   const std::filesystem::path& local);
+                                   std::string_view generation, const std::filesystem::path& local);
   // Removes the copy in the content service, if any. OK when there is none.
   [[nodiscard]] absl::Status Drop(std::string_view id, std::string_view generation);
 

@@ -64,12 +64,12 @@ std::string VideoListItem(const metadata::VideoMetadata& meta, double progress) 
                            ? absl::StrCat("<img src=\"", ContentPath(meta.id, meta.poster),
                                           "\" alt=\"\" loading=\"lazy\">")
                            : "<div class=\"poster-missing\"></div>";
-  return absl::StrCat(
-      "<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"", VideoPagePath(meta.id), "\">",
-      poster, "<span class=\"title\" dir=\"auto\">", HtmlEscape(meta.title),
-      "</span></a><span class=\"details\"><time>", FormatDate(meta.uploaded_at_ms), "</time> · ",
-      FormatDuration(meta.duration_s), " · ", StateBadge(meta, progress), VisibilityBadge(meta),
-      "</span></li>");
+  return absl::StrCat("<li class=\"video\" data-id=\"", meta.id, "\"><a href=\"",
+                      VideoPagePath(meta.id), "\">", poster, "<span class=\"title\" dir=\"auto\">",
+                      HtmlEscape(meta.title), "</span></a><span class=\"details\"><time>",
+                      FormatDate(meta.uploaded_at_ms), "</time> · ",
+                      FormatDuration(meta.duration_s), " · ", StateBadge(meta, progress),
+                      VisibilityBadge(meta), "</span></li>");
 }
 
 constexpr std::string_view kUploadForm = R"(<section class="upload"><h1>Upload a video</h1>
@@ -102,9 +102,9 @@ std::string PlayerSection(const metadata::VideoMetadata& meta, const WatchOption
 // The owner's form; player.js sends it as PATCH /api/videos/:id.
 std::string VisibilityForm(const metadata::VideoMetadata& meta) {
   std::string options;
-  for (metadata::Visibility visibility : {metadata::Visibility::kPublic,
-                                          metadata::Visibility::kUnlisted,
-                                          metadata::Visibility::kPrivate}) {
+  for (metadata::Visibility visibility :
+       {metadata::Visibility::kPublic, metadata::Visibility::kUnlisted,
+        metadata::Visibility::kPrivate}) {
     absl::string_view name = common::AsAbsl(metadata::VisibilityName(visibility));
     absl::StrAppend(&options, "<option value=\"", name, "\"",
                     visibility == meta.visibility ? " selected" : "", ">", name, "</option>");

@@ -161,12 +161,11 @@ http::Response PlaybackRoutes::Playback(http::Request& request) {
                      "only the video's owner or an administrator gets signed playback URLs"));
   }
   SignedPlayback urls = SignPlayback(signer_, *meta, *ttl_s);
-  http::Response response = http::Response::Json(
-      200, Json{{"dash", urls.dash},
-                {"hls", OrNull(urls.hls)},
-                {"poster", OrNull(urls.poster)},
-                {"expires_at_ms", urls.expires_at_ms}}
-               .dump());
+  http::Response response = http::Response::Json(200, Json{{"dash", urls.dash},
+                                                           {"hls", OrNull(urls.hls)},
+                                                           {"poster", OrNull(urls.poster)},
+                                                           {"expires_at_ms", urls.expires_at_ms}}
+                                                          .dump());
   response.headers.Set("Cache-Control", "no-store");
   return response;
 }
@@ -186,8 +185,8 @@ http::Response PlaybackRoutes::Play(http::Request& request) {
   }
   if (stores_.metadata.ReadFromMemory(id) == nullptr &&
       absl::IsNotFound(stores_.metadata.Read(id).status())) {
-    return http::Response::Error(
-        request, absl::PermissionDeniedError("this playback URL is not valid"));
+    return http::Response::Error(request,
+                                 absl::PermissionDeniedError("this playback URL is not valid"));
   }
   return ServeContent(request, id, request.params.at(kFile), stores_,
                       [this, &request](const metadata::VideoMetadata& meta) {

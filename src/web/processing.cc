@@ -94,8 +94,8 @@ absl::Status VideoProcessor::Retry(const metadata::VideoMetadata& meta) {
   }
   absl::StatusOr<jobs::JobRecord> job = job_store_.Read(meta.id);
   if (absl::IsNotFound(job.status()) || (job.ok() && job->generation != meta.generation)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the source of video \"", meta.id, "\" was not kept; please upload it again"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the source of video \"", meta.id, "\" was not kept; please upload it again"));
   }
   RETURN_IF_ERROR(job.status());
   const Job own{meta.id, meta.generation, meta.ContentFolder()};

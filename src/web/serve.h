@@ -19,10 +19,10 @@ struct WebConfig {
   std::filesystem::path work_dir = "./data/work";
   std::filesystem::path static_dir;  // empty: static/ beside the executable
   uint64_t upload_limit_bytes = 8ull << 30;
-  int transcode_jobs = 1;        // --jobs; 0: transcode nothing (workers do)
-  int max_queued = 1000;         // videos waiting to be processed; more uploads get 429
-  int retry_for_s = 3600;        // how long a retryable error is retried
-  int keep_failed_s = 7 * 86400; // how long a failed video's source is kept for a retry
+  int transcode_jobs = 1;         // --jobs; 0: transcode nothing (workers do)
+  int max_queued = 1000;          // videos waiting to be processed; more uploads get 429
+  int retry_for_s = 3600;         // how long a retryable error is retried
+  int keep_failed_s = 7 * 86400;  // how long a failed video's source is kept for a retry
   int transcode_timeout_s = 2 * 3600;
   int http_workers = 8;
   int max_uploads = 16;        // received at once; more get 429

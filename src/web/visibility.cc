@@ -10,9 +10,9 @@
 namespace dvs::web {
 
 absl::StatusOr<metadata::Visibility> ParseVisibility(std::string_view name) {
-  for (metadata::Visibility visibility : {metadata::Visibility::kPublic,
-                                          metadata::Visibility::kUnlisted,
-                                          metadata::Visibility::kPrivate}) {
+  for (metadata::Visibility visibility :
+       {metadata::Visibility::kPublic, metadata::Visibility::kUnlisted,
+        metadata::Visibility::kPrivate}) {
     if (metadata::VisibilityName(visibility) == name) return visibility;
   }
   return absl::InvalidArgumentError(
@@ -25,8 +25,7 @@ absl::Status NoSuchVideo(std::string_view id) {
 }
 
 bool MaySee(const access::Principal& who, const metadata::VideoMetadata& meta) {
-  return meta.visibility != metadata::Visibility::kPrivate ||
-         access::MaySeeHidden(who, meta.owner);
+  return meta.visibility != metadata::Visibility::kPrivate || access::MaySeeHidden(who, meta.owner);
 }
 
 bool ListedFor(const access::Principal& who, const metadata::VideoMetadata& meta) {

@@ -50,9 +50,9 @@ class ListShownTest : public ::testing::Test {
     std::vector<std::string> ids;
     std::string cursor;
     for (int pages = 0; pages < 100; ++pages) {
-      absl::StatusOr<metadata::VideoPage> page = ListShown(
-          *metadata_, cursor, limit,
-          [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
+      absl::StatusOr<metadata::VideoPage> page =
+          ListShown(*metadata_, cursor, limit,
+                    [&who](const metadata::VideoMetadata& meta) { return ListedFor(who, meta); });
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) break;
       EXPECT_LE(page->videos.size(), limit);
@@ -79,8 +79,7 @@ TEST_F(ListShownTest, EachViewerFindsWhatIsListedForThemOnceInOrder) {
   for (size_t limit : {1u, 2u, 3u, 50u}) {
     EXPECT_EQ(Walk(access::Principal{}, limit), (std::vector<std::string>{"v03", "v00"}));
     EXPECT_EQ(Walk(User("alice"), limit), (std::vector<std::string>{"v04", "v03", "v01", "v00"}));
-    EXPECT_EQ(Walk(User("bob"), limit),
-              (std::vector<std::string>{"v06", "v03", "v02", "v00"}));
+    EXPECT_EQ(Walk(User("bob"), limit), (std::vector<std::string>{"v06", "v03", "v02", "v00"}));
   }
 }
 
@@ -88,9 +87,8 @@ TEST_F(ListShownTest, APageIsFilledFromFurtherBatches) {
   for (int i = 0; i < 5; ++i) Add("alice", Visibility::kPublic);
   for (int i = 0; i < 10; ++i) Add("bob", Visibility::kPrivate);
   absl::StatusOr<metadata::VideoPage> page = ListShown(
-      *metadata_, "", 3, [](const metadata::VideoMetadata& meta) {
-        return ListedFor(access::Principal{}, meta);
-      });
+      *metadata_, "", 3,
+      [](const metadata::VideoMetadata& meta) { return ListedFor(access::Principal{}, meta); });
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->videos.size(), 3u);
   EXPECT_EQ(page->videos[0].id, "v04");
@@ -114,8 +112,8 @@ TEST_F(ListShownTest, TooManyHiddenVideosGiveAShortPageWhoseCursorGoesOn) {
 TEST_F(ListShownTest, TheLastVideoOfTheListEndsTheWalk) {
   Add("alice", Visibility::kPublic);
   Add("alice", Visibility::kPublic);
-  absl::StatusOr<metadata::VideoPage> page = ListShown(
-      *metadata_, "", 2, [](const metadata::VideoMetadata&) { return true; });
+  absl::StatusOr<metadata::VideoPage> page =
+      ListShown(*metadata_, "", 2, [](const metadata::VideoMetadata&) { return true; });
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->videos.size(), 2u);
   EXPECT_TRUE(page->next_cursor.empty());

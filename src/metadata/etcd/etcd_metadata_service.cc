@@ -332,7 +332,7 @@ absl::Status EtcdMetadataService::DeleteSmall(std::string_view kind, std::string
 }
 
 absl::Status EtcdMetadataService::DeleteSmallAt(std::string_view kind, std::string_view key,
-                                               int64_t expected_revision) {
+                                                int64_t expected_revision) {
   RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
   if (expected_revision <= 0) return absl::InvalidArgumentError("a revision is > 0");
   const std::string path = absl::StrCat(SmallFolder(kind), common::AsAbsl(key));
@@ -341,8 +341,7 @@ absl::Status EtcdMetadataService::DeleteSmallAt(std::string_view kind, std::stri
   if (result.written) return absl::OkStatus();
   // Which of the two: a read after the failed compare tells.
   RETURN_IF_ERROR(ReadSmall(kind, key).status());
-  return absl::AbortedError(absl::StrCat("the ", common::AsAbsl(kind), " \"",
-                                         common::AsAbsl(key),
+  return absl::AbortedError(absl::StrCat("the ", common::AsAbsl(kind), " \"", common::AsAbsl(key),
                                          "\" was changed since it was read"));
 }
 

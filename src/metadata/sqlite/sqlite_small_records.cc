@@ -76,7 +76,7 @@ absl::Status SqliteMetadataService::DeleteSmall(std::string_view kind, std::stri
 }
 
 absl::Status SqliteMetadataService::DeleteSmallAt(std::string_view kind, std::string_view key,
-                                                 int64_t expected_revision) {
+                                                  int64_t expected_revision) {
   RETURN_IF_ERROR(ValidateSmallRecord(kind, key));
   if (expected_revision <= 0) return absl::InvalidArgumentError("a revision is > 0");
   std::lock_guard<std::mutex> lock(mutex_);
@@ -89,8 +89,9 @@ absl::Status SqliteMetadataService::DeleteSmallAt(std::string_view kind, std::st
   RETURN_IF_ERROR(remove.BindInt64(3, expected_revision));
   RETURN_IF_ERROR(remove.Step("delete record").status());
   if (remove.Changes() == 1) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Statement select,
-                   Statement::Prepare(db_, "SELECT 1 FROM small_records WHERE kind = ?1 AND key = ?2"));
+  ASSIGN_OR_RETURN(
+      Statement select,
+      Statement::Prepare(db_, "SELECT 1 FROM small_records WHERE kind = ?1 AND key = ?2"));
   RETURN_IF_ERROR(select.BindText(1, kind));
   RETURN_IF_ERROR(select.BindText(2, key));
   ASSIGN_OR_RETURN(bool found, select.Step("read record"));
