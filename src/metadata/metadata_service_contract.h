@@ -334,6 +334,32 @@ TYPED_TEST_P(MetadataServiceContract, SmallRecordsOfOneKindAreApartFromOtherKind
   EXPECT_TRUE(store.WriteSmall("token", "same", "t2", 0).ok());
 }
 
+// A revision read before a delete must not match the record created anew
+// after it: a stale compare-and-set (a job claim, a token update) fails.
+TYPED_TEST_P(MetadataServiceContract, ASmallRecordCreatedAnewNeverReusesAnOldRevision) {
+  SmallRecordStore& store = *this->service_;
+  absl::StatusOr<int64_t> first = store.WriteSmall("job", "v1", "a", 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<int64_t> second = store.WriteSmall("job", "v1", "b", *first);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(store.DeleteSmall("job", "v1").ok());
+  absl::StatusOr<int64_t> again = store.WriteSmall("job", "v1", "c", 0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  absl::StatusOr<int64_t> updated = store.WriteSmall("job", "v1", "d", *again);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_GT(*again, *second);
+  EXPECT_EQ(store.WriteSmall("job", "v1", "stale", *first).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store.WriteSmall("job", "v1", "stale", *second).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store.DeleteSmallAt("job", "v1", *second).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store.ReadSmall("job", "v1")->value, "d");
+  // Revisions keep rising in a service opened afresh on the same store.
+  absl::StatusOr<int64_t> reopened = this->backend_.Open()->WriteSmall("job", "v2", "e", 0);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_GT(*reopened, *updated);
+}
+
 TYPED_TEST_P(MetadataServiceContract, SmallRecordsAreListedByKeyPageByPage) {
   SmallRecordStore& store = *this->service_;
   for (std::string key : {"d", "a", "c", "e", "b"}) {
@@ -433,6 +459,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     TwoServicesRacingCreateHaveOneWinnerPerId, ASmallRecordIsCreatedOnceThenReplacedByRevision,
     SmallRecordsOfOneKindAreApartFromOtherKindsAndVideos, SmallRecordsAreListedByKeyPageByPage,
     BadSmallRecordKindsKeysAndSizesAreRefused, ASmallRecordIsDeletedByRevisionOnlyWhenUnchanged,
-    TwoServicesRacingToCreateOneSmallRecordHaveOneWinner);
+    TwoServicesRacingToCreateOneSmallRecordHaveOneWinner,
+    ASmallRecordCreatedAnewNeverReusesAnOldRevision);
 
 }  // namespace dvs::metadata::testing

@@ -1,5 +1,9 @@
 // SqliteMetadataService's small records (SmallRecordStore): one table keyed
-// by (kind, key), with a version per row that counts its writes.
+// by (kind, key). A row's version is drawn from one counter for the whole
+// store (the kv row kSmallRecordClock), so like etcd's mod revisions it only
+// ever rises: a record deleted and created anew never gets back a version a
+// stale reader still holds. The counter starts above the largest version of
+// a database written before it existed.
 #include <algorithm>
 #include <mutex>
 
@@ -11,7 +15,10 @@
 namespace dvs::metadata {
 namespace {
 
+using internal::Exec;
 using internal::Statement;
+
+constexpr char kSmallRecordClock[] = "small_record_clock";
 
 absl::Status NoSuchRecord(std::string_view kind, std::string_view key) {
   return absl::NotFoundError(
@@ -22,6 +29,42 @@ absl::Status Conflict(std::string_view kind, std::string_view key, int64_t expec
   return absl::AbortedError(
       absl::StrCat("the ", common::AsAbsl(kind), " \"", common::AsAbsl(key), "\" ",
                    expected == 0 ? "exists already" : "was changed or removed since it was read"));
+}
+
+// The next version of the store's counter; called inside the write's
+// transaction.
+absl::StatusOr<int64_t> NextVersion(sqlite3* db) {
+  ASSIGN_OR_RETURN(Statement bump,
+                   Statement::Prepare(db,
+                                      "INSERT INTO kv (key, value) VALUES (?1, "
+                                      "(SELECT COALESCE(MAX(version), 0) + 1 FROM small_records)) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = "
+                                      "CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)"));
+  RETURN_IF_ERROR(bump.BindText(1, kSmallRecordClock));
+  ASSIGN_OR_RETURN(bool has_row, bump.Step("advance the record version"));
+  if (!has_row) return absl::InternalError("the record version counter returned no row");
+  return bump.ColumnInt64(0);
+}
+
+// An insert for "must not exist" (the primary key decides between racers),
+// else an update guarded by the version read; both with a fresh version.
+absl::StatusOr<int64_t> WriteVersioned(sqlite3* db, std::string_view kind, std::string_view key,
+                                       std::string_view value, int64_t expected_revision) {
+  ASSIGN_OR_RETURN(int64_t version, NextVersion(db));
+  const char* sql = expected_revision == 0
+                        ? "INSERT INTO small_records (kind, key, value, version) "
+                          "VALUES (?1, ?2, ?3, ?5) ON CONFLICT DO NOTHING"
+                        : "UPDATE small_records SET value = ?3, version = ?5 "
+                          "WHERE kind = ?1 AND key = ?2 AND version = ?4";
+  ASSIGN_OR_RETURN(Statement write, Statement::Prepare(db, sql));
+  RETURN_IF_ERROR(write.BindText(1, kind));
+  RETURN_IF_ERROR(write.BindText(2, key));
+  RETURN_IF_ERROR(write.BindText(3, value));
+  if (expected_revision != 0) RETURN_IF_ERROR(write.BindInt64(4, expected_revision));
+  RETURN_IF_ERROR(write.BindInt64(5, version));
+  RETURN_IF_ERROR(write.Step("write record").status());
+  if (write.Changes() != 1) return Conflict(kind, key, expected_revision);
+  return version;
 }
 
 }  // namespace
@@ -40,27 +83,20 @@ absl::StatusOr<SmallRecord> SqliteMetadataService::ReadSmall(std::string_view ki
   return SmallRecord{std::string(key), select.ColumnText(0), select.ColumnInt64(1)};
 }
 
-// An insert for "must not exist" (the primary key decides between racers),
-// else an update guarded by the version read.
 absl::StatusOr<int64_t> SqliteMetadataService::WriteSmall(std::string_view kind,
                                                           std::string_view key,
                                                           std::string_view value,
                                                           int64_t expected_revision) {
   RETURN_IF_ERROR(ValidateSmallRecord(kind, key, value));
   std::lock_guard<std::mutex> lock(mutex_);
-  const char* sql = expected_revision == 0
-                        ? "INSERT INTO small_records (kind, key, value, version) "
-                          "VALUES (?1, ?2, ?3, 1) ON CONFLICT DO NOTHING"
-                        : "UPDATE small_records SET value = ?3, version = version + 1 "
-                          "WHERE kind = ?1 AND key = ?2 AND version = ?4";
-  ASSIGN_OR_RETURN(Statement write, Statement::Prepare(db_, sql));
-  RETURN_IF_ERROR(write.BindText(1, kind));
-  RETURN_IF_ERROR(write.BindText(2, key));
-  RETURN_IF_ERROR(write.BindText(3, value));
-  if (expected_revision != 0) RETURN_IF_ERROR(write.BindInt64(4, expected_revision));
-  RETURN_IF_ERROR(write.Step("write record").status());
-  if (write.Changes() != 1) return Conflict(kind, key, expected_revision);
-  return expected_revision + 1;
+  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin record write"));
+  absl::StatusOr<int64_t> version = WriteVersioned(db_, kind, key, value, expected_revision);
+  if (!version.ok()) {
+    (void)Exec(db_, "ROLLBACK", "roll back record write");
+    return version.status();
+  }
+  RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit record write"));
+  return version;
 }
 
 absl::Status SqliteMetadataService::DeleteSmall(std::string_view kind, std::string_view key) {
