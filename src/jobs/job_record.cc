@@ -1,5 +1,6 @@
 #include "jobs/job_record.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
@@ -31,7 +32,13 @@ absl::StatusOr<JobState> StateNamed(std::string_view name) {
 
 Json TasksToJson(const std::vector<JobTask>& tasks) {
   Json out = Json::array();
-  for (const JobTask& task : tasks) out.push_back({{"name", task.name}, {"done", task.done}});
+  for (const JobTask& task : tasks) {
+    out.push_back({{"name", task.name},
+                   {"done", task.done},
+                   {"last", task.last},
+                   {"owner", task.owner},
+                   {"lease_expires_at_ms", task.lease_expires_at_ms}});
+  }
   return out;
 }
 
@@ -40,8 +47,15 @@ absl::StatusOr<std::vector<JobTask>> TasksFromJson(const Json& json) {
   std::vector<JobTask> tasks;
   for (const Json& task : json) {
     if (!task.is_object()) return absl::InvalidArgumentError("a job task is not an object");
-    tasks.push_back({task.value("name", ""), task.value("done", false)});
+    tasks.push_back({task.value("name", ""), task.value("done", false), task.value("last", false),
+                     task.value("owner", ""), task.value("lease_expires_at_ms", int64_t{0})});
     RETURN_IF_ERROR(common::ValidateName(tasks.back().name, "job task name"));
+    if (!tasks.back().owner.empty()) {
+      RETURN_IF_ERROR(common::ValidateName(tasks.back().owner, "job task owner"));
+    }
+    if (tasks.back().lease_expires_at_ms < 0) {
+      return absl::InvalidArgumentError("job task lease is negative");
+    }
   }
   return tasks;
 }
@@ -73,6 +87,32 @@ double JobRecord::RemainingWork() const {
   size_t left = 0;
   for (const JobTask& task : tasks) left += task.done ? 0 : 1;
   return duration_s * static_cast<double>(left) / static_cast<double>(tasks.size());
+}
+
+bool JobRecord::AllTasksDone() const {
+  return std::all_of(tasks.begin(), tasks.end(), [](const JobTask& task) { return task.done; });
+}
+
+const std::string& JobRecord::OwnerOf(int task) const {
+  return task == kWholeJob ? owner : tasks.at(task).owner;
+}
+
+int64_t JobRecord::LeaseOf(int task) const {
+  return task == kWholeJob ? lease_expires_at_ms : tasks.at(task).lease_expires_at_ms;
+}
+
+void JobRecord::SetClaim(int task, std::string new_owner, int64_t lease) {
+  std::string& claimer = task == kWholeJob ? owner : tasks.at(task).owner;
+  int64_t& expires = task == kWholeJob ? lease_expires_at_ms : tasks.at(task).lease_expires_at_ms;
+  claimer = std::move(new_owner);
+  expires = lease;
+}
+
+std::string JobRecord::Describe(int task) const {
+  if (task == kWholeJob || task >= static_cast<int>(tasks.size())) {
+    return absl::StrCat("job of ", video_id);
+  }
+  return absl::StrCat("job of ", video_id, " (task ", tasks[task].name, ")");
 }
 
 std::string JobToJson(const JobRecord& job) {

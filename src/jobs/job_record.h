@@ -22,14 +22,23 @@ enum class JobState { kQueued, kRunning, kDone, kFailed };
 
 std::string_view JobStateName(JobState state);
 
-// A part of the ladder (a rendition, the poster…) that one process can make
-// on its own. A job without tasks is one piece of work.
+// A part of the ladder (a rendition, the audio, the packaging) that one
+// process can make on its own, claimed apart from the job's other tasks
+// (its own owner and lease), so several processes share one long video. A
+// job without tasks is one piece of work, claimed through the job's owner
+// and lease.
 struct JobTask {
   std::string name;
   bool done = false;
+  bool last = false;  // claimable only once every other task is done
+  std::string owner;  // the claiming process's id; empty: anyone's
+  int64_t lease_expires_at_ms = 0;
 
   bool operator==(const JobTask&) const = default;
 };
+
+// The index of "the whole job" for a job without tasks (JobRecord::task).
+inline constexpr int kWholeJob = -1;
 
 struct JobRecord {
   std::string video_id;
@@ -37,8 +46,8 @@ struct JobRecord {
   std::string source;  // a content-service key or a local path
   JobState state = JobState::kQueued;
   std::vector<JobTask> tasks;
-  std::string owner;                // the claiming process's id; empty: anyone's
-  int64_t lease_expires_at_ms = 0;  // the owner's claim holds until then
+  std::string owner;                // without tasks: the claiming process's id
+  int64_t lease_expires_at_ms = 0;  // without tasks: the owner's claim holds until then
   int attempts = 0;                 // runs that ended in an error
   int64_t next_try_at_ms = 0;       // not claimable before
   std::string last_error;
@@ -48,14 +57,23 @@ struct JobRecord {
   double duration_s = 0;          // the video's, for the queue order
 
   // Not stored in the value: the record's revision in the backend (0: not
-  // read from it).
+  // read from it), and the task a runner claimed and runs (an index into
+  // tasks, or kWholeJob).
   int64_t revision = 0;
+  int task = kWholeJob;
 
   // The work left, in seconds of video: the duration times the share of
   // tasks not done yet. What the queue orders by, smallest first.
   double RemainingWork() const;
   // Queued or running: not finished either way.
   bool Unfinished() const { return state == JobState::kQueued || state == JobState::kRunning; }
+  bool AllTasksDone() const;
+  // The claim on task `task` (kWholeJob: the job's own): its owner and lease.
+  const std::string& OwnerOf(int task) const;
+  int64_t LeaseOf(int task) const;
+  void SetClaim(int task, std::string owner, int64_t lease_expires_at_ms);
+  // "the job of <id>", with " (task <name>)" for a task.
+  std::string Describe(int task) const;
 
   bool operator==(const JobRecord&) const = default;
 };

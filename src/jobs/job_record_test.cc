@@ -12,7 +12,7 @@ JobRecord Sample() {
   job.generation = "0123456789abcdef";
   job.source = "clip/0123456789abcdef/source";
   job.state = JobState::kRunning;
-  job.tasks = {{"r360", true}, {"r720", false}};
+  job.tasks = {{"r360", true}, {"r720", false, false, "eeeeffff00001111", 6000}, {"pack", false, true}};
   job.owner = "aaaabbbbccccdddd";
   job.lease_expires_at_ms = 5000;
   job.attempts = 2;
@@ -71,6 +71,7 @@ TEST(JobRecordTest, RemainingWorkIsTheDurationTimesTheShareOfTasksLeft) {
 
 TEST(JobRecordTest, ClaimableOnlyWhenUnfinishedDueAndUnownedMineOrExpired) {
   JobRecord job = Sample();  // running, owned by aaaa…, lease to 5000, next try 4000
+  job.tasks.clear();
   EXPECT_FALSE(Claimable(job, "me", 4500));               // a live owner's
   EXPECT_TRUE(Claimable(job, "aaaabbbbccccdddd", 4500));  // its own
   EXPECT_TRUE(Claimable(job, "me", 5000));                // the lease has expired
@@ -82,6 +83,33 @@ TEST(JobRecordTest, ClaimableOnlyWhenUnfinishedDueAndUnownedMineOrExpired) {
   EXPECT_FALSE(Claimable(job, "me", 9000));
   job.state = JobState::kDone;
   EXPECT_FALSE(Claimable(job, "me", 9000));
+}
+
+TEST(JobRecordTest, ATasksClaimIsItsOwnAndTheLastTaskWaitsForTheOthers) {
+  JobRecord job = Sample();  // r360 done; r720 eeee…'s to 6000; pack last; next try 4000
+  EXPECT_EQ(ClaimableTasks(job, "me", 3999), std::vector<int>{});  // not due yet
+  EXPECT_EQ(ClaimableTasks(job, "me", 4500), std::vector<int>{});  // r720 held, pack waits
+  EXPECT_EQ(ClaimableTasks(job, "eeeeffff00001111", 4500), std::vector<int>{1});
+  EXPECT_EQ(ClaimableTasks(job, "me", 6000), std::vector<int>{1});  // its lease expired
+  job.tasks[1].done = true;
+  EXPECT_EQ(ClaimableTasks(job, "me", 4500), std::vector<int>{2});
+  EXPECT_TRUE(Claimable(job, "me", 4500));
+  job.tasks.push_back({"r240"});
+  EXPECT_EQ(ClaimableTasks(job, "me", 4500), std::vector<int>{3});
+  job.state = JobState::kFailed;
+  EXPECT_FALSE(Claimable(job, "me", 9000));
+}
+
+TEST(JobRecordTest, ATaskClaimIsSetAndReadApartFromTheJobs) {
+  JobRecord job = Sample();
+  job.SetClaim(2, "cccc", 9000);
+  EXPECT_EQ(job.OwnerOf(2), "cccc");
+  EXPECT_EQ(job.LeaseOf(2), 9000);
+  EXPECT_EQ(job.OwnerOf(kWholeJob), "aaaabbbbccccdddd");
+  EXPECT_EQ(job.Describe(2), "job of clip (task pack)");
+  EXPECT_FALSE(job.AllTasksDone());
+  for (JobTask& task : job.tasks) task.done = true;
+  EXPECT_TRUE(job.AllTasksDone());
 }
 
 TEST(JobRecordTest, ClaimOrderIsLeastRemainingWorkThenOldestThenId) {

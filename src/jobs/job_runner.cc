@@ -13,9 +13,18 @@ namespace {
 // Tries of a compare-and-set on one job before giving up for this round.
 constexpr int kWriteTries = 5;
 
+// The key of a running task in running_: the video id, and the task's index.
+std::string RunKey(const JobRecord& job) { return absl::StrCat(job.video_id, "#", job.task); }
+
 JobRunner::Options WithProcessId(JobRunner::Options options) {
   if (options.process_id.empty()) options.process_id = NewProcessId();
   return options;
+}
+
+// " (task <name>)" for a task, nothing for a whole job: for the log.
+std::string TaskSuffix(const JobRecord& job) {
+  if (job.task == kWholeJob || job.task >= static_cast<int>(job.tasks.size())) return "";
+  return absl::StrCat(" (task ", job.tasks[job.task].name, ")");
 }
 
 }  // namespace
@@ -76,10 +85,11 @@ void JobRunner::Stop() {
 
 void JobRunner::Cancel(std::string_view video_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto running = running_.find(std::string(video_id));
-  if (running == running_.end()) return;
-  running->second->reason = StopReason::kGone;
-  running->second->cancel = true;
+  for (auto& [key, running] : running_) {
+    if (running->record.video_id != video_id) continue;
+    running->reason = StopReason::kGone;
+    running->cancel = true;
+  }
 }
 
 void JobRunner::Wake() {
@@ -101,12 +111,7 @@ absl::StatusOr<std::shared_ptr<JobRunner::Running>> JobRunner::ClaimNext() {
   std::lock_guard<std::mutex> claiming(claim_mutex_);
   ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, jobs_.List());
   const int64_t now = now_ms_();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::erase_if(jobs, [&](const JobRecord& job) {
-      return !Claimable(job, options_.process_id, now) || running_.contains(job.video_id);
-    });
-  }
+  std::erase_if(jobs, [&](const JobRecord& job) { return !Claimable(job, options_.process_id, now); });
   if (options_.can_run) {
     std::erase_if(jobs, [&](const JobRecord& job) { return !options_.can_run(job); });
   }
@@ -124,23 +129,49 @@ absl::StatusOr<std::shared_ptr<JobRunner::Running>> JobRunner::ClaimNext() {
         continue;
       }
     }
-    ASSIGN_OR_RETURN(std::optional<JobRecord> claimed, Claim(std::move(job)));
+    ASSIGN_OR_RETURN(std::optional<JobRecord> claimed, ClaimTaskOf(std::move(job)));
     if (!claimed.has_value()) continue;
     auto running = std::make_shared<Running>();
     running->record = std::move(*claimed);
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) running->reason = StopReason::kStopping, running->cancel = true;
-    running_[running->record.video_id] = running;
+    running_[RunKey(running->record)] = running;
     return running;
   }
   return nullptr;
 }
 
+// Another process claiming another task of the same job changes the record:
+// then it is read again and the next free task tried.
+absl::StatusOr<std::optional<JobRecord>> JobRunner::ClaimTaskOf(JobRecord job) {
+  for (int attempt = 0; attempt < kWriteTries; ++attempt) {
+    bool conflict = false;
+    for (int task : ClaimableTasks(job, options_.process_id, now_ms_())) {
+      job.task = task;
+      if (RunsHere(job)) continue;
+      ASSIGN_OR_RETURN(std::optional<JobRecord> claimed, Claim(job));
+      if (claimed.has_value()) return claimed;
+      conflict = true;
+      break;
+    }
+    if (!conflict) return std::nullopt;
+    absl::StatusOr<JobRecord> fresh = jobs_.Read(job.video_id);
+    if (absl::IsNotFound(fresh.status())) return std::nullopt;
+    ASSIGN_OR_RETURN(job, std::move(fresh));
+    if (options_.can_run && !options_.can_run(job)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool JobRunner::RunsHere(const JobRecord& job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_.contains(RunKey(job));
+}
+
 absl::StatusOr<std::optional<JobRecord>> JobRunner::Claim(JobRecord job) {
-  const std::string previous_owner = job.owner;
-  job.owner = options_.process_id;
+  const std::string previous_owner = job.OwnerOf(job.task);
+  job.SetClaim(job.task, options_.process_id, now_ms_() + options_.lease_ms);
   job.state = JobState::kRunning;
-  job.lease_expires_at_ms = now_ms_() + options_.lease_ms;
   absl::StatusOr<JobRecord> claimed = jobs_.Write(std::move(job));
   if (claimed.status().code() == absl::StatusCode::kAborted ||
       claimed.status().code() == absl::StatusCode::kNotFound) {
@@ -148,8 +179,8 @@ absl::StatusOr<std::optional<JobRecord>> JobRunner::Claim(JobRecord job) {
   }
   if (!claimed.ok()) return claimed.status();
   if (!previous_owner.empty() && previous_owner != options_.process_id) {
-    spdlog::info("job of {}: taken over from process {}, whose lease expired", claimed->video_id,
-                 previous_owner);
+    spdlog::info("job of {}: taken over from process {}, whose lease expired{}", claimed->video_id,
+                 previous_owner, TaskSuffix(*claimed));
   }
   return std::move(*claimed);
 }
@@ -160,12 +191,12 @@ void JobRunner::Execute(const std::shared_ptr<Running>& running) {
     std::lock_guard<std::mutex> lock(mutex_);
     job = running->record;
   }
-  spdlog::info("job of {} (generation {}, attempt {}) starts", job.video_id, job.generation,
-               job.attempts + 1);
+  spdlog::info("job of {} (generation {}, attempt {}) starts{}", job.video_id, job.generation,
+               job.attempts + 1, TaskSuffix(job));
   absl::Status outcome = work_(job, running->cancel);
   RecordOutcome(*running, outcome);
   std::lock_guard<std::mutex> lock(mutex_);
-  running_.erase(job.video_id);
+  running_.erase(RunKey(job));
 }
 
 void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
@@ -176,34 +207,50 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
   }
   if (reason == StopReason::kLost || reason == StopReason::kGone) return;
   std::string id;
+  std::string task;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     id = running.record.video_id;
+    task = TaskSuffix(running.record);
   }
   absl::Status recorded;
-  if (outcome.ok() ||
-      (outcome.code() == absl::StatusCode::kCancelled && reason == StopReason::kNone)) {
-    // Done, or not wanted any more: either way the record goes.
+  if (outcome.ok()) {
+    // The task is done; the record goes with the job's last one.
+    bool all_done = false;
+    recorded = UpdateOwned(running, [&](JobRecord& job) {
+      job.SetClaim(job.task, "", 0);
+      if (job.task != kWholeJob) job.tasks[job.task].done = true;
+      job.first_error_at_ms = 0;
+      all_done = job.AllTasksDone();
+      return !all_done;
+    });
+    if (all_done) {
+      spdlog::info("job of {} is done", id);
+    } else {
+      spdlog::info("job of {}: done{}", id, task);
+    }
+  } else if (outcome.code() == absl::StatusCode::kCancelled && reason == StopReason::kNone) {
+    // Not wanted any more: the record goes.
     recorded = UpdateOwned(running, [](JobRecord&) { return false; });
-    spdlog::info("job of {} {}", id, outcome.ok() ? "is done" : "was dropped");
+    spdlog::info("job of {} was dropped", id);
   } else if (outcome.code() == absl::StatusCode::kCancelled) {
     recorded = UpdateOwned(running, [](JobRecord& job) {
-      job.state = JobState::kQueued;
-      job.owner.clear();
-      job.lease_expires_at_ms = 0;
+      job.SetClaim(job.task, "", 0);
+      if (job.task == kWholeJob) job.state = JobState::kQueued;
       return true;
     });
-    spdlog::info("job of {} given back", id);
+    spdlog::info("job of {} given back{}", id, task);
   } else {
     const int64_t now = now_ms_();
     const double random = UnitRandom();
     bool failed = false;
     recorded = UpdateOwned(running, [&](JobRecord& job) {
       RecordFailure(job, outcome, options_.retry, now, random);
+      job.SetClaim(job.task, "", 0);
       failed = job.state == JobState::kFailed;
       return true;
     });
-    spdlog::warn("job of {} failed ({}): {}", id, failed ? "for good" : "will retry",
+    spdlog::warn("job of {} failed ({}){}: {}", id, failed ? "for good" : "will retry", task,
                  outcome.ToString());
     if (recorded.ok() && failed && options_.on_failed) {
       JobRecord job;
@@ -249,9 +296,13 @@ absl::StatusOr<JobRecord> JobRunner::ReadOwned(const JobRecord& mine) {
   if (fresh.generation != mine.generation) {
     return absl::NotFoundError(absl::StrCat("video ", mine.video_id, " was uploaded anew"));
   }
-  if (fresh.owner != options_.process_id) {
-    return absl::AbortedError(absl::StrCat("the job of ", mine.video_id, " is owned by process \"",
-                                           fresh.owner, "\" now"));
+  if (fresh.state == JobState::kFailed || fresh.tasks.size() != mine.tasks.size()) {
+    return absl::NotFoundError(absl::StrCat("the job of ", mine.video_id, " failed meanwhile"));
+  }
+  fresh.task = mine.task;
+  if (fresh.OwnerOf(fresh.task) != options_.process_id) {
+    return absl::AbortedError(absl::StrCat(fresh.Describe(fresh.task), " is owned by process \"",
+                                           fresh.OwnerOf(fresh.task), "\" now"));
   }
   return fresh;
 }
@@ -265,7 +316,7 @@ void JobRunner::RenewLeases() {
   for (const std::shared_ptr<Running>& job : running) {
     const int64_t expires = now_ms_() + options_.lease_ms;
     absl::Status renewed = UpdateOwned(*job, [&](JobRecord& record) {
-      record.lease_expires_at_ms = expires;
+      record.SetClaim(record.task, options_.process_id, expires);
       return true;
     });
     if (renewed.ok()) continue;

@@ -4,6 +4,12 @@
 // It promises:
 // - a job runs here only after this process claimed it by compare-and-set
 //   (owner := this process, a lease); of several processes that try, one wins;
+// - a job with tasks (job_record.h) is claimed a task at a time, each with
+//   its own owner and lease, so several processes (and several slots of
+//   one) share it; the callback sees the claimed task in JobRecord::task.
+//   A task's success marks it done, and the record goes with the last one;
+//   an error is the job's (retry with backoff, or failed for good), and a
+//   job failed for good stops its other tasks wherever they run;
 // - it takes only unowned jobs, its own, and those whose owner's lease has
 //   expired (a process that died): a restart of another process never
 //   touches the jobs this one runs, and the other way round;
@@ -123,8 +129,14 @@ class JobRunner {
 
   // Claims the next job and registers it as running here; nullptr if none.
   absl::StatusOr<std::shared_ptr<Running>> ClaimNext();
-  // Claims `job` by compare-and-set; nullopt when another process came first.
+  // Claims `job`'s task job.task by compare-and-set; nullopt when another
+  // process came first.
   absl::StatusOr<std::optional<JobRecord>> Claim(JobRecord job);
+  // Claims a free task of `job` (re-reading it when another process wrote
+  // it meanwhile); nullopt when none is left to claim.
+  absl::StatusOr<std::optional<JobRecord>> ClaimTaskOf(JobRecord job);
+  // Is task job.task of the job running in this process?
+  bool RunsHere(const JobRecord& job);
   void Execute(const std::shared_ptr<Running>& running);
   void RecordOutcome(Running& running, const absl::Status& outcome);
   // Applies `change` to the latest record of a job running here, if it is
@@ -153,6 +165,7 @@ class JobRunner {
   std::mutex claim_mutex_;  // one claim at a time here: list, claim, register
   std::mutex mutex_;
   std::condition_variable changed_;
+  // By video id and task.
   std::map<std::string, std::shared_ptr<Running>> running_ ABSL_GUARDED_BY(mutex_);
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -100,6 +100,20 @@ class JobRunnerTest : public ::testing::Test {
     EXPECT_TRUE(added.ok()) << added.status();
     return added.ok() ? *added : job;
   }
+  // A job of `names` tasks, the last one marked `last` (the packaging).
+  JobRecord AddWithTasks(const std::string& id, double duration_s,
+                         const std::vector<std::string>& names) {
+    JobRecord job;
+    job.video_id = id;
+    job.generation = "gen1";
+    job.source = absl::StrCat(id, "/source");
+    job.duration_s = duration_s;
+    for (const std::string& name : names) job.tasks.push_back({name});
+    job.tasks.back().last = true;
+    absl::StatusOr<JobRecord> added = jobs_->Add(job);
+    EXPECT_TRUE(added.ok()) << added.status();
+    return added.ok() ? *added : job;
+  }
   // A runner not started (the test drives RunOne / RenewLeases) unless asked.
   std::unique_ptr<JobRunner> Runner(metadata::SmallRecordStore& store, JobRunner::Work work,
                                     JobRunner::Options options = Fast(),
@@ -304,6 +318,107 @@ TYPED_TEST(JobRunnerTest, ShortVideosRunBeforeALongOneQueuedFirst) {
   auto runner = this->Runner(*this->store_, this->recorder_.Succeed());
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(*runner->RunOne());
   EXPECT_EQ(this->recorder_.Order(), (std::vector<std::string>{"short", "mid", "long"}));
+}
+
+// Notes "<video>/<task>" of each run; a run of `held` waits for the latch.
+class TaskLog {
+ public:
+  JobRunner::Work Work(std::string held = "", absl::Status outcome = absl::OkStatus()) {
+    return [this, held, outcome](const JobRecord& job, const std::atomic<bool>& cancel) {
+      const std::string name =
+          absl::StrCat(job.video_id, "/", job.task == kWholeJob ? "" : job.tasks[job.task].name);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        runs_.push_back(name);
+      }
+      if (name != held) return outcome;
+      while (!released_ && !cancel) std::this_thread::sleep_for(5ms);
+      return cancel ? absl::CancelledError("cancelled") : outcome;
+    };
+  }
+  void Release() { released_ = true; }
+  std::vector<std::string> Runs() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return runs_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> runs_;
+  std::atomic<bool> released_{false};
+};
+
+TYPED_TEST(JobRunnerTest, TwoProcessesShareOneJobsTasksAndTheLastRunsAfterTheRest) {
+  this->AddWithTasks("long", 600, {"video-0", "video-1", "audio", "package"});
+  TaskLog log;
+  auto other_store = this->backend_.Open();
+  auto a = this->Runner(*this->store_, log.Work("long/video-0"));
+  auto b = this->Runner(*other_store, log.Work());
+  std::thread holder([&] { EXPECT_TRUE(*a->RunOne()); });
+  ASSERT_TRUE(Eventually([&] { return log.Runs().size() == 1; }));
+  EXPECT_TRUE(*b->RunOne());   // video-1: video-0 is A's, held
+  EXPECT_TRUE(*b->RunOne());   // audio
+  EXPECT_FALSE(*b->RunOne());  // the packaging waits for video-0
+  JobRecord job = this->Read("long");
+  EXPECT_EQ(job.tasks[0].owner, a->process_id());
+  EXPECT_TRUE(job.tasks[1].done && job.tasks[2].done);
+  EXPECT_DOUBLE_EQ(job.RemainingWork(), 300);
+  log.Release();
+  holder.join();
+  EXPECT_TRUE(*b->RunOne());  // the packaging
+  EXPECT_TRUE(this->Gone("long"));
+  EXPECT_EQ(log.Runs(), (std::vector<std::string>{"long/video-0", "long/video-1", "long/audio",
+                                                  "long/package"}));
+}
+
+TYPED_TEST(JobRunnerTest, ATaskOfADeadProcessIsTakenOverAloneOnceItsLeaseExpires) {
+  this->AddWithTasks("long", 600, {"video-0", "video-1", "package"});
+  TaskLog log;
+  JobRecord job = this->Read("long");
+  job.tasks[0].owner = "deadbeefdeadbeef";  // a process that died running video-0
+  job.tasks[0].lease_expires_at_ms = this->clock_.now() + 30'000;
+  job.tasks[1].done = true;
+  ASSERT_TRUE(this->jobs_->Write(job).ok());
+  auto runner = this->Runner(*this->store_, log.Work());
+  EXPECT_FALSE(*runner->RunOne());
+  this->clock_.Advance(30'000);
+  EXPECT_TRUE(*runner->RunOne());
+  EXPECT_TRUE(*runner->RunOne());
+  EXPECT_TRUE(this->Gone("long"));
+  EXPECT_EQ(log.Runs(), (std::vector<std::string>{"long/video-0", "long/package"}));
+}
+
+TYPED_TEST(JobRunnerTest, ATaskFailedForGoodFailsTheJobAndStopsItsOtherTasks) {
+  this->AddWithTasks("bad", 60, {"video-0", "video-1", "package"});
+  TaskLog log;
+  auto other_store = this->backend_.Open();
+  auto a = this->Runner(*this->store_, log.Work("bad/video-0"));
+  auto b = this->Runner(*other_store, log.Work("", absl::InvalidArgumentError("not a video")));
+  std::thread holder([&] { EXPECT_TRUE(*a->RunOne()); });
+  ASSERT_TRUE(Eventually([&] { return log.Runs().size() == 1; }));
+  EXPECT_TRUE(*b->RunOne());  // video-1 fails for good
+  JobRecord job = this->Read("bad");
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.last_error, "not a video");
+  a->RenewLeases();  // A sees the job failed: its task is cancelled, no outcome recorded
+  holder.join();
+  EXPECT_EQ(this->Read("bad").revision, job.revision);
+}
+
+TYPED_TEST(JobRunnerTest, AShortVideoQueuedBehindALongOnesTasksRunsBeforeTheRestOfThem) {
+  this->AddWithTasks("long", 3600, {"video-0", "video-1", "video-2", "package"});
+  TaskLog log;
+  auto runner = this->Runner(*this->store_, log.Work());
+  EXPECT_TRUE(*runner->RunOne());  // long/video-0; 2700 s of work left
+  this->clock_.Advance(1000);
+  this->Add("short", 30);
+  this->clock_.Advance(1000);
+  this->AddWithTasks("mid", 600, {"video-0", "package"});
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(*runner->RunOne());
+  EXPECT_FALSE(*runner->RunOne());
+  EXPECT_EQ(log.Runs(), (std::vector<std::string>{"long/video-0", "short/", "mid/video-0",
+                                                  "mid/package", "long/video-1", "long/video-2",
+                                                  "long/package"}));
 }
 
 TYPED_TEST(JobRunnerTest, AdmissionStopsAtTheBoundOfUnfinishedJobs) {

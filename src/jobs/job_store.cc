@@ -25,6 +25,7 @@ absl::StatusOr<JobRecord> JobStore::Add(JobRecord job) {
   job.lease_expires_at_ms = job.attempts = 0;
   job.next_try_at_ms = job.first_error_at_ms = job.finished_at_ms = 0;
   job.last_error.clear();
+  for (JobTask& task : job.tasks) task = {.name = task.name, .last = task.last};
   job.created_at_ms = now_ms_();
   RETURN_IF_ERROR(ValidateJob(job));
   int64_t expected = 0;
@@ -89,7 +90,9 @@ absl::StatusOr<JobRecord> JobStore::Requeue(std::string_view video_id) {
   job.state = JobState::kQueued;
   job.attempts = 0;
   job.next_try_at_ms = job.first_error_at_ms = job.finished_at_ms = 0;
-  for (JobTask& task : job.tasks) task.done = false;
+  job.owner.clear();
+  job.lease_expires_at_ms = 0;
+  for (JobTask& task : job.tasks) task = {.name = task.name, .last = task.last};
   return Write(std::move(job));
 }
 
@@ -104,9 +107,26 @@ absl::Status JobStore::Admit(size_t max_queued) {
                    "; try again later"));
 }
 
+std::vector<int> ClaimableTasks(const JobRecord& job, std::string_view me, int64_t now_ms) {
+  if (!job.Unfinished() || job.next_try_at_ms > now_ms) return {};
+  auto free = [&](int task) {
+    const std::string& owner = job.OwnerOf(task);
+    return owner.empty() || owner == me || job.LeaseOf(task) <= now_ms;
+  };
+  if (job.tasks.empty()) return free(kWholeJob) ? std::vector<int>{kWholeJob} : std::vector<int>{};
+  const size_t left = std::count_if(job.tasks.begin(), job.tasks.end(),
+                                    [](const JobTask& task) { return !task.done; });
+  std::vector<int> claimable;
+  for (int i = 0; i < static_cast<int>(job.tasks.size()); ++i) {
+    const JobTask& task = job.tasks[i];
+    if (task.done || (task.last && left > 1)) continue;
+    if (free(i)) claimable.push_back(i);
+  }
+  return claimable;
+}
+
 bool Claimable(const JobRecord& job, std::string_view me, int64_t now_ms) {
-  if (!job.Unfinished() || job.next_try_at_ms > now_ms) return false;
-  return job.owner.empty() || job.owner == me || job.lease_expires_at_ms <= now_ms;
+  return !ClaimableTasks(job, me, now_ms).empty();
 }
 
 void SortForClaiming(std::vector<JobRecord>& jobs) {

@@ -56,10 +56,14 @@ class JobStore {
   std::function<int64_t()> now_ms_;
 };
 
-// May process `me` claim `job` at `now_ms`? Unfinished, due (next try
-// reached), and unowned, owned by `me`, or owned by a process whose lease on
-// it has expired.
+// May process `me` claim `job` (some task of it) at `now_ms`? Unfinished,
+// due (next try reached), and with a claimable task (ClaimableTasks).
 bool Claimable(const JobRecord& job, std::string_view me, int64_t now_ms);
+// The tasks of an unfinished, due job that `me` may claim at `now_ms`, in
+// order: not done, not `last` while another task is not done, and unowned,
+// owned by `me`, or owned by a process whose lease on it has expired. A job
+// without tasks gives {kWholeJob} when the job itself is claimable so.
+std::vector<int> ClaimableTasks(const JobRecord& job, std::string_view me, int64_t now_ms);
 
 // The jobs in the order a process should try to claim them: least remaining
 // work first (so a long video cannot hold back short ones), then the oldest,
