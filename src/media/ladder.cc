@@ -212,6 +212,45 @@ std::vector<std::string> PackageArgs(const PackageCommand& command) {
   return args;
 }
 
+std::vector<std::string> RenditionArgs(const PackageCommand& command, size_t index,
+                                       const std::filesystem::path& output) {
+  PackageCommand one = command;
+  one.ladder = {command.ladder.at(index)};
+  std::vector<std::string> args = InputArgs(one);
+  args.insert(args.end(), {"-filter_complex", FilterGraph(one.probe, one.ladder)});
+  AppendVideoOutputs(one, args);
+  args.insert(args.end(), {"-an", "-progress", "pipe:1", "-nostats", "-f", "mp4", output.string()});
+  return args;
+}
+
+std::vector<std::string> AudioArgs(const PackageCommand& command,
+                                   const std::filesystem::path& output) {
+  std::vector<std::string> args = InputArgs(command);
+  args.insert(args.end(), {"-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-vn",
+                           "-progress", "pipe:1", "-nostats", "-f", "mp4", output.string()});
+  return args;
+}
+
+std::vector<std::string> PackagePartsArgs(const PackageCommand& command,
+                                          const std::vector<std::filesystem::path>& videos,
+                                          const std::filesystem::path& audio) {
+  std::vector<std::string> args = {command.ffmpeg, "-hide_banner",       "-nostdin", "-y",
+                                   "-v",           "warning",            "-protocol_whitelist",
+                                   "file,pipe"};
+  std::vector<std::filesystem::path> inputs = videos;
+  if (!audio.empty()) inputs.push_back(audio);
+  for (const std::filesystem::path& input : inputs) {
+    args.insert(args.end(), {"-f", "mov", "-i", "file:" + input.string()});
+  }
+  for (size_t i = 0; i < videos.size(); ++i) {
+    args.insert(args.end(), {"-map", absl::StrCat(i, ":v:0")});
+  }
+  if (!audio.empty()) args.insert(args.end(), {"-map", absl::StrCat(videos.size(), ":a:0")});
+  args.insert(args.end(), {"-c", "copy"});
+  AppendDashOutput(command, "", /*hls=*/true, args);
+  return args;
+}
+
 std::vector<std::string> PosterArgs(const std::filesystem::path& source, const ProbeResult& probe,
                                     const std::filesystem::path& poster,
                                     const std::string& ffmpeg) {

@@ -48,6 +48,28 @@ std::vector<std::string> RemuxArgs(const PackageCommand& command);
 // segments, reporting progress on standard output (-progress pipe:1).
 std::vector<std::string> PackageArgs(const PackageCommand& command);
 
+// The ladder in parts that can run apart (on several processes, DESIGN §9):
+// each rendition encoded on its own, the audio on its own, then one
+// packaging run that copies them into DASH + HLS. Every rendition gets its
+// keyframes at the same times (forced every kSegmentSeconds of the source's
+// clock, no scene-cut keyframes), so the packaging cuts every rendition's
+// segments at the same instants, as one run over the whole ladder would.
+//
+// argv for ffmpeg encoding rendition `index` of command.ladder (video only,
+// H.264) into `output`, an MP4 file, reporting progress on standard output.
+std::vector<std::string> RenditionArgs(const PackageCommand& command, size_t index,
+                                       const std::filesystem::path& output);
+// argv for ffmpeg encoding the source's first audio stream (AAC, stereo) into
+// `output`, an MP4 file (only for a source with audio).
+std::vector<std::string> AudioArgs(const PackageCommand& command,
+                                   const std::filesystem::path& output);
+// argv for ffmpeg copying the encoded parts (one file per rendition of
+// command.ladder, in order, and `audio` unless empty) into the same DASH
+// manifest, HLS playlists and segments as PackageArgs writes.
+std::vector<std::string> PackagePartsArgs(const PackageCommand& command,
+                                          const std::vector<std::filesystem::path>& videos,
+                                          const std::filesystem::path& audio);
+
 // argv for ffmpeg writing `poster` (JPEG) from a frame near the start.
 std::vector<std::string> PosterArgs(const std::filesystem::path& source, const ProbeResult& probe,
                                     const std::filesystem::path& poster,

@@ -101,20 +101,27 @@ common::SubprocessOptions RunOptions(std::vector<std::string> argv, const Transc
   return run;
 }
 
-// Both ffmpeg runs: the packaging, then the poster, sharing one deadline.
-absl::Status RunFfmpeg(const TranscodeRequest& request, const TranscodeOptions& options,
-                       ProgressReporter& progress) {
-  const Clock::time_point deadline = Clock::now() + options.time_limit;
-  PackageCommand command{request.source, request.probe, PlanLadder(request.probe),
-                         request.output_dir, options.ffmpeg};
-  common::SubprocessOptions package =
-      RunOptions(PackageArgs(command), request, options, options.time_limit);
+// Runs `argv` (an ffmpeg run that reports on standard output) under the
+// time limit, reporting progress.
+absl::Status RunReporting(std::vector<std::string> argv, const char* step,
+                          const TranscodeRequest& request, const TranscodeOptions& options,
+                          ProgressReporter& progress) {
+  common::SubprocessOptions run = RunOptions(std::move(argv), request, options, options.time_limit);
   const double duration = request.probe.duration_s;
-  package.on_stdout_line = [&](std::string_view line) {
+  run.on_stdout_line = [&](std::string_view line) {
     double value = ProgressFromLine(line, duration);
     if (value >= 0) progress.Report(std::min(value, kMaxRunningProgress));
   };
-  absl::Status packaged = StatusOf(common::RunSubprocess(package), "packaging", options.time_limit);
+  return StatusOf(common::RunSubprocess(run), step, options.time_limit);
+}
+
+// Both ffmpeg runs: the packaging (`package_argv`), then the poster, sharing
+// one deadline.
+absl::Status RunFfmpeg(const TranscodeRequest& request, const TranscodeOptions& options,
+                       ProgressReporter& progress, std::vector<std::string> package_argv) {
+  const Clock::time_point deadline = Clock::now() + options.time_limit;
+  absl::Status packaged =
+      RunReporting(std::move(package_argv), "packaging", request, options, progress);
   if (!packaged.ok()) return packaged;
 
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -165,7 +172,10 @@ absl::Status Remux(const TranscodeRequest& request, const TranscodeOptions& opti
   return status;
 }
 
-absl::Status Transcode(const TranscodeRequest& request, const TranscodeOptions& options) {
+// Runs `argv` (a packaging into request.output_dir) and the poster, and
+// checks what they wrote; a failed run leaves nothing behind.
+absl::Status PackageInto(const TranscodeRequest& request, const TranscodeOptions& options,
+                         std::vector<std::string> argv) {
   std::error_code error;
   bool created_dir = fs::create_directories(request.output_dir, error);
   if (error) {
@@ -174,7 +184,7 @@ absl::Status Transcode(const TranscodeRequest& request, const TranscodeOptions& 
   }
   ProgressReporter progress(request.on_progress);
   progress.Report(0);
-  absl::Status status = RunFfmpeg(request, options, progress);
+  absl::Status status = RunFfmpeg(request, options, progress, std::move(argv));
   if (status.ok()) status = CheckOutputs(request.output_dir);
   if (!status.ok()) {
     RemovePartialOutput(request.output_dir, created_dir);
@@ -182,6 +192,62 @@ absl::Status Transcode(const TranscodeRequest& request, const TranscodeOptions& 
   }
   progress.Report(1.0);
   return absl::OkStatus();
+}
+
+absl::Status Transcode(const TranscodeRequest& request, const TranscodeOptions& options) {
+  PackageCommand command{request.source, request.probe, PlanLadder(request.probe),
+                         request.output_dir, options.ffmpeg};
+  return PackageInto(request, options, PackageArgs(command));
+}
+
+std::vector<std::string> LadderParts(const ProbeResult& probe) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < PlanLadder(probe).size(); ++i) parts.push_back(absl::StrCat("video-", i));
+  if (!probe.audio_codec.empty()) parts.push_back("audio");
+  return parts;
+}
+
+absl::Status EncodePart(const TranscodeRequest& request, std::string_view part,
+                        const fs::path& output, const TranscodeOptions& options) {
+  PackageCommand command{request.source, request.probe, PlanLadder(request.probe), {},
+                         options.ffmpeg};
+  const fs::path partial = fs::path(output).concat(".partial");
+  std::vector<std::string> argv;
+  absl::string_view name(part.data(), part.size());
+  size_t index = 0;
+  if (name == "audio" && !request.probe.audio_codec.empty()) {
+    argv = AudioArgs(command, partial);
+  } else if (absl::ConsumePrefix(&name, "video-") && absl::SimpleAtoi(name, &index) &&
+             index < command.ladder.size()) {
+    argv = RenditionArgs(command, index, partial);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("no part \"", name, "\" in this ladder"));
+  }
+  std::error_code error;
+  fs::create_directories(output.parent_path(), error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", output.parent_path().string(), ": ", error.message()));
+  }
+  ProgressReporter progress(request.on_progress);
+  progress.Report(0);
+  absl::Status status = RunReporting(std::move(argv), "encoding a part", request, options, progress);
+  if (status.ok()) fs::rename(partial, output, error);
+  if (status.ok() && error) {
+    status = absl::InternalError(absl::StrCat("cannot rename ", partial.string(), ": ", error.message()));
+  }
+  if (!status.ok()) fs::remove(partial, error);
+  return status;
+}
+
+absl::Status PackageParts(const TranscodeRequest& request, const std::vector<fs::path>& videos,
+                          const fs::path& audio, const TranscodeOptions& options) {
+  PackageCommand command{request.source, request.probe, PlanLadder(request.probe),
+                         request.output_dir, options.ffmpeg};
+  if (videos.size() != command.ladder.size() || audio.empty() != request.probe.audio_codec.empty()) {
+    return absl::InvalidArgumentError("the parts do not match the ladder of the source");
+  }
+  return PackageInto(request, options, PackagePartsArgs(command, videos, audio));
 }
 
 }  // namespace dvs::media

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "media/ladder.h"
@@ -42,6 +44,28 @@ struct TranscodeRequest {
 // as long as copying the file. Errors as for Transcode.
 [[nodiscard]] absl::Status Remux(const TranscodeRequest& request,
                                  const TranscodeOptions& options = {});
+
+// The ladder in parts (ladder.h), for jobs whose tasks run apart: the
+// names of the encoding parts of `probe`'s ladder, "video-<i>" for rendition
+// i of PlanLadder(probe), then "audio" when the source has audio.
+std::vector<std::string> LadderParts(const ProbeResult& probe);
+
+// Encodes the part `part` (a name from LadderParts) of request.source into
+// `output`, an MP4 file that appears whole or not at all. InvalidArgument for
+// an unknown part; other errors as for Transcode. request.output_dir is not
+// used.
+[[nodiscard]] absl::Status EncodePart(const TranscodeRequest& request, std::string_view part,
+                                      const std::filesystem::path& output,
+                                      const TranscodeOptions& options = {});
+
+// Copies the encoded parts (one file per rendition in ladder order, and
+// `audio` unless empty) into request.output_dir as Transcode would have
+// written it (manifests, segments, and the poster from request.source).
+// Errors as for Transcode.
+[[nodiscard]] absl::Status PackageParts(const TranscodeRequest& request,
+                                        const std::vector<std::filesystem::path>& videos,
+                                        const std::filesystem::path& audio,
+                                        const TranscodeOptions& options = {});
 
 // Parses one line of ffmpeg's -progress output; returns the progress in 0..1
 // for "out_time_us=N" lines given the duration, or -1 for other lines.

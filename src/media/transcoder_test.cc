@@ -49,6 +49,7 @@ struct Representation {
   std::string id;
   std::string content_type;
   int segments = 0;  // from the SegmentTimeline: one per <S>, plus its r repeats
+  std::string timeline;  // its <S> elements, as written
 };
 
 // Just enough MPD reading for these tests: ffmpeg writes one element a line.
@@ -68,6 +69,7 @@ std::vector<Representation> RepresentationsIn(const std::string& mpd) {
       std::smatch repeat;
       reps.back().segments +=
           1 + (std::regex_search(line, repeat, kRepeat) ? std::stoi(repeat[1]) : 0);
+      reps.back().timeline += m.str();
     }
   }
   return reps;
@@ -139,6 +141,61 @@ TEST_F(TranscoderTest, PackagesAClipWithAudioAsDashAndHls) {
   EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
   EXPECT_EQ(progress.back(), 1.0);
   EXPECT_GT(progress.size(), 2u);  // something between start and end
+}
+
+TEST_F(TranscoderTest, PartsEncodedApartPackageIntoTheSameAlignedLadder) {
+  const fs::path source = clips_->path() / "av.mp4";
+  const ProbeResult probe = MustProbe(source);
+  EXPECT_THAT(LadderParts(probe), ElementsAre("video-0", "video-1", "audio"));
+  std::vector<fs::path> videos;
+  for (const std::string& part : {"video-1", "video-0", "audio"}) {  // any order
+    TranscodeRequest request{source, probe, out_.path()};
+    absl::Status status = EncodePart(request, part, out_ / "parts" / (part + ".mp4"));
+    ASSERT_TRUE(status.ok()) << part << ": " << status;
+  }
+  EXPECT_EQ(FilesIn(out_ / "parts"),
+            (std::set<std::string>{"video-0.mp4", "video-1.mp4", "audio.mp4"}));
+  TranscodeRequest request{source, probe, out_ / "video"};
+  absl::Status status = PackageParts(
+      request, {out_ / "parts" / "video-0.mp4", out_ / "parts" / "video-1.mp4"},
+      out_ / "parts" / "audio.mp4");
+  ASSERT_TRUE(status.ok()) << status;
+
+  std::string mpd = ReadFile(out_ / "video" / "manifest.mpd");
+  std::vector<Representation> reps = RepresentationsIn(mpd);
+  ASSERT_EQ(reps.size(), 3u) << mpd;
+  EXPECT_EQ(reps[0].content_type, "video");
+  EXPECT_EQ(reps[1].content_type, "video");
+  EXPECT_EQ(reps[2].content_type, "audio");
+  EXPECT_THAT(mpd, HasSubstr(R"(width="640" height="360")"));
+  EXPECT_THAT(mpd, HasSubstr(R"(width="426" height="240")"));
+  EXPECT_EQ(reps[0].segments, 2);
+  EXPECT_EQ(reps[0].timeline, reps[1].timeline) << "the renditions' segments line up";
+  ExpectCompleteOutput(out_ / "video", reps);
+  EXPECT_THAT(ReadFile(out_ / "video" / "master.m3u8"), HasSubstr("RESOLUTION=426x240"));
+}
+
+TEST_F(TranscoderTest, AnUnknownPartOrPartsNotMatchingTheLadderAreRefused) {
+  const fs::path source = clips_->path() / "silent.mp4";
+  TranscodeRequest request{source, MustProbe(source), out_ / "video"};
+  EXPECT_EQ(EncodePart(request, "audio", out_ / "a.mp4").code(),
+            absl::StatusCode::kInvalidArgument);  // the clip has no audio
+  EXPECT_EQ(EncodePart(request, "video-1", out_ / "v.mp4").code(),
+            absl::StatusCode::kInvalidArgument);  // one rendition only
+  EXPECT_EQ(EncodePart(request, "video-x", out_ / "v.mp4").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PackageParts(request, {}, "").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(out_ / "video"));
+}
+
+TEST_F(TranscoderTest, APartPastItsTimeLimitIsDeadlineExceededAndLeavesNothing) {
+  const fs::path source = clips_->path() / "av.mp4";
+  TranscodeRequest request{source, MustProbe(source), out_.path()};
+  TranscodeOptions options;
+  options.time_limit = std::chrono::milliseconds(1);
+  EXPECT_EQ(EncodePart(request, "video-0", out_ / "v.mp4", options).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(FilesIn(out_.path()), std::set<std::string>{});
 }
 
 TEST_F(TranscoderTest, PackagesAClipWithoutAudio) {
