@@ -158,46 +158,9 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   if (!filename_ || spool_.is_open()) {
     return absl::InvalidArgumentError("the form has no \"file\" field with a video");
   }
-  ASSIGN_OR_RETURN(std::string id, common::SlugFromFilename(*filename_));
-  metadata::VideoMetadata meta;
-  ASSIGN_OR_RETURN(meta.visibility, ParseVisibility(visibility_));
-  meta.id = id;
-  meta.title = *filename_;
-  meta.owner = owner_;
-  meta.uploaded_at_ms = context_.options.now_ms();
-  meta.updated_at_ms = meta.uploaded_at_ms;
-  // A fresh folder for this upload's files: nothing of an earlier video of
-  // the same id can be served as this one's, nor a job of it write here.
-  meta.generation = metadata::NewGeneration();
-  absl::StatusOr<int64_t> created = context_.metadata.Create(meta);
-  if (!created.ok()) {
-    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
-    return absl::AlreadyExistsError(absl::StrCat(
-        "a video with the id \"", id, "\" exists already; rename the file or delete that video"));
-  }
-  meta.revision = *created;
-  VideoProcessor& processor = context_.processor;
-  fs::path source = processor.SourcePath(id);
-  std::error_code ec;
-  fs::remove_all(processor.JobDir(id), ec);
-  absl::Status kept = spool_.MoveTo(source);
-  absl::StatusOr<media::ProbeResult> probe =
-      kept.ok() ? media::Probe(source, context_.options.probe) : kept;
-  if (!probe.ok()) {
-    processor.Cancel(id);  // removes the job folder
-    if (absl::Status deleted = context_.metadata.Delete(id); !deleted.ok()) {
-      spdlog::error("cannot remove the record of rejected upload {}: {}", id, deleted.message());
-    }
-    return probe.status();
-  }
-  meta.duration_s = probe->duration_s;
-  meta.width = probe->display_width();
-  meta.height = probe->display_height();
-  ASSIGN_OR_RETURN(meta.revision, context_.metadata.Update(meta));
-  spdlog::info("accepted upload {} ({}x{}, {:.1f} s, {})", id, meta.width, meta.height,
-               meta.duration_s, probe->video_codec);
-  processor.Enqueue(meta, *probe);
-  return meta;
+  ASSIGN_OR_RETURN(metadata::Visibility visibility, ParseVisibility(visibility_));
+  return AcceptVideo(context_, {.filename = *filename_, .visibility = visibility, .owner = owner_},
+                     [this](const fs::path& target) { return spool_.MoveTo(target); });
 }
 
 absl::StatusOr<metadata::VideoMetadata> UploadSink::WaitUntilSettled(const std::string& id) {
@@ -211,6 +174,51 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::WaitUntilSettled(const std::
 }
 
 }  // namespace
+
+absl::StatusOr<metadata::VideoMetadata> AcceptVideo(
+    const UploadContext& context, const UploadedFile& file,
+    absl::FunctionRef<absl::Status(const std::filesystem::path&)> move_source) {
+  ASSIGN_OR_RETURN(std::string id, common::SlugFromFilename(file.filename));
+  metadata::VideoMetadata meta;
+  meta.visibility = file.visibility;
+  meta.id = id;
+  meta.title = file.filename;
+  meta.owner = file.owner;
+  meta.uploaded_at_ms = context.options.now_ms();
+  meta.updated_at_ms = meta.uploaded_at_ms;
+  // A fresh folder for this upload's files: nothing of an earlier video of
+  // the same id can be served as this one's, nor a job of it write here.
+  meta.generation = metadata::NewGeneration();
+  absl::StatusOr<int64_t> created = context.metadata.Create(meta);
+  if (!created.ok()) {
+    if (created.status().code() != absl::StatusCode::kAlreadyExists) return created.status();
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a video with the id \"", id, "\" exists already; rename the file or delete that video"));
+  }
+  meta.revision = *created;
+  VideoProcessor& processor = context.processor;
+  fs::path source = processor.SourcePath(id);
+  std::error_code ec;
+  fs::remove_all(processor.JobDir(id), ec);
+  absl::Status kept = move_source(source);
+  absl::StatusOr<media::ProbeResult> probe =
+      kept.ok() ? media::Probe(source, context.options.probe) : kept;
+  if (!probe.ok()) {
+    processor.Cancel(id);  // removes the job folder
+    if (absl::Status deleted = context.metadata.Delete(id); !deleted.ok()) {
+      spdlog::error("cannot remove the record of rejected upload {}: {}", id, deleted.message());
+    }
+    return probe.status();
+  }
+  meta.duration_s = probe->duration_s;
+  meta.width = probe->display_width();
+  meta.height = probe->display_height();
+  ASSIGN_OR_RETURN(meta.revision, context.metadata.Update(meta));
+  spdlog::info("accepted upload {} ({}x{}, {:.1f} s, {})", id, meta.width, meta.height,
+               meta.duration_s, probe->video_codec);
+  processor.Enqueue(meta, *probe);
+  return meta;
+}
 
 absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& request,
                                                                const UploadContext& context,

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "http/message.h"
 #include "metadata/metadata_service.h"
@@ -25,6 +27,22 @@ struct UploadContext {
   // Uploads being received now (at most options.max_concurrent_uploads).
   mutable std::atomic<int> in_flight{0};
 };
+
+// What an uploader said about a complete upload.
+struct UploadedFile {
+  std::string filename;  // as sent; the video's id and title come from it
+  metadata::Visibility visibility = metadata::Visibility::kPublic;
+  std::string owner;  // empty: an anonymous upload
+};
+
+// Turns a complete, durable upload into a video, as every upload path does:
+// the id from the file name (409 when taken), a record, the file moved by
+// `move_source` to the video's source path, the probe (422; the record is
+// removed again), then a processing job. On error the file is where it was
+// unless `move_source` had moved it (then it is gone with the job folder).
+[[nodiscard]] absl::StatusOr<metadata::VideoMetadata> AcceptVideo(
+    const UploadContext& context, const UploadedFile& file,
+    absl::FunctionRef<absl::Status(const std::filesystem::path&)> move_source);
 
 // The sink for one upload request (called with its head, before the body);
 // the video will belong to `owner` (empty: an anonymous upload).
