@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,7 +48,14 @@ struct NodeInfo {
   uint64_t bytes_used = 0;
   uint64_t bytes_free = 0;
   uint64_t blob_count = 0;
+  // Damaged blobs not yet stored again (at most kMaxCorruptKeysReported of
+  // them), their count in all, and the scrub passes finished.
+  std::vector<std::string> corrupt_keys;
+  uint64_t corrupt_count = 0;
+  uint64_t scrub_passes = 0;
 };
+
+inline constexpr size_t kMaxCorruptKeysReported = 1000;
 
 inline std::string MakeKey(std::string_view folder, std::string_view filename) {
   return absl::StrCat(common::AsAbsl(folder), "/", common::AsAbsl(filename));

@@ -184,6 +184,7 @@ absl::StatusOr<PutResult> BlobStore::CommitPut(const IndexEntry& entry, const fs
   RETURN_IF_ERROR(index_->MarkPending(key));
   RETURN_IF_ERROR(common::RenameDurably(temp_path, path));
   RETURN_IF_ERROR(index_->Upsert(entry));
+  ClearCorrupt(key);
   PutOutcome outcome = !old.has_value()                        ? PutOutcome::kCreated
                        : old->blob.sha256 == entry.blob.sha256 ? PutOutcome::kUnchanged
                                                                : PutOutcome::kReplaced;
@@ -268,6 +269,7 @@ absl::StatusOr<uint64_t> BlobStore::DeleteBlob(std::string_view key) {
   }
   RETURN_IF_ERROR(common::SyncFolder(path.parent_path()));
   RETURN_IF_ERROR(index_->Remove(key));
+  ClearCorrupt(key);
   return 1;
 }
 
@@ -282,6 +284,25 @@ absl::StatusOr<NodeInfo> BlobStore::Info() {
   ASSIGN_OR_RETURN(IndexTotals totals, index_->Totals());
   ASSIGN_OR_RETURN(uint64_t free_bytes, FreeBytes(dir_));
   return NodeInfo{node_id_, totals.bytes, free_bytes, totals.blob_count};
+}
+
+void BlobStore::MarkCorrupt(std::string_view key) {
+  std::lock_guard lock(corrupt_mutex_);
+  corrupt_.emplace(key);
+}
+
+void BlobStore::ClearCorrupt(std::string_view key) {
+  std::lock_guard lock(corrupt_mutex_);
+  if (auto it = corrupt_.find(key); it != corrupt_.end()) corrupt_.erase(it);
+}
+
+std::pair<std::vector<std::string>, uint64_t> BlobStore::CorruptKeys(size_t limit) const {
+  std::lock_guard lock(corrupt_mutex_);
+  std::vector<std::string> keys;
+  for (auto it = corrupt_.begin(); it != corrupt_.end() && keys.size() < limit; ++it) {
+    keys.push_back(*it);
+  }
+  return {std::move(keys), corrupt_.size()};
 }
 
 }  // namespace dvs::storage

@@ -33,8 +33,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -148,6 +150,14 @@ class BlobStore {
   [[nodiscard]] absl::StatusOr<uint64_t> DeleteVideo(std::string_view folder);
   [[nodiscard]] absl::StatusOr<NodeInfo> Info();
 
+  // Blobs found damaged (by the scrubber): a key stays listed until a put
+  // stores it again (a repair) or it is deleted. Kept in memory only; after
+  // a restart the next scrub pass finds the damage again.
+  void MarkCorrupt(std::string_view key);
+  // Up to `limit` of the keys marked corrupt, in key order, and how many
+  // there are in all.
+  std::pair<std::vector<std::string>, uint64_t> CorruptKeys(size_t limit) const;
+
  private:
   friend class BlobWriter;
   BlobStore(std::filesystem::path dir, common::UniqueFd lock_fd, std::string node_id,
@@ -168,6 +178,7 @@ class BlobStore {
   // Removes the folder when it is empty and then, for a two-level folder,
   // its <video_id> parent when that is empty too.
   void RemoveFolderIfEmpty(std::string_view folder);
+  void ClearCorrupt(std::string_view key);
   // Crash recovery at open; see blob_recovery.cc.
   [[nodiscard]] absl::Status Recover();
   [[nodiscard]] absl::Status ReindexPending();
@@ -186,6 +197,8 @@ class BlobStore {
   std::unique_ptr<BlobIndex> index_;  // thread-safe itself
   // Striped per-key locks: see the class comment.
   std::array<std::mutex, 64> key_locks_;
+  mutable std::mutex corrupt_mutex_;
+  std::set<std::string, std::less<>> corrupt_;  // GUARDED_BY(corrupt_mutex_)
 };
 
 // The index entry for the file at `path` as key `key`, from its bytes.

@@ -375,8 +375,12 @@ absl::StatusOr<NodeInfo> StorageClient::Info() {
   v1::InfoResponse response;
   grpc::Status status = channel_->stub->Info(&context, v1::InfoRequest(), &response);
   if (!status.ok()) return NodeError(status, address_);
-  return NodeInfo{response.node_id(), response.bytes_used(), response.bytes_free(),
-                  response.blob_count()};
+  NodeInfo info{response.node_id(), response.bytes_used(), response.bytes_free(),
+                response.blob_count()};
+  info.corrupt_keys.assign(response.corrupt_keys().begin(), response.corrupt_keys().end());
+  info.corrupt_count = response.corrupt_count();
+  info.scrub_passes = response.scrub_passes();
+  return info;
 }
 
 }  // namespace dvs::storage

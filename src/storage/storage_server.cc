@@ -31,6 +31,7 @@ std::string HostPort(const std::string& host, int port) {
 
 struct StorageServer::State {
   std::unique_ptr<BlobStore> store;
+  std::unique_ptr<Scrubber> scrubber;
   std::unique_ptr<StorageService> service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -50,6 +51,12 @@ absl::Status CheckStorageConfig(const StorageConfig& config) {
         "Pass --cluster-token-file FILE (or --cluster-token, DVS_CLUSTER_TOKEN), or listen on "
         "127.0.0.1"));
   }
+  if (!(config.scrub_mb_per_s >= 0)) {
+    return absl::InvalidArgumentError("--scrub-mb-per-s must be 0 (off) or more");
+  }
+  if (config.scrub_every.count() <= 0) {
+    return absl::InvalidArgumentError("--scrub-every must be more than 0 seconds");
+  }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs both --tls-cert and --tls-key (only one was given)");
@@ -63,7 +70,11 @@ absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const Storag
                    common::ServerCredentialsFor(config.tls_cert_file, config.tls_key_file));
   auto state = std::make_unique<State>();
   ASSIGN_OR_RETURN(state->store, BlobStore::Open(config.dir));
-  state->service = std::make_unique<StorageService>(*state->store, config.cluster_token);
+  state->scrubber = std::make_unique<Scrubber>(
+      *state->store, ScrubOptions{.bytes_per_s = config.scrub_mb_per_s * 1e6,
+                                  .every = config.scrub_every});
+  state->service =
+      std::make_unique<StorageService>(*state->store, config.cluster_token, state->scrubber.get());
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(HostPort(config.host, config.port), credentials, &state->port);
@@ -100,6 +111,8 @@ StorageServer::~StorageServer() { Shutdown(); }
 int StorageServer::port() const { return state_->port; }
 
 const std::string& StorageServer::address() const { return state_->address; }
+
+ScrubStats StorageServer::scrub_stats() const { return state_->scrubber->stats(); }
 
 void StorageServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(state_->shutdown_once, [&] {

@@ -1,5 +1,5 @@
 // The `dvs storage` process: a BlobStore on a folder, served over gRPC.
-// No gRPC in this header.
+// No gRPC in this header. Also runs the store's scrubber (scrubber.h).
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "storage/scrubber.h"
 
 namespace dvs::storage {
 
@@ -23,6 +24,10 @@ struct StorageConfig {
   // PEM files: TLS when both are set, plaintext when neither is.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // The background scrubber (--scrub-mb-per-s, --scrub-every); a rate of 0
+  // turns it off.
+  double scrub_mb_per_s = 20;
+  std::chrono::milliseconds scrub_every{std::chrono::hours(24 * 7)};
 };
 
 // InvalidArgument, with the reason, for a configuration the server refuses
@@ -48,6 +53,8 @@ class StorageServer {
   // Stops taking calls and waits up to `grace` for those in flight, then
   // cancels them. Idempotent.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // The scrubber's counters (for metrics and tests).
+  ScrubStats scrub_stats() const;
 
  private:
   struct State;

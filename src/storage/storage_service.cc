@@ -179,6 +179,10 @@ grpc::Status StorageService::Info(grpc::ServerContext* context, const v1::InfoRe
   response->set_bytes_used(info->bytes_used);
   response->set_bytes_free(info->bytes_free);
   response->set_blob_count(info->blob_count);
+  auto [corrupt_keys, corrupt_count] = store_.CorruptKeys(kMaxCorruptKeysReported);
+  for (std::string& key : corrupt_keys) response->add_corrupt_keys(std::move(key));
+  response->set_corrupt_count(corrupt_count);
+  if (scrubber_ != nullptr) response->set_scrub_passes(scrubber_->stats().passes_completed);
   return grpc::Status::OK;
 }
 

@@ -15,6 +15,7 @@
 #include "common/grpc_security.h"
 #include "proto/storage.grpc.pb.h"
 #include "storage/blob_store.h"
+#include "storage/scrubber.h"
 
 namespace dvs::storage {
 
@@ -23,8 +24,11 @@ class StorageService final : public v1::Storage::Service {
   // `store` must outlive the service. With a non-empty `cluster_token`,
   // every call must carry `authorization: Bearer <cluster_token>`, or gets
   // UNAUTHENTICATED and touches nothing.
-  explicit StorageService(BlobStore& store, std::string_view cluster_token = {})
-      : store_(store), credential_(cluster_token, "cluster token") {}
+  // `scrubber`, when given, must outlive the service too; Info reports its
+  // passes.
+  explicit StorageService(BlobStore& store, std::string_view cluster_token = {},
+                          const Scrubber* scrubber = nullptr)
+      : store_(store), credential_(cluster_token, "cluster token"), scrubber_(scrubber) {}
 
   grpc::Status Put(grpc::ServerContext* context, grpc::ServerReader<v1::PutRequest>* reader,
                    v1::PutResponse* response) override;
@@ -47,6 +51,7 @@ class StorageService final : public v1::Storage::Service {
 
   BlobStore& store_;
   const common::BearerCheck credential_;
+  const Scrubber* const scrubber_;
 };
 
 }  // namespace dvs::storage

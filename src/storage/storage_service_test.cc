@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "common/sha256.h"
 #include "proto/storage.grpc.pb.h"
@@ -22,6 +23,7 @@ namespace dvs::storage {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::string RandomBytes(size_t size, uint32_t seed) {
@@ -269,6 +271,44 @@ TEST_F(StorageServiceTest, DamagedBytesOnDiskAreDataLossOverTheWire) {
                         })
                   .ok());
   EXPECT_EQ(first, bytes.substr(0, kBlockSize));
+}
+
+TEST_F(StorageServiceTest, InfoReportsWhatTheScrubberFoundUntilAPutRepairsIt) {
+  fs::path dir = dir_.string() + "-scrubbed";
+  fs::remove_all(dir);
+  auto server = StorageServer::Start({.host = "127.0.0.1",
+                                      .port = 0,
+                                      .dir = dir,
+                                      .scrub_every = std::chrono::milliseconds(100)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  StorageClient client((*server)->address());
+  std::string bytes = RandomBytes(kBlockSize + 10, 7);
+  ASSERT_TRUE(client.Put("v/g1/f", bytes).ok());
+  ASSERT_TRUE(client.Put("v/g1/ok", "fine").ok());
+  {
+    std::fstream file(dir / "blobs" / "v" / "g1" / "f",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(3);
+    file.put(static_cast<char>(bytes[3] ^ 0x01));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  absl::StatusOr<NodeInfo> info = client.Info();
+  while (info.ok() && info->corrupt_count == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    info = client.Info();
+  }
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->corrupt_count, 1u);
+  EXPECT_THAT(info->corrupt_keys, ElementsAre("v/g1/f"));
+  EXPECT_GE((*server)->scrub_stats().corrupt_found, 1u);
+
+  ASSERT_TRUE(client.Put("v/g1/f", bytes).ok());  // what a repair does
+  info = client.Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->corrupt_count, 0u);
+  EXPECT_TRUE(info->corrupt_keys.empty());
+  server->reset();
+  fs::remove_all(dir);
 }
 
 TEST_F(StorageServiceTest, AbandonedReadIsCancelledWithoutBlocking) {
