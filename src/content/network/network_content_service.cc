@@ -38,50 +38,6 @@ absl::StatusOr<std::string> KeyFor(std::string_view folder, std::string_view fil
   return PlacementKey(folder, filename);
 }
 
-// The stored state, or the seeded one (stored) when there is none. A stored
-// transition is aborted, when no other server is running it: see the class
-// comment for why that is safe.
-absl::StatusOr<RingState> LoadOrSeedState(const NetworkContentOptions& options,
-                                          RingStateStore& store) {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
-  if (!stored.has_value()) {
-    ASSIGN_OR_RETURN(RingState seeded,
-                     RingState::Seed(options.seed_nodes, options.vnodes, options.replicas));
-    RETURN_IF_ERROR(store.Store(seeded.ToJson()));
-    spdlog::info("seeded the storage ring with {} nodes: {}", seeded.nodes.size(),
-                 absl::StrJoin(seeded.nodes, ","));
-    return seeded;
-  }
-  ASSIGN_OR_RETURN(RingState state, RingState::FromJson(*stored));
-  std::vector<std::string> seeds = options.seed_nodes;
-  std::sort(seeds.begin(), seeds.end());
-  if (!seeds.empty() && seeds != state.nodes) {
-    spdlog::info(
-        "using the stored storage ring (epoch {}: {}); the nodes given at start-up only "
-        "seed an empty store",
-        state.epoch, absl::StrJoin(state.nodes, ","));
-  }
-  if (!state.in_transition()) return state;
-  const std::string change = state.DescribeChange();
-  absl::StatusOr<std::unique_ptr<RingChangeLease>> lease =
-      options.change_lock->TryAcquire("abort an unfinished change at start-up");
-  if (absl::IsFailedPrecondition(lease.status())) {
-    spdlog::info("ring change {} is running on another web server; following it", change);
-    return state;
-  }
-  RETURN_IF_ERROR(lease.status());
-  // Read again under the lock: its owner may have finished it meanwhile.
-  ASSIGN_OR_RETURN(stored, store.Load());
-  if (!stored.has_value()) return absl::DataLossError("the stored ring state has disappeared");
-  ASSIGN_OR_RETURN(state, RingState::FromJson(*stored));
-  if (!state.in_transition()) return state;
-  spdlog::warn("the stored ring has an unfinished change ({}), left by a crash; aborting it",
-               change);
-  ASSIGN_OR_RETURN(state, state.Abort());
-  RETURN_IF_ERROR(store.Store(state.ToJson()));
-  return state;
-}
-
 // Hands out `bytes` from the start; each replica's put gets its own.
 storage::PutSource MemorySource(std::string_view bytes) {
   return [bytes](char* buffer, size_t max) mutable -> absl::StatusOr<size_t> {
@@ -118,24 +74,6 @@ class EmptyReader final : public ContentReader {
 
 }  // namespace
 
-// Counts a write in on its slot for as long as it runs.
-class NetworkContentService::WriteTicket {
- public:
-  WriteTicket(NetworkContentService& service, std::shared_ptr<PlacementSlot> slot)
-      : service_(service), slot_(std::move(slot)) {}
-  WriteTicket(const WriteTicket&) = delete;
-  WriteTicket& operator=(const WriteTicket&) = delete;
-  ~WriteTicket() {
-    std::lock_guard lock(service_.placement_mutex_);
-    if (--slot_->writes_in_flight == 0) service_.writes_drained_.notify_all();
-  }
-  const RingPlacement& placement() const { return slot_->placement; }
-
- private:
-  NetworkContentService& service_;
-  std::shared_ptr<PlacementSlot> slot_;
-};
-
 absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Open(
     NetworkContentOptions options, RingStateStore& store) {
   if (options.copy_parallelism < 1) {
@@ -143,7 +81,9 @@ absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Op
   }
   if (!options.now_ms) options.now_ms = SystemNowMs;
   if (!options.change_lock) options.change_lock = std::make_shared<InProcessRingChangeLock>();
-  ASSIGN_OR_RETURN(RingState state, LoadOrSeedState(options, store));
+  ASSIGN_OR_RETURN(RingState state,
+                   RingChangeController::LoadOrSeed(options.seed_nodes, options.vnodes,
+                                                    options.replicas, store, *options.change_lock));
   ASSIGN_OR_RETURN(RingPlacement placement, RingPlacement::Create(std::move(state)));
   return std::unique_ptr<NetworkContentService>(
       new NetworkContentService(std::move(options), store, std::move(placement)));
@@ -152,9 +92,14 @@ absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Op
 NetworkContentService::NetworkContentService(NetworkContentOptions options, RingStateStore& store,
                                              RingPlacement placement)
     : options_(std::move(options)),
-      store_(store),
       pool_(std::make_unique<NodePool>(options_.client, options_.now_ms, options_.down_for)),
-      placement_(std::make_shared<PlacementSlot>(std::move(placement))),
+      placement_(std::move(placement)),
+      ring_(RingChangeOptions{.change_lock = options_.change_lock,
+                              .copy_parallelism = options_.copy_parallelism,
+                              .now_ms = options_.now_ms,
+                              .shared_store = options_.shared_store,
+                              .cleanup_delay = options_.cleanup_delay},
+            store, *pool_, placement_),
       repairs_(std::make_unique<RepairQueue>(
           *pool_,
           [this](const std::string& key, const std::string& node) {
@@ -164,33 +109,20 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
 
 NetworkContentService::~NetworkContentService() = default;
 
-std::shared_ptr<const NetworkContentService::PlacementSlot>
-NetworkContentService::CurrentPlacement() const {
-  std::lock_guard lock(placement_mutex_);
-  return placement_;
-}
-
-NetworkContentService::WriteTicket NetworkContentService::BeginWrite() {
-  std::lock_guard lock(placement_mutex_);
-  ++placement_->writes_in_flight;
-  return WriteTicket(*this, placement_);
-}
-
-RingState NetworkContentService::ring_state() const {
-  return CurrentPlacement()->placement.state();
-}
+RingState NetworkContentService::ring_state() const { return placement_.state(); }
 
 NetworkContentStats NetworkContentService::stats() const {
   RepairQueueStats repairs = repairs_->stats();
+  RingChangeStats changes = ring_.stats();
   return NetworkContentStats{
       .write_replica_failures = write_replica_failures_.load(),
       .read_repairs = repairs.repaired,
       .read_repairs_failed = repairs.failed,
       .read_repairs_dropped = repairs.dropped,
       .delete_skipped_nodes = delete_skipped_nodes_.load(),
-      .cleanup_failures = cleanup_failures_.load(),
-      .ring_changes_committed = ring_changes_committed_.load(),
-      .ring_changes_aborted = ring_changes_aborted_.load(),
+      .cleanup_failures = changes.cleanup_failures,
+      .ring_changes_committed = changes.committed,
+      .ring_changes_aborted = changes.aborted,
   };
 }
 
@@ -232,7 +164,7 @@ absl::Status NetworkContentService::PutReplicated(
   for (int round = 1;; ++round) {
     uint64_t version = 0;
     {
-      WriteTicket ticket = BeginWrite();
+      LivePlacement::WriteTicket ticket = placement_.BeginWrite();
       version = ticket.placement().state().version;
       ASSIGN_OR_RETURN(ReplicatedPutResult result,
                        ReplicatedPut(*pool_, ticket.placement(), key, size, sha256, make_source));
@@ -243,7 +175,7 @@ absl::Status NetworkContentService::PutReplicated(
       }
     }  // the ticket is released first: adopting a new ring waits for it
     if (!options_.shared_store) return absl::OkStatus();
-    ASSIGN_OR_RETURN(bool still_current, CatchUpWithStore(version));
+    ASSIGN_OR_RETURN(bool still_current, ring_.CatchUpWithStore(version));
     if (still_current) return absl::OkStatus();
     if (round == kMaxRounds) {
       return absl::UnavailableError(
@@ -253,24 +185,8 @@ absl::Status NetworkContentService::PutReplicated(
   }
 }
 
-absl::StatusOr<bool> NetworkContentService::CatchUpWithStore(uint64_t version) {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.Load());
-  if (!stored.has_value()) return absl::DataLossError("the stored ring state has disappeared");
-  ASSIGN_OR_RETURN(RingState state, RingState::FromJson(*stored));
-  RETURN_IF_ERROR(SwapPlacement(state));
-  return state.version <= version;
-}
-
 absl::Status NetworkContentService::AdoptState(const RingState& state) {
-  const uint64_t before = ring_state().version;
-  RETURN_IF_ERROR(SwapPlacement(state));
-  if (state.version > before) {
-    spdlog::info(
-        "storage ring now epoch {} version {}{}: {}", state.epoch, state.version,
-        state.in_transition() ? absl::StrCat(" (changing: ", state.DescribeChange(), ")") : "",
-        absl::StrJoin(state.nodes, ","));
-  }
-  return absl::OkStatus();
+  return ring_.AdoptState(state);
 }
 
 // ---- Reads ----
@@ -279,7 +195,7 @@ absl::StatusOr<std::unique_ptr<ContentReader>> NetworkContentService::Read(
     std::string_view video_id, std::string_view filename, std::optional<ByteRange> range,
     std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
-  std::vector<std::string> nodes = pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key));
+  std::vector<std::string> nodes = pool_->UpFirst(placement_.Current()->ReadOrderFor(key));
   if (range.has_value() && range->length == 0) {
     // The storage API reads to the end for length 0; here it means no bytes.
     ASSIGN_OR_RETURN(ContentInfo info, StatKey(key, nodes, expected_sha256));
@@ -300,8 +216,7 @@ absl::StatusOr<ContentInfo> NetworkContentService::Stat(std::string_view video_i
                                                         std::string_view filename,
                                                         std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
-  return StatKey(key, pool_->UpFirst(CurrentPlacement()->placement.ReadOrderFor(key)),
-                 expected_sha256);
+  return StatKey(key, pool_->UpFirst(placement_.Current()->ReadOrderFor(key)), expected_sha256);
 }
 
 absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& key,
@@ -335,7 +250,7 @@ void NetworkContentService::OnBadReplica(const std::string& key, const std::stri
 }
 
 bool NetworkContentService::StillWanted(const std::string& key, const std::string& node) const {
-  std::vector<std::string> owners = CurrentPlacement()->placement.WriteSetFor(key);
+  std::vector<std::string> owners = placement_.Current()->WriteSetFor(key);
   return std::find(owners.begin(), owners.end(), node) != owners.end();
 }
 
@@ -343,8 +258,8 @@ bool NetworkContentService::StillWanted(const std::string& key, const std::strin
 
 absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string_view video_id) {
   RETURN_IF_ERROR(common::ValidateFolder(video_id));
-  std::shared_ptr<const PlacementSlot> slot = CurrentPlacement();
-  const std::vector<std::string> nodes = AllNodesOf(slot->placement.state());
+  std::shared_ptr<const RingPlacement> placement = placement_.Current();
+  const std::vector<std::string> nodes = AllNodesOf(placement->state());
   std::vector<std::vector<std::string>> names(nodes.size());
   std::vector<absl::Status> results(nodes.size());
   ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
@@ -363,7 +278,7 @@ absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string
   }
   // A written file is on at least a majority of its R replicas; while fewer
   // nodes than that are silent, one that answered has it.
-  if (silent.size() >= MajorityOf(slot->placement.current().replicas())) {
+  if (silent.size() >= MajorityOf(placement->current().replicas())) {
     return absl::UnavailableError(absl::StrCat(
         "cannot list video folder ", common::AsAbsl(video_id), ": ", DescribeAttempts(silent)));
   }
@@ -372,7 +287,7 @@ absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string
 
 absl::Status NetworkContentService::Delete(std::string_view video_id) {
   RETURN_IF_ERROR(common::ValidateFolder(video_id));
-  const std::vector<std::string> nodes = AllNodesOf(CurrentPlacement()->placement.state());
+  const std::vector<std::string> nodes = AllNodesOf(placement_.Current()->state());
   std::vector<absl::Status> results(nodes.size());
   ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
     results[i] = pool_->Client(nodes[i]).DeleteVideo(video_id).status();
@@ -403,7 +318,7 @@ absl::Status NetworkContentService::Delete(std::string_view video_id) {
 }
 
 absl::Status NetworkContentService::CheckHealth() {
-  const std::vector<std::string> nodes = CurrentPlacement()->placement.state().nodes;
+  const std::vector<std::string> nodes = placement_.Current()->state().nodes;
   std::vector<absl::Status> results(nodes.size());
   ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
     results[i] = pool_->Client(nodes[i]).Info().status();

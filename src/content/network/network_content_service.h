@@ -14,25 +14,14 @@
 //   NotFound, DataLoss or a dead node, also in mid-stream. A replica found
 //   missing or damaged is re-copied from a good one in the background.
 //
-// Ring changes run as transitions (DESIGN §5): the state is stored with the
-// transition, reads and writes switch to it at once, the keys that move are
-// copied, then the new ring is committed and only then are old copies
-// deleted. A failed copy aborts the change: the old ring stays in force.
-// At Open, a transition left by a crash is aborted (not resumed): nothing has
-// been deleted before a commit, so the old ring still has every file, and the
-// copies already made are strays that Repair() removes.
-//
-// Several web servers may share one store and one storage cluster
-// (`shared_store`, etcd). Each learns of the others' ring changes through
-// AdoptState (a watch on the store) and orders states by their version, so a
-// late notice never undoes a newer state. Because a notice can arrive late,
-// a write that finds, once done, that the stored ring is no longer the one it
-// used writes again under the stored one: a change lists the nodes only after
-// storing its transition, so a write it could have missed always sees that
-// transition. Old copies are deleted `cleanup_delay` after a commit, once the
-// other servers have heard of it. A transition found stored is aborted only by
-// whoever holds the change lock: at Open when the lock is free, else by the
-// next change or repair (its owner died; its lease has lapsed).
+// Ring changes (adding and removing nodes) are run by a RingChangeController
+// (ring_change_controller.h), which stores ring states and puts them in force
+// here through a LivePlacement; see there for transitions, crashes and
+// several web servers sharing one store (`shared_store`, etcd). Because a
+// ring-change notice can arrive late, a write that finds, once done, that the
+// stored ring is no longer the one it used writes again under the stored one:
+// a change lists the nodes only after storing its transition, so a write it
+// could have missed always sees that transition.
 //
 // Thread-safe: every method may be called from many threads. Ring changes
 // and Repair() run one at a time (RingChangeLock); reads and writes go on
@@ -41,12 +30,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +43,8 @@
 #include "absl/status/statusor.h"
 #include "content/content_service.h"
 #include "content/network/cluster_admin.h"
+#include "content/network/live_placement.h"
+#include "content/network/ring_change_controller.h"
 #include "content/network/ring_change_lock.h"
 #include "content/network/ring_state.h"
 #include "storage/storage_client.h"
@@ -63,7 +52,6 @@
 namespace dvs::content {
 
 class NodePool;
-class ProgressReporter;
 class RepairQueue;
 struct ReplicatedPutResult;
 
@@ -105,8 +93,7 @@ struct NetworkContentStats {
 class NetworkContentService final : public VideoContentService, public ClusterAdmin {
  public:
   // Loads the ring state from `store`, or seeds it from options.seed_nodes
-  // and stores it when nothing is stored. A stored transition (a crash in
-  // mid-change) is aborted and the aborted state stored. Does not contact
+  // and stores it when nothing is stored (RingChangeController::LoadOrSeed). Does not contact
   // the nodes: a cluster that is down still opens (CheckHealth says so).
   // `store` must outlive the service.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<NetworkContentService>> Open(
@@ -164,20 +151,10 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   void WaitForRepairs();
 
  private:
-  // A placement and the writes still running under it.
-  struct PlacementSlot {
-    explicit PlacementSlot(RingPlacement p) : placement(std::move(p)) {}
-    const RingPlacement placement;
-    int writes_in_flight = 0;  // guarded by placement_mutex_
-  };
-  class WriteTicket;
-
   NetworkContentService(NetworkContentOptions options, RingStateStore& store,
                         RingPlacement placement);
 
   // Data path (network_content_service.cc).
-  std::shared_ptr<const PlacementSlot> CurrentPlacement() const;
-  WriteTicket BeginWrite();
   [[nodiscard]] absl::Status PutReplicated(
       const std::string& key, uint64_t size, const std::string& sha256,
       const std::function<absl::StatusOr<storage::PutSource>()>& make_source);
@@ -188,42 +165,16 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
                     const std::string& good_node);
   bool StillWanted(const std::string& key, const std::string& node) const;
 
-  // Ring changes (network_cluster_admin.cc).
-  // Puts `state` in force, unless the state in force is as new (by version),
-  // and waits for the writes begun under the old placement to finish, so a
-  // listing made afterwards sees them.
-  [[nodiscard]] absl::Status SwapPlacement(const RingState& state);
-  // shared_store: loads the stored state and adopts it when newer. Returns
-  // whether `version` (the state a write used) is still the stored one.
-  [[nodiscard]] absl::StatusOr<bool> CatchUpWithStore(uint64_t version);
-  // With the change lock held: the freshest state, with any transition in it
-  // (its owner is gone, or we would not hold the lock) aborted and stored.
-  [[nodiscard]] absl::StatusOr<RingState> SettledStateUnderLock();
-  // Stores `state`, then swaps to it. Nothing changes when storing fails.
-  [[nodiscard]] absl::Status InstallState(const RingState& state);
-  [[nodiscard]] absl::StatusOr<uint64_t> RunChange(const RingState& next,
-                                                   const RingChangeLease& lease,
-                                                   ProgressReporter& progress);
-  [[nodiscard]] absl::Status AbortChange(const RingState& transition, const absl::Status& why);
+  // Status and repair (network_cluster_admin.cc).
   NodeStatus ProbeNode(const std::string& address);
 
   const NetworkContentOptions options_;
-  RingStateStore& store_;
   const std::unique_ptr<NodePool> pool_;
-
-  // placement_mutex_ guards placement_ and, with writes_drained_, the
-  // writes-in-flight counts of the slots: a write takes its slot and counts
-  // itself in under the mutex, so once a ring change has swapped the slot no
-  // new write can join the old one, and the change can wait for it to drain.
-  mutable std::mutex placement_mutex_;
-  std::condition_variable writes_drained_;
-  std::shared_ptr<PlacementSlot> placement_;
+  LivePlacement placement_;
+  RingChangeController ring_;
 
   std::atomic<uint64_t> write_replica_failures_{0};
   std::atomic<uint64_t> delete_skipped_nodes_{0};
-  std::atomic<uint64_t> cleanup_failures_{0};
-  std::atomic<uint64_t> ring_changes_committed_{0};
-  std::atomic<uint64_t> ring_changes_aborted_{0};
 
   // Last: its worker thread calls back into the members above.
   std::unique_ptr<RepairQueue> repairs_;

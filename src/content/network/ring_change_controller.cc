@@ -1,0 +1,244 @@
+#include "content/network/ring_change_controller.h"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "content/network/migrator.h"
+#include "content/network/node_pool.h"
+#include "spdlog/spdlog.h"
+
+namespace dvs::content {
+namespace {
+
+// AddNode's probe of a node that does not answer: 6 more tries, 250 ms apart.
+constexpr int kAddProbeRetries = 6;
+constexpr auto kAddProbePause = std::chrono::milliseconds(250);
+
+// "host:port" with a port in 1..65535 and a host without spaces or slashes
+// (a bracketed IPv6 literal is fine: the last ':' separates the port).
+absl::Status ValidateNodeAddress(std::string_view address) {
+  size_t colon = address.rfind(':');
+  std::string_view host = address.substr(0, colon == std::string_view::npos ? 0 : colon);
+  std::string_view port =
+      colon == std::string_view::npos ? std::string_view() : address.substr(colon + 1);
+  int port_number = 0;
+  bool host_ok = !host.empty() && std::none_of(host.begin(), host.end(), [](char c) {
+    return absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '/' || c == '\0';
+  });
+  bool port_ok =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(),
+                  [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) &&
+      absl::SimpleAtoi(common::AsAbsl(port), &port_number) && port_number >= 1 &&
+      port_number <= 65535;
+  if (host_ok && port_ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("storage node address \"", common::AsAbsl(address), "\" is not host:port"));
+}
+
+absl::StatusOr<RingState> LoadStored(RingStateStore& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
+  if (!stored.has_value()) return absl::DataLossError("the stored ring state has disappeared");
+  return RingState::FromJson(*stored);
+}
+
+}  // namespace
+
+absl::StatusOr<RingState> RingChangeController::LoadOrSeed(
+    const std::vector<std::string>& seed_nodes, int vnodes, int replicas, RingStateStore& store,
+    RingChangeLock& lock) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
+  if (!stored.has_value()) {
+    ASSIGN_OR_RETURN(RingState seeded, RingState::Seed(seed_nodes, vnodes, replicas));
+    RETURN_IF_ERROR(store.Store(seeded.ToJson()));
+    spdlog::info("seeded the storage ring with {} nodes: {}", seeded.nodes.size(),
+                 absl::StrJoin(seeded.nodes, ","));
+    return seeded;
+  }
+  ASSIGN_OR_RETURN(RingState state, RingState::FromJson(*stored));
+  std::vector<std::string> seeds = seed_nodes;
+  std::sort(seeds.begin(), seeds.end());
+  if (!seeds.empty() && seeds != state.nodes) {
+    spdlog::info(
+        "using the stored storage ring (epoch {}: {}); the nodes given at start-up only "
+        "seed an empty store",
+        state.epoch, absl::StrJoin(state.nodes, ","));
+  }
+  if (!state.in_transition()) return state;
+  const std::string change = state.DescribeChange();
+  absl::StatusOr<std::unique_ptr<RingChangeLease>> lease =
+      lock.TryAcquire("abort an unfinished change at start-up");
+  if (absl::IsFailedPrecondition(lease.status())) {
+    spdlog::info("ring change {} is running on another web server; following it", change);
+    return state;
+  }
+  RETURN_IF_ERROR(lease.status());
+  // Read again under the lock: its owner may have finished it meanwhile.
+  ASSIGN_OR_RETURN(state, LoadStored(store));
+  if (!state.in_transition()) return state;
+  spdlog::warn("the stored ring has an unfinished change ({}), left by a crash; aborting it",
+               change);
+  ASSIGN_OR_RETURN(state, state.Abort());
+  RETURN_IF_ERROR(store.Store(state.ToJson()));
+  return state;
+}
+
+RingChangeController::RingChangeController(RingChangeOptions options, RingStateStore& store,
+                                           NodePool& pool, LivePlacement& placement)
+    : options_(std::move(options)), store_(store), pool_(pool), placement_(placement) {}
+
+RingChangeStats RingChangeController::stats() const {
+  return RingChangeStats{.committed = committed_.load(),
+                         .aborted = aborted_.load(),
+                         .cleanup_failures = cleanup_failures_.load()};
+}
+
+absl::StatusOr<uint64_t> RingChangeController::AddNode(std::string_view address,
+                                                       const ClusterProgressCallback& progress) {
+  RETURN_IF_ERROR(ValidateNodeAddress(address));
+  const std::string node(address);
+  const std::vector<std::string> members = placement_.state().nodes;
+  if (std::find(members.begin(), members.end(), node) != members.end()) {
+    return absl::AlreadyExistsError(absl::StrCat("storage node ", node, " is already in the ring"));
+  }
+  // Checked before the change starts, so a typo never begins a migration.
+  // A node restarted a moment ago may find its channel still waiting out a
+  // reconnect backoff (at most 1 s): it gets a few tries before it is refused.
+  absl::StatusOr<storage::NodeInfo> info = pool_.Client(node).Info();
+  for (int retry = 0; retry < kAddProbeRetries && absl::IsUnavailable(info.status()); ++retry) {
+    std::this_thread::sleep_for(kAddProbePause);
+    info = pool_.Client(node).Info();
+  }
+  if (!info.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("storage node ", node, " does not answer: ", info.status().message()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, Lock(absl::StrCat("add ", node)));
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
+  ASSIGN_OR_RETURN(RingState next, settled.BeginAdd(node, options_.now_ms()));
+  ProgressReporter reporter(progress);
+  return RunChange(next, *lease, reporter);
+}
+
+absl::StatusOr<uint64_t> RingChangeController::RemoveNode(std::string_view address,
+                                                          const ClusterProgressCallback& progress) {
+  RETURN_IF_ERROR(ValidateNodeAddress(address));
+  const std::string node(address);
+  ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, Lock(absl::StrCat("remove ", node)));
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
+  // NotFound for a stranger, FailedPrecondition for the last node.
+  ASSIGN_OR_RETURN(RingState next, settled.BeginRemove(node, options_.now_ms()));
+  ProgressReporter reporter(progress);
+  return RunChange(next, *lease, reporter);
+}
+
+absl::StatusOr<std::unique_ptr<RingChangeLease>> RingChangeController::Lock(std::string_view what) {
+  return options_.change_lock->TryAcquire(what);
+}
+
+absl::StatusOr<RingState> RingChangeController::SettledStateUnderLock() {
+  if (options_.shared_store) RETURN_IF_ERROR(CatchUpWithStore(0).status());
+  RingState state = placement_.state();
+  if (!state.in_transition()) return state;
+  spdlog::warn("ring change {} was left unfinished by a web server that stopped; aborting it",
+               state.DescribeChange());
+  ++aborted_;
+  ASSIGN_OR_RETURN(RingState aborted, state.Abort());
+  RETURN_IF_ERROR(InstallState(aborted));
+  return aborted;
+}
+
+absl::StatusOr<bool> RingChangeController::CatchUpWithStore(uint64_t version) {
+  ASSIGN_OR_RETURN(RingState state, LoadStored(store_));
+  RETURN_IF_ERROR(placement_.Swap(state));
+  return state.version <= version;
+}
+
+absl::Status RingChangeController::AdoptState(const RingState& state) {
+  const uint64_t before = placement_.state().version;
+  RETURN_IF_ERROR(placement_.Swap(state));
+  if (state.version > before) {
+    spdlog::info(
+        "storage ring now epoch {} version {}{}: {}", state.epoch, state.version,
+        state.in_transition() ? absl::StrCat(" (changing: ", state.DescribeChange(), ")") : "",
+        absl::StrJoin(state.nodes, ","));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RingChangeController::InstallState(const RingState& state) {
+  RETURN_IF_ERROR(state.Validate());
+  RETURN_IF_ERROR(store_.Store(state.ToJson()));
+  return placement_.Swap(state);
+}
+
+// The transition is stored and in force before anything is listed: from then
+// on every write reaches the target set too, so the listing below misses
+// nothing the target set will need (writes begun earlier are waited for).
+absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
+                                                         const RingChangeLease& lease,
+                                                         ProgressReporter& progress) {
+  const std::string change = next.DescribeChange();
+  spdlog::info("ring change {} started (epoch {})", change, next.epoch);
+  RETURN_IF_ERROR(InstallState(next));
+  progress.Phase("planning", 0, "listing the files on every node");
+  std::shared_ptr<const RingPlacement> placement = placement_.Current();
+  NodeHoldings holdings = GatherHoldings(pool_, AllNodesOf(next));
+  MigrationPlan plan = PlanMigration(placement->current(), placement->target(), holdings.stored);
+  for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
+  CopyResults copies = ExecuteCopies(pool_, plan.copies, options_.copy_parallelism, true, progress);
+  if (!copies.failed.empty()) {
+    return AbortChange(next, absl::AbortedError(absl::StrCat(
+                                 "ring change ", change,
+                                 " aborted, the old ring stays in force: ", copies.failed.size(),
+                                 " copies failed: ", DescribeFailedCopies(copies.failed))));
+  }
+  if (lease.lost()) {
+    // Another server may own the ring now: store nothing more. Whoever takes
+    // the lock next aborts this transition.
+    ++aborted_;
+    return absl::AbortedError(absl::StrCat("ring change ", change,
+                                           " stopped: the ring-change lock was lost (etcd "
+                                           "unreachable for longer than its lease)"));
+  }
+  progress.Phase("committing", 1);
+  ASSIGN_OR_RETURN(RingState committed, next.Commit());
+  if (absl::Status stored = InstallState(committed); !stored.ok()) {
+    return AbortChange(next, stored);
+  }
+  ++committed_;
+  progress.Step();
+  spdlog::info("ring change {} committed (epoch {}); {} files migrated with {} copies", change,
+               committed.epoch, plan.files_to_migrate, copies.made);
+  // Other web servers may still read by the old ring until they hear of
+  // the commit.
+  if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
+  DeleteResults deleted =
+      ExecuteDeletions(pool_, plan.deletions, options_.copy_parallelism, {}, progress);
+  cleanup_failures_ += deleted.failed;
+  return plan.files_to_migrate;
+}
+
+// The old ring goes back in force even when the aborted state cannot be
+// stored: its nodes hold every file, and Open aborts the stored transition.
+absl::Status RingChangeController::AbortChange(const RingState& transition,
+                                               const absl::Status& why) {
+  ++aborted_;
+  spdlog::error("aborting ring change {}: {}", transition.DescribeChange(), why.message());
+  ASSIGN_OR_RETURN(RingState aborted, transition.Abort());
+  absl::Status stored = store_.Store(aborted.ToJson());
+  RETURN_IF_ERROR(placement_.Swap(aborted));
+  if (stored.ok()) return why;
+  return absl::Status(
+      why.code(), absl::StrCat(why.message(),
+                               " (and storing the aborted ring failed: ", stored.message(), ")"));
+}
+
+}  // namespace dvs::content
