@@ -1,6 +1,7 @@
 // NetworkContentService's ClusterAdmin half: status and repair here; ring
 // changes are RingChangeController's (ring_change_controller.h).
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -40,6 +41,21 @@ NodeStatus NetworkContentService::ProbeNode(const std::string& address) {
                     .blob_count = info->blob_count};
 }
 
+absl::StatusOr<uint64_t> NetworkContentService::DropUnreferencedKeys(StoredKeys& stored) {
+  std::map<std::string, bool> referenced;
+  uint64_t dropped = 0;
+  for (auto it = stored.begin(); it != stored.end();) {
+    ASSIGN_OR_RETURN(bool wanted, janitor_->KeyIsReferenced(it->first, referenced));
+    if (wanted) {
+      ++it;
+    } else {
+      it = stored.erase(it);
+      ++dropped;
+    }
+  }
+  return dropped;
+}
+
 absl::StatusOr<ClusterStatus> NetworkContentService::Status() {
   ClusterStatus status{.ring = ring_state()};
   const std::vector<std::string> nodes = AllNodesOf(status.ring);
@@ -55,10 +71,16 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, ring_.Lock("repair"));
   RETURN_IF_ERROR(ring_.SettledStateUnderLock().status());
   ProgressReporter reporter(progress);
+  // Deletes first, so that a node that was down when a video was deleted
+  // drops its copies instead of having them copied back.
+  reporter.Phase("planning", 0, "finishing deletes that missed a node");
+  absl::StatusOr<uint64_t> deletes_pending = janitor_->RetryDeletes();
+  RETURN_IF_ERROR(deletes_pending.status());
   reporter.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
   const HashRing& ring = placement->current();
   NodeHoldings holdings = GatherHoldings(*pool_, ring.nodes());
+  ASSIGN_OR_RETURN(uint64_t unreferenced, DropUnreferencedKeys(holdings.stored));
   MigrationPlan plan = PlanMigration(ring, ring, holdings.stored);
   CopyResults copies =
       ExecuteCopies(*pool_, plan.copies, options_.copy_parallelism, false, reporter);
@@ -70,8 +92,17 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
                       .copies_made = copies.made,
                       .copies_deleted = deleted.deleted,
                       .lost_keys = plan.lost_keys};
-  spdlog::info("repair: {} keys checked, {} copies made, {} stray copies deleted",
-               report.keys_checked, report.copies_made, report.copies_deleted);
+  spdlog::info(
+      "repair: {} keys checked, {} copies made, {} stray copies deleted; {} keys no record "
+      "references left to garbage collection; {} deletes still pending",
+      report.keys_checked, report.copies_made, report.copies_deleted, unreferenced,
+      *deletes_pending);
+  if (absl::StatusOr<GcReport> gc = janitor_->CollectGarbage(); gc.ok()) {
+    spdlog::info("repair: garbage collection found {} unreferenced folders, deleted {}",
+                 gc->unreferenced, gc->deleted);
+  } else if (!absl::IsFailedPrecondition(gc.status())) {
+    spdlog::warn("repair: garbage collection: {}", gc.status().message());
+  }
   if (copies.failed.empty() && holdings.unlisted.empty() && deleted.failed == 0) return report;
   return absl::UnavailableError(absl::StrCat(
       "repair incomplete (", report.copies_made, " copies made, ", report.copies_deleted,

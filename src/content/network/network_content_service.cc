@@ -105,7 +105,23 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
           [this](const std::string& key, const std::string& node) {
             return StillWanted(key, node);
           },
-          options_.repair_queue_limit)) {}
+          options_.repair_queue_limit)) {
+  JanitorOptions upkeep = options_.upkeep;
+  upkeep.now_ms = options_.now_ms;
+  janitor_ = std::make_unique<ContentJanitor>(
+      *pool_, options_.records,
+      JanitorHooks{
+          .nodes = [this] { return AllNodesOf(placement_.state()); },
+          .holders = [this](const std::string& key) {
+            return placement_.Current()->ReadOrderFor(key);
+          },
+          .repair = [this](const std::string& key, const std::string& bad,
+                           const std::string& good) { OnBadReplica(key, bad, good); },
+      },
+      std::move(upkeep));
+  if (options_.run_upkeep) janitor_->Start();
+}
+
 
 NetworkContentService::~NetworkContentService() = default;
 
@@ -114,12 +130,16 @@ RingState NetworkContentService::ring_state() const { return placement_.state();
 NetworkContentStats NetworkContentService::stats() const {
   RepairQueueStats repairs = repairs_->stats();
   RingChangeStats changes = ring_.stats();
+  JanitorStats upkeep = janitor_->stats();
   return NetworkContentStats{
       .write_replica_failures = write_replica_failures_.load(),
       .read_repairs = repairs.repaired,
       .read_repairs_failed = repairs.failed,
       .read_repairs_dropped = repairs.dropped,
-      .delete_skipped_nodes = delete_skipped_nodes_.load(),
+      .delete_skipped_nodes = upkeep.delete_skipped_nodes,
+      .deletes_pending = upkeep.tombstones_pending,
+      .damaged_replicas_found = upkeep.damaged_found,
+      .gc_folders_deleted = upkeep.gc_folders_deleted,
       .cleanup_failures = changes.cleanup_failures,
       .ring_changes_committed = changes.committed,
       .ring_changes_aborted = changes.aborted,
@@ -285,36 +305,9 @@ absl::StatusOr<std::vector<std::string>> NetworkContentService::List(std::string
   return std::vector<std::string>(all.begin(), all.end());
 }
 
+// Recorded (a tombstone) and retried until every node has dropped the folder.
 absl::Status NetworkContentService::Delete(std::string_view video_id) {
-  RETURN_IF_ERROR(common::ValidateFolder(video_id));
-  const std::vector<std::string> nodes = AllNodesOf(placement_.Current()->state());
-  std::vector<absl::Status> results(nodes.size());
-  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
-    results[i] = pool_->Client(nodes[i]).DeleteVideo(video_id).status();
-    pool_->Report(nodes[i], results[i]);
-  });
-  std::vector<NodeAttempt> down, failed;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (results[i].ok()) continue;
-    (IsNodeDownError(results[i]) ? down : failed).push_back({nodes[i], results[i]});
-  }
-  for (const NodeAttempt& node : down) {
-    ++delete_skipped_nodes_;
-    spdlog::warn(
-        "video folder {} not deleted from {}, which is down; its copies there stay until "
-        "removed by hand: {}",
-        video_id, node.node, node.status.message());
-  }
-  if (!failed.empty()) {
-    return absl::Status(failed.front().status.code(),
-                        absl::StrCat("cannot delete video folder ", common::AsAbsl(video_id), ": ",
-                                     DescribeAttempts(failed)));
-  }
-  if (down.size() == nodes.size()) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot delete video folder ", common::AsAbsl(video_id), ": no storage node answers"));
-  }
-  return absl::OkStatus();
+  return janitor_->DeleteFolder(video_id);
 }
 
 absl::Status NetworkContentService::CheckHealth() {

@@ -43,6 +43,9 @@
 #include "absl/status/statusor.h"
 #include "content/content_service.h"
 #include "content/network/cluster_admin.h"
+#include "content/network/content_janitor.h"
+#include "content/network/content_records.h"
+#include "content/network/migration_plan.h"
 #include "content/network/live_placement.h"
 #include "content/network/ring_change_controller.h"
 #include "content/network/ring_change_lock.h"
@@ -76,6 +79,16 @@ struct NetworkContentOptions {
   // change_lock must then be one they share too.
   bool shared_store = false;
   std::chrono::milliseconds cleanup_delay{0};
+  // The video records, for durable deletes, garbage collection and a repair
+  // that copies only what a record references (content_janitor.h); may be
+  // null (then deletes are not recorded and no garbage is collected). Must
+  // outlive the service.
+  ContentRecords* records = nullptr;
+  // Background upkeep (ContentJanitor): retried deletes, re-copies of what
+  // the scrubbers found damaged, garbage collection. Its now_ms is the one
+  // above. Off unless run_upkeep (tests drive it through upkeep()).
+  JanitorOptions upkeep;
+  bool run_upkeep = false;
 };
 
 // Counters since Open, for logs and /metrics.
@@ -84,7 +97,10 @@ struct NetworkContentStats {
   uint64_t read_repairs = 0;            // replicas re-copied after a read found them bad
   uint64_t read_repairs_failed = 0;
   uint64_t read_repairs_dropped = 0;  // repair queue full
-  uint64_t delete_skipped_nodes = 0;  // nodes down during Delete(folder)
+  uint64_t delete_skipped_nodes = 0;  // nodes down during a folder's delete (retried later)
+  uint64_t deletes_pending = 0;       // tombstones not yet dropped, at the last retry pass
+  uint64_t damaged_replicas_found = 0;  // reported by the storage nodes' scrubbers
+  uint64_t gc_folders_deleted = 0;      // unreferenced folders garbage-collected
   uint64_t cleanup_failures = 0;      // old copies not deleted after a ring change
   uint64_t ring_changes_committed = 0;
   uint64_t ring_changes_aborted = 0;
@@ -121,7 +137,9 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   // a file could be missed.
   absl::StatusOr<std::vector<std::string>> List(std::string_view video_id) override;
   // Deletes the video folder's files on every node (not those of the video's
-  // other folders); nodes that are down are skipped and counted.
+  // other folders); nodes that are down are skipped and counted, and, with
+  // options.records, the delete is recorded and retried until they have
+  // dropped the folder too (ContentJanitor::DeleteFolder).
   absl::Status Delete(std::string_view video_id) override;
   // OK when a majority of the ring's nodes answer.
   absl::Status CheckHealth() override;
@@ -149,6 +167,8 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   NetworkContentStats stats() const;
   // Blocks until the read repairs queued so far are done (tests, shutdown).
   void WaitForRepairs();
+  // Deletes, garbage collection and damaged replicas (see ContentJanitor).
+  ContentJanitor& upkeep() { return *janitor_; }
 
  private:
   NetworkContentService(NetworkContentOptions options, RingStateStore& store,
@@ -167,6 +187,9 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
 
   // Status and repair (network_cluster_admin.cc).
   NodeStatus ProbeNode(const std::string& address);
+  // Removes the keys no record references (repair never copies them; garbage
+  // collection takes them after its grace period); the count removed.
+  [[nodiscard]] absl::StatusOr<uint64_t> DropUnreferencedKeys(StoredKeys& stored);
 
   const NetworkContentOptions options_;
   const std::unique_ptr<NodePool> pool_;
@@ -174,10 +197,11 @@ class NetworkContentService final : public VideoContentService, public ClusterAd
   RingChangeController ring_;
 
   std::atomic<uint64_t> write_replica_failures_{0};
-  std::atomic<uint64_t> delete_skipped_nodes_{0};
 
   // Last: its worker thread calls back into the members above.
   std::unique_ptr<RepairQueue> repairs_;
+  // After the repair queue, which its thread feeds.
+  std::unique_ptr<ContentJanitor> janitor_;
 };
 
 }  // namespace dvs::content
