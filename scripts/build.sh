@@ -15,4 +15,5 @@ esac
 # reuses a developer build's cache).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "${options[@]}" >/dev/null
-cmake --build "$build_dir"
+# DVS_BUILD_TARGET builds one target (and what it needs) instead of all.
+cmake --build "$build_dir" ${DVS_BUILD_TARGET:+--target "$DVS_BUILD_TARGET"}

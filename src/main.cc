@@ -9,6 +9,7 @@
 #include "CLI/CLI.hpp"
 #include "admin/admin_cli.h"
 #include "common/secrets.h"
+#include "metrics/log_format.h"
 #include "storage/storage_server.h"
 #include "web/serve.h"
 #include "web/worker.h"
@@ -61,6 +62,14 @@ void AddTlsServerFlags(CLI::App* app, std::string& cert, std::string& key, std::
       ->envname("DVS_TLS_CERT");
   app->add_option("--tls-key", key, std::string(what) + ": TLS private key (PEM); with --tls-cert")
       ->envname("DVS_TLS_KEY");
+}
+
+// --log-format on each serving subcommand; applied after parsing.
+void AddLogFormatFlag(CLI::App* app, std::string& format) {
+  app->add_option("--log-format", format, "Log lines as text, or one JSON object each (json)")
+      ->envname("DVS_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 }
 
 void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags& token) {
@@ -181,6 +190,12 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
   web->add_flag("--anonymous-uploads", config.anonymous_uploads,
                 "Let anyone upload without logging in (a trusted LAN only)")
       ->envname("DVS_ANONYMOUS_UPLOADS");
+  web->add_flag("--access-log", config.access_log,
+                "Log one line per HTTP request (no query strings, credentials or signatures)")
+      ->envname("DVS_ACCESS_LOG");
+  web->add_flag("--metrics-allow-remote", config.metrics_allow_remote,
+                "Serve /metrics to anyone (default: loopback clients and admin tokens only)")
+      ->envname("DVS_METRICS_ALLOW_REMOTE");
   web->add_option("--admin-password-file", config.admin_password_file,
                   "On a first start: the password of the user \"admin\" (else "
                   "DVS_ADMIN_PASSWORD, else a random one written to the data folder)")
@@ -226,6 +241,14 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
   worker->add_option("--etcd-password", config.etcd_password, "etcd: the user's password")
       ->envname("DVS_ETCD_PASSWORD");
   AddClusterTokenFlags(worker, config.cluster_token, token);
+  worker->add_option("--metrics-port", config.metrics_port,
+                     "Serve /metrics over HTTP on this port (0: a free one; -1: none)")
+      ->envname("DVS_METRICS_PORT")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  worker->add_option("--host", config.host, "Address of the /metrics listener")
+      ->envname("DVS_HOST")
+      ->capture_default_str();
   worker
       ->add_option("backends", config.backends,
                    "etcd ENDPOINT[,ENDPOINT...] nw ADMIN:PORT,NODE[,NODE...] (ADMIN: a "
@@ -247,6 +270,12 @@ void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config,
       ->capture_default_str();
   AddClusterTokenFlags(storage, config.cluster_token, token);
   AddTlsServerFlags(storage, config.tls_cert_file, config.tls_key_file, "the storage server");
+  storage
+      ->add_option("--metrics-port", config.metrics_port,
+                   "Serve /metrics over HTTP on --host and this port (0: a free one; -1: none)")
+      ->envname("DVS_STORAGE_METRICS_PORT")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
   storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")->required();
 }
 
@@ -301,7 +330,12 @@ int main(int argc, char** argv) {
   AddStorageCommand(dvs, storage_config, storage_token);
   AdminFlags admin_flags;
   AddAdminCommand(dvs, admin_flags);
+  std::string log_format = "text";
+  for (const char* name : {"web", "worker", "storage"}) {
+    AddLogFormatFlag(dvs.get_subcommand(name), log_format);
+  }
   CLI11_PARSE(dvs, argc, argv);
+  dvs::metrics::ConfigureLogging(*dvs::metrics::ParseLogFormat(log_format));
 
   if (dvs.got_subcommand("web")) {
     if (!ResolveClusterToken(web_token)) return kExitUsage;

@@ -53,6 +53,7 @@ Decision Decide(const Principal& who, Action action, std::string_view owner,
     case Action::kManageTokens:
       return Decision::kAllow;
     case Action::kManageUsers:
+    case Action::kObserve:
       return who.admin && who.Has(kScopeAdmin) ? Decision::kAllow : Decision::kForbidden;
   }
   return Decision::kForbidden;
@@ -78,6 +79,8 @@ std::string DecisionReason(const Principal& who, Action action, Decision decisio
                                    : "this credential lacks the \"upload\" scope";
     case Action::kManageUsers:
       return "only an administrator (with the \"admin\" scope) may manage users";
+    case Action::kObserve:
+      return "only an administrator (with the \"admin\" scope) may see the cluster's status";
     default:
       return "not allowed";
   }

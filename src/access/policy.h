@@ -49,6 +49,7 @@ enum class Action {
   kEditVideo,     // PATCH /api/videos/:id (visibility), with the video's owner
   kManageTokens,  // one's own tokens
   kManageUsers,   // create users
+  kObserve,       // /metrics from afar, the cluster's status page: administrators
 };
 
 enum class Decision { kAllow, kUnauthenticated, kForbidden };

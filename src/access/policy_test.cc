@@ -55,6 +55,13 @@ TEST(PolicyTest, OnlyAdministratorsManageUsers) {
   EXPECT_EQ(Decide(User("alice", kScopeAdmin), Action::kManageUsers), Decision::kForbidden);
 }
 
+TEST(PolicyTest, OnlyAdministratorsWithTheAdminScopeObserveTheCluster) {
+  EXPECT_EQ(Decide(Principal{}, Action::kObserve), Decision::kUnauthenticated);
+  EXPECT_EQ(Decide(User("root", ScopesOfUser(true), true), Action::kObserve), Decision::kAllow);
+  EXPECT_EQ(Decide(User("root", kScopeUpload, true), Action::kObserve), Decision::kForbidden);
+  EXPECT_EQ(Decide(User("alice", kScopeAdmin), Action::kObserve), Decision::kForbidden);
+}
+
 TEST(PolicyTest, OnlyTheOwnerWithTheUploadScopeOrAnAdministratorEditsAVideo) {
   EXPECT_EQ(Decide(Principal{}, Action::kEditVideo, "alice"), Decision::kUnauthenticated);
   EXPECT_EQ(Decide(User("alice", kScopeUpload), Action::kEditVideo, "alice"), Decision::kAllow);

@@ -1,4 +1,5 @@
 #include "http/message.h"
+#include "http/router.h"
 
 #include <nlohmann/json.hpp>
 
@@ -121,7 +122,7 @@ Response Response::Error(const Request& request, const absl::Status& status) {
   const int http_status = common::HttpStatusFor(status.code());
   // The server's own failures are the operator's to see; 4xx are the client's.
   if (http_status >= 500) {
-    spdlog::warn("{} {} answered {}: {}", request.method, request.path, http_status,
+    spdlog::warn("{} {} answered {}: {}", request.method, LoggablePath(request), http_status,
                  status.ToString());
   }
   return ErrorResponse(request, http_status, common::AsStd(status.message()));

@@ -2,6 +2,7 @@
 // server (server.cc) converts at the edge. Plain values; not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,6 +38,10 @@ struct Request {
   std::string body;                 // for routes that are not streaming; bounded by the server
   std::vector<std::string> params;  // percent-decoded ":name" segments matched by the router
   std::string remote_address;
+  // Set by the server: the pattern of the route that matched ("/videos/:id";
+  // empty when none did), and when the request head was read.
+  std::string_view route;
+  std::chrono::steady_clock::time_point received_at;
 
   // The decoded value of a query parameter, or nullopt.
   std::optional<std::string> QueryParam(std::string_view name) const;

@@ -104,12 +104,37 @@ absl::StatusOr<size_t> ReadSource(BodySource& source, char* buffer, size_t max) 
   }
 }
 
+// The body's length as sent (the source's, or the string's).
+uint64_t BodyLength(const Response& response, bool head) {
+  if (head || !StatusHasBody(response.status)) return 0;
+  return response.source ? response.source_length : response.body.size();
+}
+
 }  // namespace
+
+void ResponseWriter::Report(const Request& request, int status, uint64_t body_bytes, bool sent) {
+  if (!core_.options.on_exchange) return;
+  // A request whose head could not be parsed has no time of arrival.
+  bool timed = request.received_at != std::chrono::steady_clock::time_point();
+  Exchange exchange{.request = request,
+                    .status = status,
+                    .body_bytes = body_bytes,
+                    .completed = sent,
+                    .elapsed = timed ? std::chrono::steady_clock::now() - request.received_at
+                                     : std::chrono::steady_clock::duration()};
+  try {
+    core_.options.on_exchange(exchange);
+  } catch (const std::exception& e) {
+    spdlog::error("on_exchange for {} {} threw: {}", request.method, LoggablePath(request),
+                  e.what());
+  }
+}
 
 asio::awaitable<bool> ResponseWriter::Send(const Request& request, Response response,
                                            bool keep_alive) {
   keep_alive = keep_alive && !core_.stopping;
   bool head = request.method == "HEAD";
+  uint64_t body_bytes = BodyLength(response, head);
   bool sent = false;
   // Plain if/else: GCC 12 miscompiles co_await inside a conditional expression.
   std::optional<std::string_view> in_memory;
@@ -129,6 +154,7 @@ asio::awaitable<bool> ResponseWriter::Send(const Request& request, Response resp
     // A source's destructor may close a file or a remote stream: not on an I/O thread.
     co_await OnWorkers(core_, [&] { response.source.reset(); });
   }
+  Report(request, response.status, body_bytes, sent);
   co_return sent&& keep_alive;
 }
 

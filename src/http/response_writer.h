@@ -25,6 +25,8 @@ class ResponseWriter {
   asio::awaitable<bool> SendFile(bool head, Response& response, FileRegion region, bool keep_alive);
   asio::awaitable<bool> WaitUntilWritable();
   asio::awaitable<bool> Write(std::string_view head, std::string_view body);
+  // Tells ServerOptions::on_exchange what became of the request.
+  void Report(const Request& request, int status, uint64_t body_bytes, bool sent);
 
   ServerCore& core_;
   Connection& connection_;

@@ -34,12 +34,26 @@ std::optional<std::vector<std::string>> MatchSegments(
 Router::Route MakeRoute(std::string method, std::string_view pattern) {
   Router::Route route;
   route.method = std::move(method);
+  route.pattern = std::string(pattern);
   std::optional<std::vector<std::string_view>> segments = SplitPath(pattern);
   if (segments) route.segments.assign(segments->begin(), segments->end());
   return route;
 }
 
 }  // namespace
+
+std::string LoggablePath(const Request& request) {
+  if (request.route.find("/:sig") == std::string_view::npos) return request.path;
+  std::optional<std::vector<std::string_view>> pattern = SplitPath(request.route);
+  std::optional<std::vector<std::string_view>> segments = SplitPath(request.path);
+  if (!pattern || !segments || pattern->size() != segments->size()) return "REDACTED";
+  std::string path;
+  for (size_t i = 0; i < segments->size(); ++i) {
+    path += '/';
+    path += (*pattern)[i] == ":sig" ? std::string_view("REDACTED") : (*segments)[i];
+  }
+  return path;
+}
 
 void Router::Add(std::string method, std::string_view pattern, Handler handler,
                  AtHandHandler at_hand) {

@@ -27,6 +27,11 @@ using AtHandHandler = std::function<std::optional<Response>(Request& request)>;
 // thread; returns where the body goes, or an error response's status.
 using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<BodySink>>(Request& request)>;
 
+// request.path fit for a log: the segments the matched route names ":sig"
+// (a signed URL's signature) are replaced by "REDACTED". The query, which
+// may carry anything, is never part of it.
+std::string LoggablePath(const Request& request);
+
 class Router {
  public:
   void Add(std::string method, std::string_view pattern, Handler handler,
@@ -35,6 +40,7 @@ class Router {
 
   struct Route {
     std::string method;
+    std::string pattern;  // as added: "/videos/:id"
     std::vector<std::string> segments;
     Handler handler;           // set for plain routes
     AtHandHandler at_hand;     // optional, for plain routes

@@ -34,6 +34,25 @@ TEST(RouterTest, MatchesLiteralAndCapturesDecodedSegments) {
   EXPECT_EQ(match.params, (std::vector<std::string>{"abc", "seg 1.m4s"}));
 }
 
+TEST(RouterTest, MatchKeepsThePatternOfTheRoute) {
+  Router router = MakeRouter();
+  Router::Match match = router.Find("GET", "/content/a%2Fb/manifest.mpd");
+  ASSERT_NE(match.route, nullptr);
+  EXPECT_EQ(match.route->pattern, "/content/:id/:file");
+  EXPECT_EQ(router.Find("POST", "/upload").route->pattern, "/upload");
+}
+
+TEST(RouterTest, LoggablePathHidesSignaturesAndTheQuery) {
+  Request request;
+  request.path = "/play/v1/1700000000000/c2lnbmF0dXJl/chunk-1.m4s";
+  request.query = "token=secret";
+  EXPECT_EQ(LoggablePath(request), request.path);  // no route matched: nothing to hide by name
+  request.route = "/play/:id/:expires/:sig/:file";
+  EXPECT_EQ(LoggablePath(request), "/play/v1/1700000000000/REDACTED/chunk-1.m4s");
+  request.path = "/play/v1/x";  // cannot happen for a match, but never leaks
+  EXPECT_EQ(LoggablePath(request), "REDACTED");
+}
+
 TEST(RouterTest, CaptureMayDecodeToAnything) {
   Router router = MakeRouter();
   Router::Match match = router.Find("GET", "/videos/..%2F..%2Fetc");

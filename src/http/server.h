@@ -17,6 +17,15 @@
 
 namespace dvs::http {
 
+// One request and what became of it, for metrics and the access log.
+struct Exchange {
+  const Request& request;  // request.route is empty when no route matched
+  int status = 0;
+  uint64_t body_bytes = 0;  // the response body's length (0 for HEAD)
+  bool completed = false;   // the whole response was written
+  std::chrono::steady_clock::duration elapsed{};
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; see Server::port()
@@ -33,6 +42,8 @@ struct ServerOptions {
   // not block: an answer refuses the request (a foreign Host, a cross-site
   // write) without reading its body; nullopt lets it through.
   std::function<std::optional<Response>(const Request& request)> request_filter;
+  // Runs on the I/O thread after every response (sent or not); must not block.
+  std::function<void(const Exchange& exchange)> on_exchange;
 };
 
 class Server {

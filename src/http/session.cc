@@ -52,6 +52,7 @@ Request MakeRequest(const Parser::value_type& message, const std::string& remote
     request.headers.Add(std::string(field.name_string()), std::string(field.value()));
   }
   request.remote_address = remote_address;
+  request.received_at = std::chrono::steady_clock::now();
   return request;
 }
 
@@ -59,7 +60,7 @@ Response CallHandler(const Handler& handler, Request& request) {
   try {
     return handler(request);
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} {} threw: {}", request.method, request.path, e.what());
+    spdlog::error("handler for {} {} threw: {}", request.method, LoggablePath(request), e.what());
     return Response::Error(request, absl::InternalError("internal error"));
   }
 }
@@ -70,7 +71,7 @@ std::optional<Response> Filter(const ServerCore& core, const Request& request) {
   try {
     return core.options.request_filter(request);
   } catch (const std::exception& e) {
-    spdlog::error("request filter for {} {} threw: {}", request.method, request.path, e.what());
+    spdlog::error("request filter for {} {} threw: {}", request.method, LoggablePath(request), e.what());
     return Response::Error(request, absl::InternalError("internal error"));
   }
 }
@@ -82,7 +83,7 @@ std::optional<Response> AnswerAtHand(const Router::Route& route, Request& reques
   try {
     return route.at_hand(request);
   } catch (const std::exception& e) {
-    spdlog::error("at-hand handler for {} {} threw: {}", request.method, request.path, e.what());
+    spdlog::error("at-hand handler for {} {} threw: {}", request.method, LoggablePath(request), e.what());
     return std::nullopt;
   }
 }
@@ -92,7 +93,7 @@ absl::StatusOr<std::unique_ptr<BodySink>> CallSinkFactory(const SinkFactory& fac
   try {
     return factory(request);
   } catch (const std::exception& e) {
-    spdlog::error("sink factory for {} threw: {}", request.path, e.what());
+    spdlog::error("sink factory for {} threw: {}", LoggablePath(request), e.what());
     return absl::InternalError("internal error");
   }
 }
@@ -109,7 +110,7 @@ Response CallFinish(BodySink& sink, const Request& request) {
   try {
     return sink.Finish();
   } catch (const std::exception& e) {
-    spdlog::error("upload to {} failed to finish: {}", request.path, e.what());
+    spdlog::error("upload to {} failed to finish: {}", LoggablePath(request), e.what());
     return Response::Error(request, absl::InternalError("internal error"));
   }
 }
@@ -212,6 +213,7 @@ asio::awaitable<bool> Session::Dispatch(Parser& parser) {
     co_return co_await writer_.Send(request, std::move(response), keep_alive);
   }
   request.params = std::move(match.params);
+  request.route = match.route->pattern;
   if (match.route->sink_factory) {
     co_return co_await ServeStreaming(parser, request, match.route->sink_factory);
   }

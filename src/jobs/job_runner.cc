@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "metrics/registry.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::jobs {
@@ -19,6 +20,23 @@ std::string RunKey(const JobRecord& job) { return absl::StrCat(job.video_id, "#"
 JobRunner::Options WithProcessId(JobRunner::Options options) {
   if (options.process_id.empty()) options.process_id = NewProcessId();
   return options;
+}
+
+// /metrics: how jobs and tasks end (done, task_done, retry, failed, dropped,
+// given_back), and how long each run of one took.
+void CountOutcome(const std::string& result) {
+  static metrics::Family<metrics::Counter>& outcomes =
+      metrics::DefaultRegistry().AddCounterFamily(
+          "dvs_transcode_jobs_total", "Transcoding job runs in this process, by how they ended.",
+          {"result"});
+  outcomes.With({result}).Inc();
+}
+
+void ObserveRunTime(std::chrono::steady_clock::duration elapsed) {
+  static metrics::Histogram& seconds = metrics::DefaultRegistry().AddHistogram(
+      "dvs_transcode_seconds", "Time of each run of a transcoding job or task in this process.",
+      metrics::LongTaskBuckets());
+  seconds.Observe(std::chrono::duration<double>(elapsed).count());
 }
 
 // " (task <name>)" for a task, nothing for a whole job: for the log.
@@ -193,7 +211,9 @@ void JobRunner::Execute(const std::shared_ptr<Running>& running) {
   }
   spdlog::info("job of {} (generation {}, attempt {}) starts{}", job.video_id, job.generation,
                job.attempts + 1, TaskSuffix(job));
+  const auto started = std::chrono::steady_clock::now();
   absl::Status outcome = work_(job, running->cancel);
+  ObserveRunTime(std::chrono::steady_clock::now() - started);
   RecordOutcome(*running, outcome);
   std::lock_guard<std::mutex> lock(mutex_);
   running_.erase(RunKey(job));
@@ -224,6 +244,7 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
       all_done = job.AllTasksDone();
       return !all_done;
     });
+    CountOutcome(all_done ? "done" : "task_done");
     if (all_done) {
       spdlog::info("job of {} is done", id);
     } else {
@@ -233,6 +254,7 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
     // Not wanted any more: the record goes.
     recorded = UpdateOwned(running, [](JobRecord&) { return false; });
     spdlog::info("job of {} was dropped", id);
+    CountOutcome("dropped");
   } else if (outcome.code() == absl::StatusCode::kCancelled) {
     recorded = UpdateOwned(running, [](JobRecord& job) {
       job.SetClaim(job.task, "", 0);
@@ -240,6 +262,7 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
       return true;
     });
     spdlog::info("job of {} given back{}", id, task);
+    CountOutcome("given_back");
   } else {
     const int64_t now = now_ms_();
     const double random = UnitRandom();
@@ -252,6 +275,7 @@ void JobRunner::RecordOutcome(Running& running, const absl::Status& outcome) {
     });
     spdlog::warn("job of {} failed ({}){}: {}", id, failed ? "for good" : "will retry", task,
                  outcome.ToString());
+    CountOutcome(failed ? "failed" : "retry");
     if (recorded.ok() && failed && options_.on_failed) {
       JobRecord job;
       {

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "storage/blob_store.h"
+#include "storage/storage_metrics.h"
 #include "storage/storage_service.h"
 
 namespace dvs::storage {
@@ -112,6 +113,12 @@ int StorageServer::port() const { return state_->port; }
 
 const std::string& StorageServer::address() const { return state_->address; }
 
+absl::StatusOr<NodeInfo> StorageServer::Info() const {
+  ASSIGN_OR_RETURN(NodeInfo info, state_->store->Info());
+  info.corrupt_count = state_->store->CorruptKeys(0).second;
+  return info;
+}
+
 ScrubStats StorageServer::scrub_stats() const { return state_->scrubber->stats(); }
 
 void StorageServer::Shutdown(std::chrono::milliseconds grace) {
@@ -143,6 +150,11 @@ int RunStorageServer(const StorageConfig& config) {
   spdlog::info("dvs storage serving {} ({}; {}, {})", (*server)->address(), config.dir.string(),
                config.cluster_token.empty() ? "no cluster token" : "cluster token required",
                config.tls_cert_file.empty() ? "plaintext" : "TLS");
+  absl::StatusOr<std::unique_ptr<StorageMetrics>> metrics = ServeStorageMetrics(**server, config);
+  if (!metrics.ok()) {
+    spdlog::error("dvs storage: cannot serve /metrics: {}", metrics.status().message());
+    return 1;
+  }
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("dvs storage: {} received, shutting down", strsignal(signal));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "storage/blob.h"
 #include "storage/scrubber.h"
 
 namespace dvs::storage {
@@ -18,6 +19,8 @@ struct StorageConfig {
   std::filesystem::path dir;
   // Requests handled at once; bounds threads and (at ~1 MiB each) memory.
   int max_threads = 64;
+  // Serve /metrics over HTTP on host:metrics_port (0: a free port; -1: none).
+  int metrics_port = -1;
   // Every call must carry `authorization: Bearer <cluster_token>`. Empty:
   // none is asked for, which is allowed on a loopback host only.
   std::string cluster_token;
@@ -50,6 +53,8 @@ class StorageServer {
   int port() const;
   // "host:port" with the real port, as clients dial it.
   const std::string& address() const;
+  // The store's usage, as the Info RPC reports it (for metrics).
+  [[nodiscard]] absl::StatusOr<NodeInfo> Info() const;
   // Stops taking calls and waits up to `grace` for those in flight, then
   // cancels them. Idempotent.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));

@@ -247,4 +247,10 @@ Backends::~Backends() {
 
 std::string Backends::Describe() const { return description_; }
 
+content::ClusterAdmin* Backends::cluster_admin() { return network_content_.get(); }
+
+const content::CachedContentService* Backends::cache() const {
+  return dynamic_cast<const content::CachedContentService*>(cache_.get());
+}
+
 }  // namespace dvs::web

@@ -22,6 +22,8 @@ namespace dvs::content {
 class RingStateStore;
 class RingChangeLock;
 class NetworkContentService;
+class CachedContentService;
+class ClusterAdmin;
 }  // namespace dvs::content
 
 namespace dvs::web {
@@ -36,6 +38,11 @@ class Backends {
   metadata::VideoMetadataService& metadata() { return *metadata_; }
   content::VideoContentService& content() { return *content_; }
   std::string Describe() const;
+  // For metrics: the hot-file cache (null with --cache-mb 0) and the storage
+  // cluster (null unless nw).
+  const content::CachedContentService* cache() const;
+  content::NetworkContentService* network() { return network_content_.get(); }
+  content::ClusterAdmin* cluster_admin();  // null unless nw
 
  private:
   Backends() = default;

@@ -137,6 +137,10 @@ std::string StateSection(const metadata::VideoMetadata& meta, double progress, b
 
 }  // namespace
 
+std::string StandardPage(std::string_view title, std::string_view body, const Viewer& viewer) {
+  return Layout(title, {}, body, AccountBar(viewer));
+}
+
 std::string FormatDuration(double seconds) {
   long total = std::lround(std::max(0.0, seconds));
   if (total >= 3600) {

@@ -40,6 +40,10 @@ struct WatchOptions {
 std::string VideoPage(const metadata::VideoMetadata& meta, double progress,
                       const WatchOptions& watch = {});
 
+// A page of the site's chrome (style, header with the account bar) around
+// `body`, which the caller has escaped.
+std::string StandardPage(std::string_view title, std::string_view body, const Viewer& viewer);
+
 // "1:05", "1:02:03".
 std::string FormatDuration(double seconds);
 // "2026-11-26 22:40 UTC".

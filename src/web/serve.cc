@@ -20,6 +20,9 @@
 #include "web/access_gate.h"
 #include "web/app.h"
 #include "web/backends.h"
+#include "web/http_telemetry.h"
+#include "web/status_page.h"
+#include "web/web_metrics.h"
 
 namespace dvs::web {
 namespace {
@@ -145,6 +148,13 @@ int RunWebServer(const WebConfig& config) {
 
   http::Router router;
   app.RegisterRoutes(router);
+  metrics::Registry& registry = metrics::DefaultRegistry();
+  RegisterMetricsRoute(router, gate, config.metrics_allow_remote, registry);
+  RegisterStatusPage(router, gate, (*backends)->cluster_admin(), (*backends)->metadata());
+  HttpTelemetry telemetry(registry, config.access_log);
+  BackendMetrics backend_metrics(registry, {.cache = (*backends)->cache(),
+                                            .network = (*backends)->network(),
+                                            .jobs = &(*backends)->metadata()});
   http::Server server(
       {.host = config.host,
        .port = config.port,
@@ -153,7 +163,8 @@ int RunWebServer(const WebConfig& config) {
        .read_timeout = std::chrono::seconds(config.read_timeout_s),
        .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
        .max_connections = static_cast<size_t>(config.max_connections),
-       .request_filter = [&gate](const http::Request& request) { return gate.Filter(request); }},
+       .request_filter = [&gate](const http::Request& request) { return gate.Filter(request); },
+       .on_exchange = [&telemetry](const http::Exchange& exchange) { telemetry.Record(exchange); }},
       std::move(router));
   if (absl::Status started = server.Start(); !started.ok()) {
     spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, started.message());

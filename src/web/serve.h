@@ -41,6 +41,12 @@ struct WebConfig {
   std::string public_url;
   bool anonymous_uploads = false;
   std::string admin_password_file;
+  // Observability: one log line per request (--access-log), /metrics for
+  // anyone beyond loopback (--metrics-allow-remote; else admins only), and
+  // for `dvs worker` a /metrics listener of its own (--metrics-port; -1: none).
+  bool access_log = false;
+  bool metrics_allow_remote = false;
+  int metrics_port = -1;
   // nw mode, the cluster plane: the token sent to storage nodes, the CA file
   // their TLS certificates chain to (empty: plaintext), and the admin
   // server's TLS certificate and key (empty: plaintext).

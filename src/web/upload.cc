@@ -17,6 +17,7 @@
 #include "media/probe.h"
 #include "spdlog/spdlog.h"
 #include "web/video_json.h"
+#include "web/web_metrics.h"
 #include "web/visibility.h"
 
 namespace dvs::web {
@@ -68,7 +69,10 @@ class SpoolFile {
 class UploadSink final : public http::BodySink {
  public:
   // Counted in context.in_flight by MakeUploadSink; counted out here.
-  ~UploadSink() override { --context_.in_flight; }
+  ~UploadSink() override {
+    --context_.in_flight;
+    UploadsInFlightGauge().Add(-1);
+  }
   UploadSink(const UploadContext& context, const http::Request& request, std::string boundary,
              std::string owner)
       : context_(context),
@@ -85,7 +89,10 @@ class UploadSink final : public http::BodySink {
     head_.headers = request.headers;
   }
 
-  absl::Status Consume(std::string_view chunk) override { return parser_.Feed(chunk); }
+  absl::Status Consume(std::string_view chunk) override {
+    UploadBytesCounter().Inc(static_cast<double>(chunk.size()));
+    return parser_.Feed(chunk);
+  }
 
   http::Response Finish() override {
     absl::StatusOr<metadata::VideoMetadata> meta = Accept();
@@ -237,6 +244,7 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
     return absl::ResourceExhaustedError(absl::StrCat("too many uploads at once (", limit,
                                                      " are being received); try again shortly"));
   }
+  UploadsInFlightGauge().Add(1);
   return std::make_unique<UploadSink>(context, request, std::move(boundary), std::move(owner));
 }
 

@@ -7,11 +7,13 @@
 
 #include "common/strings.h"
 #include "jobs/process_id_file.h"
+#include "metrics/metrics_http.h"
 #include "spdlog/spdlog.h"
 #include "web/app.h"
 #include "web/backends.h"
 #include "web/file_index_store.h"
 #include "web/processing.h"
+#include "web/web_metrics.h"
 
 namespace dvs::web {
 namespace {
@@ -73,6 +75,19 @@ int RunWorker(const WebConfig& config) {
   if (absl::Status started = processor.StartJobs(); !started.ok()) {
     spdlog::error("cannot start the job runner: {}", started.message());
     return kExitStartupError;
+  }
+  BackendMetrics backend_metrics(metrics::DefaultRegistry(), {.jobs = &(*backends)->metadata()});
+  std::unique_ptr<metrics::MetricsListener> metrics_listener;
+  if (config.metrics_port >= 0) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsListener>> listener =
+        metrics::MetricsListener::Start(config.host, static_cast<uint16_t>(config.metrics_port),
+                                        metrics::DefaultRegistry());
+    if (!listener.ok()) {
+      spdlog::error("cannot serve /metrics: {}", listener.status().message());
+      return kExitStartupError;
+    }
+    metrics_listener = std::move(*listener);
+    spdlog::info("/metrics on http://{}:{}/metrics", config.host, metrics_listener->port());
   }
   spdlog::info("dvs worker running up to {} jobs ({})", config.transcode_jobs,
                (*backends)->Describe());
