@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "admin/admin_cli.h"
+#include "common/fd_limit.h"
 #include "common/secrets.h"
 #include "metrics/log_format.h"
 #include "storage/storage_server.h"
@@ -130,6 +131,28 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
                   "Open HTTP connections; more get 503")
       ->envname("DVS_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  web->add_option("--upload-min-rate", config.upload_min_rate_kib,
+                  "KiB/s an upload must average over each --upload-rate-window, or it is "
+                  "dropped (408) and its slot freed (0: no minimum)")
+      ->envname("DVS_UPLOAD_MIN_RATE")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  web->add_option("--upload-rate-window", config.upload_rate_window_s,
+                  "Seconds over which an upload's rate is averaged")
+      ->envname("DVS_UPLOAD_RATE_WINDOW")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  web->add_option("--upload-deadline", config.upload_deadline_s,
+                  "Seconds an upload's body may take in all, or it is dropped (408)")
+      ->envname("DVS_UPLOAD_DEADLINE")
+      ->check(CLI::Range(1, 7 * 86400))
+      ->capture_default_str();
+  web->add_option("--min-free-mb", config.min_free_mb,
+                  "MiB kept free on the work folder's disk: an upload that would not fit above "
+                  "it (twice its declared length) gets 507, a job waits")
+      ->envname("DVS_MIN_FREE_MB")
+      ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
   web->add_option("--read-timeout", config.read_timeout_s,
                   "Seconds a client may take for each read of a request's header or body "
@@ -335,6 +358,11 @@ int main(int argc, char** argv) {
     AddLogFormatFlag(dvs.get_subcommand(name), log_format);
   }
   CLI11_PARSE(dvs, argc, argv);
+  // Every subcommand may hold many sockets and files: the soft limit (often
+  // 1024) up to the hard one. `dvs web` clamps --max-connections to it.
+  if (absl::StatusOr<dvs::common::FileLimit> raised = dvs::common::RaiseFileLimit(); !raised.ok()) {
+    std::fprintf(stderr, "dvs: %s\n", std::string(raised.status().message()).c_str());
+  }
   dvs::metrics::ConfigureLogging(*dvs::metrics::ParseLogFormat(log_format));
 
   if (dvs.got_subcommand("web")) {

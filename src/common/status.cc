@@ -1,5 +1,9 @@
 #include "common/status.h"
 
+#include <string>
+
+#include "absl/strings/cord.h"
+
 namespace dvs::common {
 
 int HttpStatusFor(absl::StatusCode code) {
@@ -33,6 +37,25 @@ int HttpStatusFor(absl::StatusCode code) {
     default:
       return 500;
   }
+}
+
+namespace {
+
+// A payload that names an HTTP status no canonical code maps to.
+constexpr char kHttpStatusPayload[] = "type.dvs/http-status";
+
+}  // namespace
+
+absl::Status InsufficientStorageError(std::string_view message) {
+  absl::Status status = absl::ResourceExhaustedError(AsAbsl(message));
+  status.SetPayload(kHttpStatusPayload, absl::Cord("507"));
+  return status;
+}
+
+int HttpStatusOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kHttpStatusPayload);  // absl::optional<absl::Cord>
+  if (payload && *payload == "507") return 507;
+  return HttpStatusFor(status.code());
 }
 
 }  // namespace dvs::common

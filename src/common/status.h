@@ -3,6 +3,7 @@
 // from absl::StatusCode to HTTP statuses.
 #pragma once
 
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -35,5 +36,13 @@ namespace dvs::common {
 // was well formed but its content cannot be used" (an upload that is not a
 // video) and maps to 422.
 int HttpStatusFor(absl::StatusCode code);
+
+// ResourceExhausted (so that jobs retry it), answered 507 Insufficient
+// Storage over HTTP: the disk cannot take what was asked.
+absl::Status InsufficientStorageError(std::string_view message);
+
+// The HTTP status for `status`: HttpStatusFor its code, or the status an
+// error like InsufficientStorageError carries.
+int HttpStatusOf(const absl::Status& status);
 
 }  // namespace dvs::common

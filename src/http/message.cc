@@ -33,6 +33,8 @@ std::string_view ReasonPhrase(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
     case 409:
       return "Conflict";
     case 413:
@@ -55,6 +57,8 @@ std::string_view ReasonPhrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 507:
+      return "Insufficient Storage";
     default:
       return "Error";
   }
@@ -119,7 +123,7 @@ Response Response::Redirect(int status, std::string location) {
 }
 
 Response Response::Error(const Request& request, const absl::Status& status) {
-  const int http_status = common::HttpStatusFor(status.code());
+  const int http_status = common::HttpStatusOf(status);
   // The server's own failures are the operator's to see; 4xx are the client's.
   if (http_status >= 500) {
     spdlog::warn("{} {} answered {}: {}", request.method, LoggablePath(request), http_status,

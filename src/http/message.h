@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -74,12 +75,32 @@ class BodySource {
   virtual std::optional<FileRegion> InFile() const { return std::nullopt; }
 };
 
+struct Response;
+
+// A response that is not known yet (POST /upload?wait=1 until its video is
+// processed). The server keeps the connection without keeping a thread:
+// between calls to Poll it waits on a timer of the connection's I/O strand,
+// and each Poll runs briefly on a worker thread. Poll is never called twice
+// at once.
+class ResponsePoller {
+ public:
+  virtual ~ResponsePoller() = default;
+  // How long to wait before the next call to Poll.
+  virtual std::chrono::milliseconds interval() const = 0;
+  // The response when it is known, else nullopt to be asked again. With
+  // `last` (the server is stopping) it must answer with what it knows.
+  virtual std::optional<Response> Poll(bool last) = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;                    // used when `source` is null
   std::unique_ptr<BodySource> source;  // exactly `source_length` bytes
   uint64_t source_length = 0;
+  // Set: the response is not known yet and the fields above are unused; the
+  // server polls this until it yields one (see ResponsePoller).
+  std::unique_ptr<ResponsePoller> pending;
 
   static Response Text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "http/router.h"
+#include "http/transfer_pace.h"
 
 namespace dvs::http {
 
@@ -37,6 +38,9 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // each header or body read
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  // between keep-alive requests
   size_t max_connections = 4096;
+  // Streaming bodies (uploads) must keep this pace (a minimum rate over each
+  // window, a total deadline), or get 408 and their connection is closed.
+  PaceLimits upload_pace;
   bool handle_signals = true;  // stop on SIGINT/SIGTERM
   // Runs on the I/O thread for every request head, before routing, and must
   // not block: an answer refuses the request (a foreign Host, a cross-site

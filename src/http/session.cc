@@ -115,6 +115,16 @@ Response CallFinish(BodySink& sink, const Request& request) {
   }
 }
 
+// A poller that throws answers 500.
+std::optional<Response> CallPoll(ResponsePoller& poller, bool last, const Request& request) {
+  try {
+    return poller.Poll(last);
+  } catch (const std::exception& e) {
+    spdlog::error("pending response to {} {} threw: {}", request.method, request.path, e.what());
+    return Response::Error(request, absl::InternalError("internal error"));
+  }
+}
+
 class Session {
  public:
   Session(ServerCore& core, std::shared_ptr<Connection> connection)
@@ -132,8 +142,9 @@ class Session {
                                        const SinkFactory& factory);
   asio::awaitable<bool> FeedSink(Parser& parser, Request& request, BodySink& sink);
   asio::awaitable<beast::error_code> ReadBody(Parser& parser, char* data, size_t capacity,
-                                              size_t* filled);
+                                              size_t* filled, TransferPace* pace = nullptr);
   asio::awaitable<void> SendContinueIfExpected(Parser& parser);
+  asio::awaitable<Response> Settle(const Request& request, Response response);
   asio::awaitable<bool> Reject(const Request& request, int status, std::string_view message);
   asio::awaitable<bool> RejectWith(const Request& request, Response response);
   asio::awaitable<bool> FailBodyRead(const Request& request, beast::error_code ec);
@@ -144,6 +155,7 @@ class Session {
   std::shared_ptr<Connection> connection_;
   ResponseWriter writer_;
   beast::flat_buffer buffer_;
+  absl::Status pace_failure_;  // why ReadBody gave up on a streaming body
 };
 
 asio::awaitable<void> Session::Run() {
@@ -252,6 +264,7 @@ asio::awaitable<bool> Session::ServePlain(Parser& parser, Request& request,
   }
   Response response =
       co_await OnWorkers(core_, [&] { return CallHandler(route.handler, request); });
+  response = co_await Settle(request, std::move(response));
   co_return co_await writer_.Send(request, std::move(response), KeepAlive(parser));
 }
 
@@ -276,9 +289,10 @@ asio::awaitable<bool> Session::ServeStreaming(Parser& parser, Request& request,
 asio::awaitable<bool> Session::FeedSink(Parser& parser, Request& request, BodySink& sink) {
   co_await SendContinueIfExpected(parser);
   std::string chunk(kUploadChunkSize, '\0');
+  TransferPace pace(core_.options.upload_pace, TransferPace::Clock::now());
   while (!parser.is_done()) {
     size_t filled = 0;
-    beast::error_code ec = co_await ReadBody(parser, chunk.data(), chunk.size(), &filled);
+    beast::error_code ec = co_await ReadBody(parser, chunk.data(), chunk.size(), &filled, &pace);
     if (ec) co_return co_await FailBodyRead(request, ec);
     std::string_view data(chunk.data(), filled);
     absl::Status status = co_await OnWorkers(core_, [&] { return CallConsume(sink, data); });
@@ -288,21 +302,28 @@ asio::awaitable<bool> Session::FeedSink(Parser& parser, Request& request, BodySi
     }
   }
   Response response = co_await OnWorkers(core_, [&] { return CallFinish(sink, request); });
+  response = co_await Settle(request, std::move(response));
   co_return co_await writer_.Send(request, std::move(response), KeepAlive(parser));
 }
 
 // Fills `data` with body bytes until it is full or the body ends; every
 // socket read gets its own read timeout, so a steady slow sender is served.
+// With `pace`, a sender under its minimum rate or past its deadline is given
+// up on (timed_out, the reason in pace_failure_).
 asio::awaitable<beast::error_code> Session::ReadBody(Parser& parser, char* data, size_t capacity,
-                                                     size_t* filled) {
+                                                     size_t* filled, TransferPace* pace) {
   *filled = 0;
   while (*filled < capacity && !parser.is_done()) {
     parser.get().body().data = data + *filled;
     parser.get().body().size = capacity - *filled;
     connection_->stream.expires_after(core_.options.read_timeout);
     auto [ec, n] = co_await http::async_read_some(connection_->stream, buffer_, parser, kUseTuple);
+    const size_t before = *filled;
     *filled = capacity - parser.get().body().size;
     if (ec && ec != http::error::need_buffer) co_return ec;
+    if (pace == nullptr) continue;
+    pace_failure_ = pace->Update(*filled - before, TransferPace::Clock::now());
+    if (!pace_failure_.ok()) co_return asio::error::timed_out;
   }
   co_return beast::error_code();
 }
@@ -312,6 +333,26 @@ asio::awaitable<void> Session::SendContinueIfExpected(Parser& parser) {
   http::response<http::empty_body> interim(http::status::continue_, parser.get().version());
   connection_->stream.expires_after(core_.options.read_timeout);
   co_await http::async_write(connection_->stream, interim, kUseTuple);
+}
+
+// A pending response is polled on the worker pool between waits on a timer
+// of this strand: a request that waits (?wait=1) holds no thread.
+asio::awaitable<Response> Session::Settle(const Request& request, Response response) {
+  asio::steady_timer timer(connection_->stream.get_executor());
+  while (response.pending) {
+    ResponsePoller& poller = *response.pending;
+    timer.expires_after(poller.interval());
+    co_await timer.async_wait(kUseTuple);
+    const bool last = core_.stopping;
+    std::optional<Response> known =
+        co_await OnWorkers(core_, [&] { return CallPoll(poller, last, request); });
+    if (known) {
+      response = std::move(*known);
+    } else if (last) {
+      response = ErrorResponse(request, 503, "the server is stopping");
+    }
+  }
+  co_return response;
 }
 
 asio::awaitable<bool> Session::Reject(const Request& request, int status,
@@ -329,6 +370,12 @@ asio::awaitable<bool> Session::RejectWith(const Request& request, Response respo
 }
 
 asio::awaitable<bool> Session::FailBodyRead(const Request& request, beast::error_code ec) {
+  if (!pace_failure_.ok()) {
+    const std::string reason(pace_failure_.message());
+    spdlog::info("{} {} from {}: {}", request.method, request.path, connection_->remote_address,
+                 reason);
+    co_return co_await Reject(request, 408, reason);
+  }
   if (ec == http::error::body_limit)
     co_return co_await Reject(request, 413, "request body too large");
   if (ec == http::error::partial_message) {

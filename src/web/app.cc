@@ -18,6 +18,7 @@
 #include "web/access_gate.h"
 #include "web/access_routes.h"
 #include "web/content_route.h"
+#include "web/disk_space.h"
 #include "web/file_index_store.h"
 #include "web/pages.h"
 #include "web/playback_routes.h"
@@ -101,16 +102,36 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("DELETE", "/api/videos/:id", bind(&App::DeleteVideo));
   router.Add("POST", "/api/videos/:id/retry", bind(&App::RetryVideo));
   router.Add("GET", "/static/:file", bind(&App::Static));
-  router.Add("GET", "/healthz", [](http::Request&) { return http::Response::Text(200, "ok\n"); });
+  // Answered on the I/O thread: liveness never waits behind busy handlers.
+  auto alive = [](http::Request&) { return http::Response::Text(200, "ok\n"); };
+  router.Add("GET", "/healthz", alive,
+             [alive](http::Request& request) -> std::optional<http::Response> {
+               return alive(request);
+             });
   router.Add("GET", "/readyz", bind(&App::Ready));
   playback_->Register(router);
   RegisterAccessRoutes(router, gate_);
 }
 
-// The policy is asked before any of the body is read.
+namespace {
+
+// The body's Content-Length, when the client declared one.
+std::optional<uint64_t> DeclaredLength(const http::Request& request) {
+  std::optional<std::string_view> header = request.headers.Get("Content-Length");
+  uint64_t length = 0;
+  if (!header || !absl::SimpleAtoi(common::AsAbsl(*header), &length)) return std::nullopt;
+  return length;
+}
+
+}  // namespace
+
+// The policy is asked before any of the body is read, and the free space
+// before any of it is stored (507 when the declared length does not fit).
 absl::StatusOr<std::unique_ptr<http::BodySink>> App::StartUpload(http::Request& request) {
   ASSIGN_OR_RETURN(access::Principal who, gate_.Identify(request));
   RETURN_IF_ERROR(gate_.Check(who, access::Action::kUpload));
+  RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, UploadNeeds(DeclaredLength(request)),
+                                 options_.min_free_bytes));
   RETURN_IF_ERROR(processor_->Admit());
   return MakeUploadSink(request, *upload_context_, who.user);
 }

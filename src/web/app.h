@@ -48,6 +48,10 @@ struct AppOptions {
   std::filesystem::path static_dir = "static";
   media::ProbeOptions probe;
   media::TranscodeOptions transcode;
+  // --min-free-mb: kept free on the work folder's disk. An upload whose
+  // declared length (and as much again for the transcode) does not fit above
+  // it gets 507; a job waits (retries) until it does.
+  uint64_t min_free_bytes = 256ull << 20;
   // Uploads whose bodies are received at once; more get 429.
   int max_concurrent_uploads = 16;
   // How long POST /upload?wait=1 waits for the video to be ready.

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "media/ladder.h"
 #include "media/transcoder.h"
+#include "web/disk_space.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::web {
@@ -203,6 +204,8 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   if (meta.state != metadata::VideoState::kProcessing) {
     return absl::CancelledError(absl::StrCat("video ", job.id, " is not processing any more"));
   }
+  // A full work folder is retried later (ResourceExhausted), not failed.
+  RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes));
   RETURN_IF_ERROR(sources_.Fetch(record.source, job.id, job.generation, SourcePath(job.id)));
   ASSIGN_OR_RETURN(media::ProbeResult probe, media::Probe(SourcePath(job.id), options_.probe));
   auto started = std::chrono::steady_clock::now();

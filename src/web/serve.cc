@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "access/accounts.h"
 #include "access/playback_signer.h"
+#include "common/fd_limit.h"
+#include "common/file_lock.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "http/server.h"
@@ -100,9 +102,38 @@ absl::Status SetUpAccess(const WebConfig& config, access::Accounts& accounts) {
   return absl::OkStatus();
 }
 
+// --max-connections, or fewer when they would not fit in the descriptor
+// limit (raised to the hard limit by main) next to the reserve.
+size_t MaxConnections(const WebConfig& config) {
+  const size_t requested = static_cast<size_t>(config.max_connections);
+  absl::StatusOr<common::FileLimit> limit = common::CurrentFileLimit();
+  if (!limit.ok()) return requested;
+  const uint64_t reserved = common::ReservedFds(config.transcode_jobs);
+  size_t fit = common::ConnectionsThatFit(requested, limit->soft, reserved);
+  if (fit < requested) {
+    spdlog::warn(
+        "--max-connections {} clamped to {}: the open-file limit is {} (hard {}), {} of it kept "
+        "for files, pipes and gRPC and 2 for each connection; raise it with ulimit -n or "
+        "LimitNOFILE=",
+        requested, fit, limit->soft, limit->hard, reserved);
+  }
+  return fit;
+}
+
 }  // namespace
 
 int RunWebServer(const WebConfig& config) {
+  // Held until after the backends close (declared first, destroyed last).
+  std::optional<common::FileLock> sqlite_lock;
+  if (config.backends.size() >= 2 && config.backends[0] == "sqlite") {
+    absl::StatusOr<common::FileLock> locked =
+        common::FileLock::Acquire(config.backends[1], "the SQLite file");
+    if (!locked.ok()) {
+      spdlog::error("{}", locked.status().message());
+      return kExitStartupError;
+    }
+    sqlite_lock.emplace(std::move(*locked));
+  }
   absl::StatusOr<std::unique_ptr<Backends>> backends = Backends::Open(config);
   if (!backends.ok()) {
     spdlog::error("{}", backends.status().message());
@@ -136,6 +167,7 @@ int RunWebServer(const WebConfig& config) {
       .static_dir = config.static_dir.empty() ? DefaultStaticDir() : config.static_dir};
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.max_concurrent_uploads = config.max_uploads;
+  options.min_free_bytes = uint64_t{static_cast<uint32_t>(config.min_free_mb)} << 20;
   options.playback_key = *playback_key;
   options.jobs = {.slots = config.transcode_jobs,
                   .max_queued = static_cast<size_t>(config.max_queued),
@@ -162,7 +194,10 @@ int RunWebServer(const WebConfig& config) {
        .upload_limit = config.upload_limit_bytes,
        .read_timeout = std::chrono::seconds(config.read_timeout_s),
        .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
-       .max_connections = static_cast<size_t>(config.max_connections),
+       .max_connections = MaxConnections(config),
+       .upload_pace = {.min_bytes_per_s = uint64_t{static_cast<uint32_t>(config.upload_min_rate_kib)} << 10,
+                       .window = std::chrono::seconds(config.upload_rate_window_s),
+                       .deadline = std::chrono::seconds(config.upload_deadline_s)},
        .request_filter = [&gate](const http::Request& request) { return gate.Filter(request); },
        .on_exchange = [&telemetry](const http::Exchange& exchange) { telemetry.Record(exchange); }},
       std::move(router));

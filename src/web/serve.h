@@ -28,7 +28,13 @@ struct WebConfig {
   int max_uploads = 16;        // received at once; more get 429
   int read_timeout_s = 30;     // each read of a request's header or body
   int idle_timeout_s = 60;     // a keep-alive connection between requests
-  int max_connections = 4096;  // more get 503
+  int max_connections = 4096;  // more get 503 (clamped to the open-file limit)
+  // Uploads: KiB/s averaged over each window, and a total deadline; a slower
+  // or longer upload is dropped (408). Free space kept on the work folder.
+  int upload_min_rate_kib = 4;
+  int upload_rate_window_s = 60;
+  int upload_deadline_s = 6 * 3600;
+  int min_free_mb = 256;
   int cache_mb = 256;          // hot files kept in memory (0: none)
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;

@@ -16,6 +16,7 @@
 #include "http/multipart.h"
 #include "media/probe.h"
 #include "spdlog/spdlog.h"
+#include "web/upload_wait.h"
 #include "web/video_json.h"
 #include "web/web_metrics.h"
 #include "web/visibility.h"
@@ -97,18 +98,8 @@ class UploadSink final : public http::BodySink {
   http::Response Finish() override {
     absl::StatusOr<metadata::VideoMetadata> meta = Accept();
     if (!meta.ok()) return http::Response::Error(head_, meta.status());
-    if (wait_) meta = WaitUntilSettled(meta->id);
-    if (!meta.ok()) return http::Response::Error(head_, meta.status());
-    if (wants_json_ || wait_) {
-      double progress = meta->state == metadata::VideoState::kReady ? 1 : 0;
-      // The files stored so far, as GET /api/videos/:id gives them.
-      absl::StatusOr<FileIndexStore::Index> index = context_.indexes.Read(*meta);
-      if (!index.ok()) return http::Response::Error(head_, index.status());
-      http::Response response =
-          http::Response::Json(wait_ ? 200 : 202, VideoJson(*meta, progress, index->get()));
-      response.headers.Set("Location", VideoPagePath(meta->id));
-      return response;
-    }
+    if (wait_) return WaitForVideo(context_, head_, meta->id);
+    if (wants_json_) return AcceptedVideoResponse(context_, head_, *meta, 202);
     return http::Response::Redirect(303, VideoPagePath(meta->id));
   }
 
@@ -145,7 +136,6 @@ class UploadSink final : public http::BodySink {
   }
 
   absl::StatusOr<metadata::VideoMetadata> Accept();
-  absl::StatusOr<metadata::VideoMetadata> WaitUntilSettled(const std::string& id);
 
   const UploadContext& context_;
   const std::string owner_;
@@ -168,16 +158,6 @@ absl::StatusOr<metadata::VideoMetadata> UploadSink::Accept() {
   ASSIGN_OR_RETURN(metadata::Visibility visibility, ParseVisibility(visibility_));
   return AcceptVideo(context_, {.filename = *filename_, .visibility = visibility, .owner = owner_},
                      [this](const fs::path& target) { return spool_.MoveTo(target); });
-}
-
-absl::StatusOr<metadata::VideoMetadata> UploadSink::WaitUntilSettled(const std::string& id) {
-  auto deadline = std::chrono::steady_clock::now() + context_.options.upload_wait_limit;
-  while (true) {
-    ASSIGN_OR_RETURN(metadata::VideoMetadata meta, context_.metadata.Read(id));
-    if (meta.state != metadata::VideoState::kProcessing) return meta;
-    if (std::chrono::steady_clock::now() > deadline) return meta;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
 }
 
 }  // namespace
