@@ -53,12 +53,17 @@ export async function makeToken(baseUrl, { user = 'admin', password = adminPassw
 
 // Starts `dvs web --port 0 ...` with cwd `dir` and DVS_ADMIN_PASSWORD set;
 // resolves once it prints the address it serves, with a token made.
-export async function startWeb(dir, args = [], { env = {} } = {}) {
-  const child = track(spawn(dvsBinary, ['web', '--port', '0', ...args], {
+// `ulimit`: arguments of the shell's ulimit ('-Sn 1024') it starts under.
+export async function startWeb(dir, args = [], { env = {}, ulimit } = {}) {
+  const argv = ['web', '--port', '0', ...args];
+  const options = {
     cwd: dir,
     env: { ...process.env, DVS_ADMIN_PASSWORD: adminPassword, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  };
+  const child = track(ulimit
+    ? spawn('/bin/sh', ['-c', `ulimit ${ulimit} && exec "$@"`, 'sh', dvsBinary, ...argv], options)
+    : spawn(dvsBinary, argv, options));
   let log = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dvs did not start:\n${log}`)), 20000);
