@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libboost1.81-dev libabsl-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev ffmpeg chromium fonts-dejavu-core etcd-server etcd-client openssl
-  clang libclang-rt-14-dev libsodium-dev prometheus
+  clang libclang-rt-14-dev libsodium-dev prometheus libcurl4-openssl-dev python3-swift
 )
 
 missing=()

@@ -226,7 +226,7 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
   web->add_option("backends", config.backends,
                   "METADATA_TYPE METADATA_OPTIONS CONTENT_TYPE CONTENT_OPTIONS:\n"
                   "  sqlite PATH | etcd ENDPOINT[,ENDPOINT...]   and   fs DIR | nw "
-                  "ADMIN:PORT,NODE[,NODE...]\n"
+                  "ADMIN:PORT,NODE[,NODE...] | s3 http[s]://ENDPOINT/BUCKET[/PREFIX]\n"
                   "  (default: sqlite ./data/metadata.db fs ./data/content)")
       ->expected(4);
 }

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -14,6 +17,7 @@
 #include "content/fs/fs_content_service.h"
 #include "content/network/cluster_admin.h"
 #include "content/network/network_content_service.h"
+#include "content/s3/s3_content_service.h"
 #include "metadata/cache/cached_metadata_service.h"
 #include "metadata/etcd/etcd_lock.h"
 #include "metadata/etcd/etcd_metadata_service.h"
@@ -52,9 +56,9 @@ absl::Status CheckForm(const std::vector<std::string>& backends) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown metadata type \"", backends[0], "\": use sqlite or etcd"));
   }
-  if (backends[2] != "fs" && backends[2] != "nw") {
+  if (backends[2] != "fs" && backends[2] != "nw" && backends[2] != "s3") {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown content type \"", backends[2], "\": use fs or nw"));
+        absl::StrCat("unknown content type \"", backends[2], "\": use fs, nw or s3"));
   }
   return absl::OkStatus();
 }
@@ -119,6 +123,20 @@ absl::StatusOr<metadata::EtcdClient::Options> EtcdOptions(const WebConfig& confi
   return options;
 }
 
+// An S3 credential from the environment: the variable `name`, else the file
+// named by `name`_FILE.
+absl::StatusOr<std::string> S3Secret(const std::string& name) {
+  if (const char* value = std::getenv(name.c_str()); value != nullptr && *value != '\0') {
+    return std::string(value);
+  }
+  std::string file_variable = absl::StrCat(name, "_FILE");
+  if (const char* file = std::getenv(file_variable.c_str()); file != nullptr && *file != '\0') {
+    return common::ReadTokenFile(file, file_variable);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("s3 content needs ", name, " (or ", file_variable, ", a file holding it)"));
+}
+
 std::vector<std::string> SplitList(std::string_view list) {
   return absl::StrSplit(common::AsAbsl(list), ',', absl::SkipWhitespace());
 }
@@ -132,6 +150,8 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Open(const WebConfig& config
   if (config.backends[2] == "fs") {
     ASSIGN_OR_RETURN(backends->fs_content_, content::FsContentService::Open(config.backends[3]));
     backends->content_ = backends->fs_content_.get();
+  } else if (config.backends[2] == "s3") {
+    RETURN_IF_ERROR(backends->OpenS3(config));
   } else {
     RETURN_IF_ERROR(backends->OpenNetwork(config));
   }
@@ -238,6 +258,37 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   RETURN_IF_ERROR(admin_server_->Start());
   spdlog::info("admin gRPC serving {} (ring: {})", admin_server_->address(),
                absl::StrJoin(network_content_->ring_state().nodes, ", "));
+  return absl::OkStatus();
+}
+
+absl::Status Backends::OpenS3(const WebConfig& config) {
+  content::S3ContentOptions options;
+  ASSIGN_OR_RETURN(options.client.location, content::s3::S3Location::Parse(config.backends[3]));
+  ASSIGN_OR_RETURN(options.client.credentials.access_key, S3Secret("DVS_S3_ACCESS_KEY"));
+  ASSIGN_OR_RETURN(options.client.credentials.secret_key, S3Secret("DVS_S3_SECRET_KEY"));
+  if (const char* region = std::getenv("DVS_S3_REGION"); region != nullptr && *region != '\0') {
+    options.client.credentials.region = region;
+  }
+  if (const char* mb = std::getenv("DVS_S3_PART_MB"); mb != nullptr && *mb != '\0') {
+    int part_mb = 0;
+    if (!absl::SimpleAtoi(mb, &part_mb) || part_mb < 5 || part_mb > 5120) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DVS_S3_PART_MB \"", mb, "\" must be a whole number from 5 to 5120"));
+    }
+    // Files larger than one part go up in parts.
+    options.upload.part_size = options.upload.multipart_threshold = uint64_t(part_mb) << 20;
+  }
+  absl::StatusOr<std::unique_ptr<content::S3ContentService>> s3 =
+      content::S3ContentService::Open(std::move(options));
+  if (!s3.ok()) {
+    // Not InvalidArgument (exit 2): the form was right, the store said no.
+    return absl::Status(
+        absl::IsInvalidArgument(s3.status()) ? absl::StatusCode::kFailedPrecondition
+                                             : s3.status().code(),
+        absl::StrCat("cannot use the S3 store: ", s3.status().message()));
+  }
+  s3_content_ = std::move(*s3);
+  content_ = s3_content_.get();
   return absl::OkStatus();
 }
 

@@ -1,6 +1,9 @@
 // The backends `dvs web` runs on, built from the reference's positional form:
-// `sqlite PATH` or `etcd HOST:PORT[,HOST:PORT…]` for metadata, and `fs DIR`
-// or `nw ADMIN_HOST:PORT,NODE[,NODE…]` for content. In `nw` mode the ring
+// `sqlite PATH` or `etcd HOST:PORT[,HOST:PORT…]` for metadata, and `fs DIR`,
+// `nw ADMIN_HOST:PORT,NODE[,NODE…]` or `s3 http[s]://ENDPOINT/BUCKET[/PREFIX]`
+// for content (S3 credentials from DVS_S3_ACCESS_KEY and DVS_S3_SECRET_KEY,
+// or the files named by DVS_S3_ACCESS_KEY_FILE and DVS_S3_SECRET_KEY_FILE;
+// the region from DVS_S3_REGION). In `nw` mode the ring
 // state is kept in the metadata backend and the admin gRPC server is started
 // on ADMIN_HOST:PORT. With etcd, several web servers may share the metadata
 // and the storage cluster: ring changes take a lock in etcd, and each server
@@ -48,6 +51,7 @@ class Backends {
   Backends() = default;
   absl::Status OpenMetadata(const WebConfig& config);
   absl::Status OpenNetwork(const WebConfig& config);
+  absl::Status OpenS3(const WebConfig& config);
 
   // Declared in the order they are built; destroyed in reverse.
   std::shared_ptr<metadata::EtcdClient> etcd_;  // with etcd metadata
@@ -56,6 +60,7 @@ class Backends {
   std::shared_ptr<content::RingChangeLock> ring_lock_;  // with etcd metadata
   std::unique_ptr<content::VideoContentService> fs_content_;
   std::unique_ptr<content::NetworkContentService> network_content_;
+  std::unique_ptr<content::VideoContentService> s3_content_;
   std::unique_ptr<metadata::EtcdClient::Watch> ring_watch_;  // stopped before the service it feeds
   std::unique_ptr<content::VideoContentService> cache_;      // in front of the content backend
   std::unique_ptr<admin::AdminServer> admin_server_;

@@ -174,7 +174,8 @@ int RunWebServer(const WebConfig& config) {
                   .retry_for_ms = int64_t{config.retry_for_s} * 1000,
                   .process_id = process_id->process_id(),
                   .process_id_is_exclusive = true,
-                  .shared_sources = config.backends.size() > 2 && config.backends[2] == "nw",
+                  // Shared content (nw, s3) keeps each job's source too.
+                  .shared_sources = config.backends.size() > 2 && config.backends[2] != "fs",
                   .keep_failed_ms = int64_t{config.keep_failed_s} * 1000};
   App app(options, (*backends)->metadata(), (*backends)->content(), gate);
 
