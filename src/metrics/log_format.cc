@@ -49,8 +49,8 @@ void ConfigureLogging(LogFormat format) {
 LogFormat CurrentLogFormat() { return current_format; }
 
 std::string JsonString(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace dvs::metrics

@@ -72,9 +72,9 @@ absl::StatusOr<std::unique_ptr<StorageMetrics>> ServeStorageMetrics(const Storag
   if (config.metrics_port < 0) return result;
   metrics::Registry& registry = metrics::DefaultRegistry();
   result->handles = ObserveStorage(registry, server);
-  ASSIGN_OR_RETURN(result->listener, metrics::MetricsListener::Start(
-                                         config.host, static_cast<uint16_t>(config.metrics_port),
-                                         registry));
+  ASSIGN_OR_RETURN(result->listener,
+                   metrics::MetricsListener::Start(
+                       config.host, static_cast<uint16_t>(config.metrics_port), registry));
   spdlog::info("dvs storage: /metrics on http://{}:{}/metrics", config.host,
                result->listener->port());
   return result;

@@ -17,8 +17,7 @@ namespace {
 
 // Requests that matched no route (404, 405, a refused Host) share one label.
 std::string RouteLabel(const http::Exchange& exchange) {
-  return exchange.request.route.empty() ? std::string("none")
-                                        : std::string(exchange.request.route);
+  return exchange.request.route.empty() ? std::string("none") : std::string(exchange.request.route);
 }
 
 double Seconds(std::chrono::steady_clock::duration elapsed) {
@@ -40,9 +39,9 @@ HttpTelemetry::HttpTelemetry(metrics::Registry& registry, bool access_log)
           "dvs_http_request_duration_seconds",
           "Time from a request's head to the end of its response, by route template.", {"route"},
           metrics::LatencyBuckets())),
-      response_bytes_(registry.AddCounterFamily(
-          "dvs_http_response_bytes_total", "Response body bytes served, by route template.",
-          {"route"})) {
+      response_bytes_(registry.AddCounterFamily("dvs_http_response_bytes_total",
+                                                "Response body bytes served, by route template.",
+                                                {"route"})) {
   if (access_log) {
     access_log_ = std::make_shared<spdlog::logger>(
         "access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
@@ -58,7 +57,8 @@ void HttpTelemetry::Record(const http::Exchange& exchange) {
   durations_.With({route}).Observe(Seconds(exchange.elapsed));
   response_bytes_.With({route}).Inc(static_cast<double>(exchange.body_bytes));
   if (access_log_ != nullptr) {
-    access_log_->info(AccessLine(exchange, metrics::CurrentLogFormat() == metrics::LogFormat::kJson));
+    access_log_->info(
+        AccessLine(exchange, metrics::CurrentLogFormat() == metrics::LogFormat::kJson));
   }
 }
 
@@ -72,19 +72,19 @@ std::string HttpTelemetry::AccessLine(const http::Exchange& exchange, bool json)
   if (json) {
     return absl::StrCat(R"({"time":")", time, R"(","type":"access","remote":)",
                         JsonString(request.remote_address), R"(,"method":)",
-                        JsonString(request.method), R"(,"path":)", JsonString(path),
-                        R"(,"route":)", JsonString(route), R"(,"status":)", exchange.status,
-                        R"(,"bytes":)", exchange.body_bytes, R"(,"duration_s":)", seconds,
-                        R"(,"completed":)", exchange.completed ? "true" : "false",
-                        R"(,"user_agent":)", JsonString(UserAgent(request)), "}");
+                        JsonString(request.method), R"(,"path":)", JsonString(path), R"(,"route":)",
+                        JsonString(route), R"(,"status":)", exchange.status, R"(,"bytes":)",
+                        exchange.body_bytes, R"(,"duration_s":)", seconds, R"(,"completed":)",
+                        exchange.completed ? "true" : "false", R"(,"user_agent":)",
+                        JsonString(UserAgent(request)), "}");
   }
   // The path and agent are quoted (JSON string rules), so a crafted one
   // cannot forge a second line.
-  return absl::StrCat(time, " access ", request.remote_address.empty() ? "-" : request.remote_address,
-                      " ", JsonString(request.method + " " + path), " ", exchange.status, " ",
+  return absl::StrCat(time, " access ",
+                      request.remote_address.empty() ? "-" : request.remote_address, " ",
+                      JsonString(request.method + " " + path), " ", exchange.status, " ",
                       exchange.body_bytes, " ", seconds, "s ", route,
-                      exchange.completed ? "" : " incomplete", " ",
-                      JsonString(UserAgent(request)));
+                      exchange.completed ? "" : " incomplete", " ", JsonString(UserAgent(request)));
 }
 
 }  // namespace dvs::web

@@ -31,10 +31,10 @@ std::string Bytes(uint64_t bytes) {
 
 std::string RingSection(const content::ClusterStatus& status) {
   const content::RingState& ring = status.ring;
-  std::string html = absl::StrCat(
-      "<h2>Ring</h2><p id=\"ring\">epoch ", ring.epoch, ", ", ring.nodes.size(), " nodes, ",
-      ring.replicas, " replicas, ", ring.vnodes, " points per node",
-      ring.transition ? " — a change is in progress" : "", "</p>");
+  std::string html =
+      absl::StrCat("<h2>Ring</h2><p id=\"ring\">epoch ", ring.epoch, ", ", ring.nodes.size(),
+                   " nodes, ", ring.replicas, " replicas, ", ring.vnodes, " points per node",
+                   ring.transition ? " — a change is in progress" : "", "</p>");
   absl::StrAppend(&html,
                   "<h2>Storage nodes</h2><table id=\"nodes\"><tr><th>node</th><th>health</th>"
                   "<th>used</th><th>free</th><th>blobs</th></tr>");
@@ -66,7 +66,8 @@ std::string JobsSection(const std::vector<jobs::JobRecord>& all) {
     if (job.Unfinished() || job.state == jobs::JobState::kFailed) rows += JobRow(job);
   }
   return absl::StrCat("<h2>Transcoding jobs</h2><p id=\"job-counts\">", running, " running, ",
-                      queued, " queued</p><table id=\"jobs\"><tr><th>video</th><th>state</th>"
+                      queued,
+                      " queued</p><table id=\"jobs\"><tr><th>video</th><th>state</th>"
                       "<th>tasks done</th><th>errors</th><th>last error</th></tr>",
                       rows, "</table>");
 }

@@ -15,8 +15,11 @@ content::ClusterStatus TwoNodes() {
   status.ring.nodes = {"127.0.0.1:8090", "127.0.0.1:8091"};
   status.ring.replicas = 2;
   status.ring.vnodes = 128;
-  status.nodes.push_back({.address = "127.0.0.1:8090", .healthy = true, .bytes_used = 3 << 20,
-                          .bytes_free = 5ull << 30, .blob_count = 12});
+  status.nodes.push_back({.address = "127.0.0.1:8090",
+                          .healthy = true,
+                          .bytes_used = 3 << 20,
+                          .bytes_free = 5ull << 30,
+                          .blob_count = 12});
   status.nodes.push_back(
       {.address = "127.0.0.1:8091", .healthy = false, .error = "connection <refused>"});
   return status;
@@ -30,10 +33,9 @@ jobs::JobRecord Job(std::string id, jobs::JobState state) {
 }
 
 TEST(StatusPageTest, ShowsTheRingEachNodeAndTheJobsInFlight) {
-  std::vector<jobs::JobRecord> all = {Job("a", jobs::JobState::kRunning),
-                                      Job("b", jobs::JobState::kQueued),
-                                      Job("c", jobs::JobState::kQueued),
-                                      Job("done-one", jobs::JobState::kDone)};
+  std::vector<jobs::JobRecord> all = {
+      Job("a", jobs::JobState::kRunning), Job("b", jobs::JobState::kQueued),
+      Job("c", jobs::JobState::kQueued), Job("done-one", jobs::JobState::kDone)};
   std::string body = StatusPageBody(TwoNodes(), true, all);
   EXPECT_THAT(body, HasSubstr("epoch 3, 2 nodes, 2 replicas"));
   EXPECT_THAT(body, HasSubstr("<td>127.0.0.1:8090</td><td>up</td><td>3.0 MiB</td><td>5.0 GiB"));

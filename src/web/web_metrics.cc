@@ -94,8 +94,8 @@ void BackendMetrics::ObserveCache(metrics::Registry& registry,
                                   const content::CachedContentService& cache) {
   const content::CachedContentService* c = &cache;
   handles_.push_back(Scalar(registry, "dvs_content_cache_hits_total",
-                            "Reads answered from the in-memory cache of hot files.",
-                            Type::kCounter, [c] { return c->stats().hits; }));
+                            "Reads answered from the in-memory cache of hot files.", Type::kCounter,
+                            [c] { return c->stats().hits; }));
   handles_.push_back(Scalar(registry, "dvs_content_cache_misses_total",
                             "Reads the in-memory cache could not answer.", Type::kCounter,
                             [c] { return c->stats().misses; }));
@@ -136,8 +136,8 @@ void BackendMetrics::ObserveNetwork(metrics::Registry& registry,
   };
   for (const Field& f : kFields) {
     auto field = f.field;
-    handles_.push_back(Scalar(registry, f.name, f.help, Type::kCounter,
-                              [n, field] { return n->stats().*field; }));
+    handles_.push_back(
+        Scalar(registry, f.name, f.help, Type::kCounter, [n, field] { return n->stats().*field; }));
   }
   // Status() asks every node for its usage (in parallel, with the client's
   // deadlines): the web server's own view of each node, shared by the three
@@ -154,8 +154,9 @@ void BackendMetrics::ObserveNetwork(metrics::Registry& registry,
   };
   handles_.push_back(registry.AddCallback(
       "dvs_storage_node_up", "1 when the storage node answers this web server, else 0.",
-      Type::kGauge, {"node"},
-      [probe] { return probe([](const content::NodeStatus& s) { return s.healthy ? 1.0 : 0.0; }); }));
+      Type::kGauge, {"node"}, [probe] {
+        return probe([](const content::NodeStatus& s) { return s.healthy ? 1.0 : 0.0; });
+      }));
   handles_.push_back(registry.AddCallback(
       "dvs_storage_node_used_bytes", "Bytes a storage node holds, as it reports them.",
       Type::kGauge, {"node"}, [probe] {

@@ -221,7 +221,8 @@ test('the access log has one line per request and no credential in it', async ()
 
   const lines = await waitFor('the access lines', async () => {
     const access = web.log().split('\n').filter((line) => line.includes('"type":"access"'));
-    return access.some((line) => line.includes('/play/')) && access;
+    // A line is written once its response has gone out: wait for the last one.
+    return access.some((line) => line.includes('/play/') && line.includes('"status":403')) && access;
   }, 10000);
   const parsed = lines.map((line) => JSON.parse(line));
   assert.ok(parsed.some((entry) => entry.route === '/videos/:id' && entry.status === 200

@@ -15,6 +15,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "metadata/etcd/etcd_client_impl.h"
+#include "metrics/registry.h"
 #include "proto/etcd/rpc.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
@@ -179,8 +180,34 @@ bool EtcdClient::Impl::ForgetRejectedToken(const grpc::Status& status) {
   return true;
 }
 
+namespace {
+
+// /metrics: each etcd call's time, all its attempts, by what it did (`what`
+// is one of a few fixed words, so the label stays bounded).
+class CallTimer {
+ public:
+  explicit CallTimer(std::string_view what)
+      : what_(what), started_(std::chrono::steady_clock::now()) {}
+  ~CallTimer() {
+    static metrics::Family<metrics::Histogram>& seconds =
+        metrics::DefaultRegistry().AddHistogramFamily(
+            "dvs_etcd_request_duration_seconds",
+            "Time of each etcd call, retries and fail-over included, by call.", {"call"},
+            metrics::LatencyBuckets(), 64);
+    seconds.With({std::string(what_)})
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  }
+
+ private:
+  const std::string_view what_;
+  const std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
 absl::Status EtcdClient::Impl::Call(std::string_view what, const Attempt& attempt,
                                     int* attempts_made) {
+  CallTimer timer(what);
   const int max_attempts =
       options_.max_attempts > 0 ? options_.max_attempts : 2 * static_cast<int>(endpoints_.size());
   std::string last_error;
