@@ -7,11 +7,13 @@
 #   cluster   ring balance (ring_bench) and migration throughput              (bench/cluster.mjs)
 #   profile   perf of dvs web under wrk load                                  (bench/serve.mjs)
 #   library   10k/100k-video libraries on SQLite and etcd: start-up, RSS, lists (bench/library.mjs)
+#   workers   a long video's complete ladder with one and two `dvs worker`s     (bench/workers.mjs)
 #
-#   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile,library] [--duration 10]
+#   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile,library,workers] [--duration 10]
 #                [--connections 16,256] [--repeat 1] [--viewers 1000] [--upload-gb 2] [--clip-seconds 12]
 #                [--pipeline-durations 30] [--cluster-clips 2] [--cluster-seconds 30]
-#                [--ring-keys 200000] [--library-sizes 10000,100000] [--wait-idle 300] [--nice N]
+#                [--ring-keys 200000] [--library-sizes 10000,100000] [--workers-seconds 180]
+#                [--wait-idle 300] [--nice N]
 #                [--out bench/RESULTS.md]
 #
 # --nice -10 runs everything at a higher priority than other work on the
@@ -24,13 +26,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only=serve,viewers,upload,pipeline,cluster,profile,library
+only=serve,viewers,upload,pipeline,cluster,profile,library,workers,s3
 duration=10 connections=16,256 repeat=1 viewers=1000 upload_gb=2 clip_seconds=12
 pipeline_durations=30 cluster_clips=2 cluster_seconds=30 ring_keys=200000 library_sizes=10000,100000
+workers_seconds=180
 wait_idle=300 nice_level="" out=bench/RESULTS.md
 command_line="bench/run.sh $*"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in -h|--help) usage 0 ;; esac
   [ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --cluster-seconds) cluster_seconds=$2 ;;
     --ring-keys) ring_keys=$2 ;;
     --library-sizes) library_sizes=$2 ;;
+    --workers-seconds) workers_seconds=$2 ;;
     --wait-idle) wait_idle=$2 ;;
     --nice) nice_level=$2 ;;
     --out) out=$2 ;;
@@ -71,7 +75,7 @@ command -v node >/dev/null || missing+=(nodejs)
 if wants profile; then
   command -v perf >/dev/null || missing+=(linux-perf)
 fi
-if wants library; then command -v etcd >/dev/null || missing+=(etcd-server); fi
+if wants library || wants workers; then command -v etcd >/dev/null || missing+=(etcd-server); fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # 1000 connections need 1000+ descriptors in dvs and in wrk.
@@ -220,10 +224,27 @@ node bench/cluster.mjs --clips $cluster_clips --seconds $cluster_seconds   # DVS
   [ "$status" = 0 ] || failed=1
 fi
 
+if wants workers; then
+  log "bench/workers.mjs --seconds $workers_seconds"
+  status=0
+  job node bench/workers.mjs --seconds "$workers_seconds" >"$tmp/workers.out" 2>&1 || status=$?
+  fragment workers "Workers" \
+    "A ${workers_seconds} s 720p H.264/AAC clip made by ffmpeg, uploaded to \`dvs web --jobs 0\` on a local cluster (1 etcd member, 3 storage servers): the time from the end of the upload until the whole ladder is ready, with one \`dvs worker\` and then two sharing its tasks (one per rendition, the audio, the packaging); then each task's time. Measured $(date -u +%FT%TZ), load average $(load) at the start." \
+    "$tmp/workers.out" "node bench/workers.mjs --seconds $workers_seconds   # DVS_BINARY=<copy of build/dvs>" "$status"
+  [ "$status" = 0 ] || failed=1
+fi
+
 if wants library; then
   log "bench/library.mjs --library-sizes $library_sizes"
   job node bench/library.mjs --library-sizes "$library_sizes" --out "$frag/library.md" --json "$frag/library.json" \
     >"$tmp/library.out" || { failed=1; log "library.mjs failed; see its section"; }
+fi
+
+if wants s3; then
+  # Starts its own OpenStack Swift (python3-swift, with s3api) on loopback ports.
+  log "bench/s3.mjs: S3 content (Swift) beside fs"
+  job node bench/s3.mjs --duration "$duration" --clip-seconds "$clip_seconds" --out-dir "$frag" \
+    >"$tmp/s3.out" 2>&1 || { failed=1; log "s3.mjs failed; see $tmp/s3.out"; }
 fi
 
 # --- the report ---------------------------------------------------------------------

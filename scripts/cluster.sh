@@ -4,6 +4,11 @@
 #   scripts/cluster.sh up      3 etcd members, 3 storage servers and a web
 #                              server (with its admin gRPC server), all on
 #                              127.0.0.1; prints the URLs
+#   scripts/cluster.sh up --workers N
+#                              the same, plus N `dvs worker` processes that
+#                              share the transcoding with the web server
+#   scripts/cluster.sh add-worker
+#                              one more worker for a cluster that is up
 #   scripts/cluster.sh status  each process: pid, running or not, health
 #   scripts/cluster.sh down    stops exactly the processes `up` started
 #
@@ -12,7 +17,9 @@
 # folder that has data resumes it (etcd keeps the videos and the ring).
 # Ports: DVS_WEB_PORT (8080), DVS_ADMIN_PORT (8081), DVS_STORAGE_PORTS
 # ("8090 8091 8092"), DVS_ETCD_PORTS ("2379 22379 32379"; each member's peer
-# port is its client port + 1). Extra arguments after `up` go to `dvs web`.
+# port is its client port + 1). Extra arguments after `up` (and after
+# `--workers N`) go to `dvs web`: `--jobs 0` leaves all transcoding to the
+# workers. DVS_WORKER_JOBS (1): jobs at once per worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,7 +33,7 @@ dvs=${DVS_BINARY:-$root/build/dvs}
 host=127.0.0.1
 
 usage() {
-  echo "usage: scripts/cluster.sh up [DVS WEB FLAGS...] | status | down" >&2
+  echo "usage: scripts/cluster.sh up [--workers N] [DVS WEB FLAGS...] | add-worker | status | down" >&2
   exit 2
 }
 
@@ -83,7 +90,37 @@ storage_nodes() {
   (IFS=,; echo "${list[*]}")
 }
 
+# Starts worker-N (its own work folder, logs/worker-N.log) and waits until it
+# runs.
+start_worker() {
+  local name="worker-$1" log size
+  log="$dir/logs/$name.log"
+  size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+  spawn "$name" "$dvs" worker --jobs "${DVS_WORKER_JOBS:-1}" --work-dir "$dir/$name" \
+    --cluster-token-file "$dir/cluster-token" \
+    etcd "$(etcd_endpoints)" nw "$host:0,$(storage_nodes)"
+  wait_for "$name" "tail -c +$((size + 1)) '$log' | grep -q 'dvs worker running'"
+  say "  $name is running (pid $(live_pid "$name"))"
+}
+
+# Adds a worker to a cluster that is up: the first free worker-N.
+add_worker() {
+  [[ -s $dir/cluster-token ]] && live_pid web >/dev/null || {
+    say "error: the cluster in $dir is not up (scripts/cluster.sh up)" >&2
+    return 1
+  }
+  local i=0
+  while live_pid "worker-$i" >/dev/null; do i=$((i + 1)); done
+  start_worker "$i"
+}
+
 up() {
+  local workers=0
+  if [[ ${1:-} == --workers ]]; then
+    [[ ${2:-} =~ ^[0-9]+$ ]] || usage
+    workers=$2
+    shift 2
+  fi
   command -v etcd >/dev/null || scripts/install-deps.sh
   [[ -x $dvs ]] || scripts/build.sh
   mkdir -p "$dir/logs" "$dir/pids"
@@ -123,14 +160,26 @@ up() {
     --cluster-token-file "$token_file" "$@" \
     etcd "$(etcd_endpoints)" nw "$host:$admin_port,$(storage_nodes)"
   wait_for web "curl -fsS http://$host:$web_port/readyz"
+  local i
+  for ((i = 0; i < workers; i++)); do start_worker "$i"; done
   say ""
   say "dvs is up:"
   say "  web        http://$host:$web_port/"
   say "  admin      $host:$admin_port   (e.g. build/dvs admin status $host:$admin_port)"
   say "  storage    $(storage_nodes)   (cluster token in $token_file)"
   say "  etcd       $(etcd_endpoints)"
+  say "  workers    $(worker_names | wc -l)   (add one: scripts/cluster.sh add-worker)"
   say "  logs, pids $dir/logs, $dir/pids"
   say "stop it with: scripts/cluster.sh down"
+}
+
+# The workers started in this folder (a pid file each).
+worker_names() {
+  local file
+  for file in "$dir"/pids/worker-*.pid; do
+    [[ -e $file ]] && basename "$file" .pid
+  done
+  return 0
 }
 
 names() {
@@ -138,6 +187,7 @@ names() {
   for i in "${!etcd_ports[@]}"; do echo "etcd-$i"; done
   for i in "${!storage_ports[@]}"; do echo "storage-$i"; done
   echo web
+  worker_names
 }
 
 status() {
@@ -164,8 +214,9 @@ status() {
 
 down() {
   local name pid stopped=0
-  # The web server first, so nothing is written while the rest go.
-  for name in web $(names | grep -v '^web$'); do
+  # The web server and the workers first (a worker gives its running jobs
+  # back through etcd), so nothing is written while the rest go.
+  for name in web $(worker_names) $(names | grep -v '^web$\|^worker-'); do
     if pid=$(live_pid "$name"); then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -183,6 +234,7 @@ command=$1
 shift
 case $command in
   up) up "$@" ;;
+  add-worker) [[ -d $dir ]] && dir=$(cd "$dir" && pwd); add_worker ;;
   status) [[ -d $dir ]] && dir=$(cd "$dir" && pwd); status ;;
   down) [[ -d $dir ]] && dir=$(cd "$dir" && pwd); down ;;
   *) usage ;;

@@ -115,9 +115,16 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->check(CLI::Range(0, 365 * 86400))
       ->capture_default_str();
   web->add_option("--transcode-timeout", config.transcode_timeout_s,
-                  "Seconds one video may take to transcode")
+                  "Seconds an ffmpeg run of a video's ladder may always take (the floor of "
+                  "--timeout-factor's limit)")
       ->envname("DVS_TRANSCODE_TIMEOUT")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  web->add_option("--timeout-factor", config.timeout_factor,
+                  "An ffmpeg run of a video's ladder (one rendition, say) may take this many "
+                  "times the video's duration")
+      ->envname("DVS_TIMEOUT_FACTOR")
+      ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   web->add_option("--http-workers", config.http_workers, "Threads that run request handlers")
       ->envname("DVS_HTTP_WORKERS")
@@ -177,6 +184,23 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
   web->add_option("--vnodes", config.vnodes, "nw: ring points per storage node, on a first start")
       ->envname("DVS_VNODES")
       ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  web->add_option("--upkeep-every", config.upkeep_every_s,
+                  "nw: seconds between retries of unfinished deletes (nodes that were down) and "
+                  "checks of the storage nodes for blobs their scrubbers found damaged")
+      ->envname("DVS_UPKEEP_EVERY")
+      ->check(CLI::Range(0.05, 1e7))
+      ->capture_default_str();
+  web->add_option("--gc-every", config.gc_every_s,
+                  "nw: seconds between garbage-collection passes (0: only `dvs admin repair`)")
+      ->envname("DVS_GC_EVERY")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  web->add_option("--gc-grace", config.gc_grace_s,
+                  "nw: seconds a video folder no record references is kept before garbage "
+                  "collection deletes it")
+      ->envname("DVS_GC_GRACE")
+      ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   AddClusterTokenFlags(web, config.cluster_token, token);
   web->add_option("--admin-token", config.admin_token,
@@ -244,9 +268,16 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
       ->capture_default_str();
   worker
       ->add_option("--transcode-timeout", config.transcode_timeout_s,
-                   "Seconds one video may take to transcode")
+                   "Seconds an ffmpeg run of a video's ladder may always take (the floor of "
+                   "--timeout-factor's limit)")
       ->envname("DVS_TRANSCODE_TIMEOUT")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  worker
+      ->add_option("--timeout-factor", config.timeout_factor,
+                   "An ffmpeg run may take this many times the video's duration")
+      ->envname("DVS_TIMEOUT_FACTOR")
+      ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   worker->add_option("--retry-for", config.retry_for_s, "Seconds retryable errors are retried")
       ->envname("DVS_RETRY_FOR")
@@ -299,6 +330,22 @@ void AddStorageCommand(CLI::App& dvs, dvs::storage::StorageConfig& config,
       ->envname("DVS_STORAGE_METRICS_PORT")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
+  storage
+      ->add_option("--scrub-mb-per-s", config.scrub_mb_per_s,
+                   "Rate (MB/s) at which the scrubber re-reads blobs to find damage; 0 turns "
+                   "it off")
+      ->envname("DVS_SCRUB_MB_PER_S")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  storage
+      ->add_option_function<double>(
+          "--scrub-every",
+          [&config](double seconds) {
+            config.scrub_every = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+          },
+          "Seconds from the start of one full scrub pass to the next (default 604800: 7 days)")
+      ->envname("DVS_SCRUB_EVERY")
+      ->check(CLI::Range(0.001, 1e9));
   storage->add_option("dir", config.dir, "Folder that holds the blobs and their index")->required();
 }
 

@@ -39,6 +39,9 @@ struct JobOptions {
   bool shared_sources = false;              // cluster mode: sources in the content service too
   int64_t keep_failed_ms = 7 * 86'400'000;  // --keep-failed: a failed video's source, for a retry
   std::string role = "web";                 // in the liveness record: web or worker
+  // --timeout-factor: each ffmpeg run of a video's ladder may take this many
+  // times its duration; the transcode options' time_limit is the floor.
+  double timeout_factor = 10;
 };
 
 struct AppOptions {

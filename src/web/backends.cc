@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include <cstdlib>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -46,6 +48,32 @@ class MetadataRingStore final : public content::RingStateStore {
   metadata::VideoMetadataService& metadata_;
 };
 
+// With etcd, every write of a running ring change is fenced: an etcd Txn
+// that stores the state only while the change lock's key is still held by
+// the writer's lease (EtcdClient::PutIfLeaseHolds).
+class EtcdRingStore final : public content::RingStateStore {
+ public:
+  EtcdRingStore(std::shared_ptr<metadata::EtcdClient> client, std::string key)
+      : client_(std::move(client)), key_(std::move(key)) {}
+  absl::StatusOr<std::optional<std::string>> Load() override {
+    ASSIGN_OR_RETURN(std::optional<metadata::EtcdClient::Value> value, client_->Get(key_));
+    if (!value.has_value()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(value->value));
+  }
+  absl::Status Store(std::string_view state) override { return client_->Put(key_, state); }
+  absl::Status StoreFenced(std::string_view state, const content::RingChangeLease& lease) override {
+    content::RingChangeFence fence = lease.fence();
+    if (fence.lease_id == 0) return RingStateStore::StoreFenced(state, lease);
+    ASSIGN_OR_RETURN(metadata::EtcdClient::WriteResult put,
+                     client_->PutIfLeaseHolds(key_, state, fence.lock_key, fence.lease_id));
+    return put.written ? absl::OkStatus() : LockMovedError();
+  }
+
+ private:
+  const std::shared_ptr<metadata::EtcdClient> client_;
+  const std::string key_;
+};
+
 absl::Status CheckForm(const std::vector<std::string>& backends) {
   if (backends.size() != 4) {
     return absl::InvalidArgumentError(
@@ -74,17 +102,22 @@ class EtcdRingChangeLock final : public content::RingChangeLock {
       std::string_view change) override {
     ASSIGN_OR_RETURN(std::unique_ptr<metadata::EtcdLock::Held> held,
                      lock_.TryAcquire(absl::StrCat(common::AsAbsl(change), " on ", holder_)));
-    return std::unique_ptr<content::RingChangeLease>(new Lease(std::move(held)));
+    return std::unique_ptr<content::RingChangeLease>(new Lease(std::move(held), lock_.key()));
   }
 
  private:
   class Lease final : public content::RingChangeLease {
    public:
-    explicit Lease(std::unique_ptr<metadata::EtcdLock::Held> held) : held_(std::move(held)) {}
+    Lease(std::unique_ptr<metadata::EtcdLock::Held> held, std::string lock_key)
+        : held_(std::move(held)), lock_key_(std::move(lock_key)) {}
     bool lost() const override { return held_->lost(); }
+    content::RingChangeFence fence() const override {
+      return content::RingChangeFence{.lock_key = lock_key_, .lease_id = held_->lease_id()};
+    }
 
    private:
     std::unique_ptr<metadata::EtcdLock::Held> held_;
+    const std::string lock_key_;
   };
 
   // "web server on HOST (pid N)", so a refusal says where the change runs.
@@ -219,7 +252,12 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   for (size_t i = 1; i < parts.size(); ++i) {
     RETURN_IF_ERROR(admin::ParseHostPort(parts[i]).status());
   }
-  ring_store_ = std::make_unique<MetadataRingStore>(*metadata_);
+  if (etcd_ != nullptr) {
+    ring_store_ = std::make_unique<EtcdRingStore>(
+        etcd_, absl::StrCat(config.etcd_prefix, metadata::EtcdMetadataService::kRingKey));
+  } else {
+    ring_store_ = std::make_unique<MetadataRingStore>(*metadata_);
+  }
   content::NetworkContentOptions options;
   options.seed_nodes.assign(parts.begin() + 1, parts.end());
   options.vnodes = config.vnodes;
@@ -235,6 +273,10 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
     options.change_lock = ring_lock_;
     options.shared_store = true;
     options.cleanup_delay = kSharedCleanupDelay;
+  }
+  // Tests aim a crash into a running ring change with this.
+  if (const char* pause = std::getenv("DVS_TEST_RING_CHANGE_PAUSE_MS"); pause != nullptr) {
+    options.test_pause_after_begin = std::chrono::milliseconds(std::atoll(pause));
   }
   ASSIGN_OR_RETURN(network_content_, content::NetworkContentService::Open(options, *ring_store_));
   content_ = network_content_.get();

@@ -68,10 +68,17 @@ absl::Status JobSources::Fetch(std::string_view source, std::string_view id,
   }
   if (IsOfGeneration(local, generation)) return absl::OkStatus();
   std::error_code ec;
+  RETURN_IF_ERROR(CopyFromContent(SourceFolder(id, generation), kFileName, local));
+  spdlog::info("fetched the source of video {} ({} bytes)", id, fs::file_size(local, ec));
+  return MarkGeneration(local, generation);
+}
+
+absl::Status JobSources::CopyFromContent(const std::string& folder, std::string_view name,
+                                         const fs::path& local) {
+  std::error_code ec;
   fs::create_directories(local.parent_path(), ec);
   if (ec) return common::FsError(ec, "cannot create folder", local.parent_path());
-  ASSIGN_OR_RETURN(std::unique_ptr<content::ContentReader> reader,
-                   content_.Read(SourceFolder(id, generation), kFileName));
+  ASSIGN_OR_RETURN(std::unique_ptr<content::ContentReader> reader, content_.Read(folder, name));
   ASSIGN_OR_RETURN(common::TempFile temp, common::TempFile::Create(local));
   std::vector<char> buffer(kChunk);
   while (true) {
@@ -79,9 +86,27 @@ absl::Status JobSources::Fetch(std::string_view source, std::string_view id,
     if (got == 0) break;
     RETURN_IF_ERROR(common::WriteAll(temp.fd(), std::string_view(buffer.data(), got), local));
   }
-  RETURN_IF_ERROR(temp.CommitAs(local));
-  spdlog::info("fetched the source of video {} ({} bytes)", id, reader->size());
-  return MarkGeneration(local, generation);
+  return temp.CommitAs(local);
+}
+
+absl::Status JobSources::KeepPart(std::string_view id, std::string_view generation,
+                                  std::string_view name, const fs::path& local) {
+  if (!shared_) return absl::OkStatus();
+  return content_.WriteFile(SourceFolder(id, generation), name, local);
+}
+
+absl::Status JobSources::FetchPart(std::string_view id, std::string_view generation,
+                                   std::string_view name, const fs::path& local) {
+  std::error_code ec;
+  if (fs::is_regular_file(local, ec)) return absl::OkStatus();
+  if (!shared_) {
+    return absl::InternalError(absl::StrCat("part ", common::AsAbsl(name), " of video ",
+                                            common::AsAbsl(id), " is missing from ",
+                                            local.parent_path().string()));
+  }
+  RETURN_IF_ERROR(CopyFromContent(SourceFolder(id, generation), name, local));
+  spdlog::info("fetched part {} of video {}", name, id);
+  return absl::OkStatus();
 }
 
 absl::Status JobSources::Drop(std::string_view id, std::string_view generation) {

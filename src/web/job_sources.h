@@ -46,10 +46,22 @@ class JobSources {
   // source is another server's local file.
   [[nodiscard]] absl::Status Fetch(std::string_view source, std::string_view id,
                                    std::string_view generation, const std::filesystem::path& local);
-  // Removes the copy in the content service, if any. OK when there is none.
+  // A part of the job's work (an encoded rendition, say) that another
+  // process may need: in cluster mode it is stored beside the source, as
+  // `name`; else the file at `local` is kept where it is. Then FetchPart
+  // makes `local` hold it in any process that can run the job.
+  [[nodiscard]] absl::Status KeepPart(std::string_view id, std::string_view generation,
+                                      std::string_view name, const std::filesystem::path& local);
+  [[nodiscard]] absl::Status FetchPart(std::string_view id, std::string_view generation,
+                                       std::string_view name, const std::filesystem::path& local);
+  // Removes the copy in the content service (and the parts kept beside it),
+  // if any. OK when there is none.
   [[nodiscard]] absl::Status Drop(std::string_view id, std::string_view generation);
 
  private:
+  // Copies `name` of the content folder `folder` into `local` (whole or not at all).
+  absl::Status CopyFromContent(const std::string& folder, std::string_view name,
+                               const std::filesystem::path& local);
   static bool IsOfGeneration(const std::filesystem::path& local, std::string_view generation);
   static absl::Status MarkGeneration(const std::filesystem::path& local,
                                      std::string_view generation);

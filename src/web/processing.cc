@@ -39,8 +39,6 @@ absl::StatusOr<std::vector<std::string>> OutputFiles(const fs::path& out_dir) {
   return names;
 }
 
-// How often a job publishes its progress at most.
-constexpr std::chrono::seconds kProgressInterval{2};
 
 void RemoveAll(const fs::path& path) {
   std::error_code ec;
@@ -135,6 +133,8 @@ void VideoProcessor::AddLadderJob(const Job& job, const media::ProbeResult& prob
   record.generation = job.generation;
   record.source = sources_.Keep(job.id, job.generation, SourcePath(job.id));
   record.duration_s = std::max(0.0, probe.duration_s);
+  for (const std::string& part : media::LadderParts(probe)) record.tasks.push_back({part});
+  record.tasks.push_back({.name = std::string(kPackageTask), .last = true});
   absl::StatusOr<jobs::JobRecord> added = job_store_.Add(std::move(record));
   if (!added.ok()) {
     spdlog::error("cannot queue the ladder of video {}: {}", job.id, added.status().ToString());
@@ -184,7 +184,7 @@ absl::Status VideoProcessor::PublishQuick(const Job& job, const media::ProbeResu
   RemoveAll(out_dir);
   media::TranscodeRequest request{
       .source = SourcePath(job.id), .probe = probe, .output_dir = out_dir, .cancel = &cancel};
-  RETURN_IF_ERROR(media::Remux(request, options_.transcode));
+  RETURN_IF_ERROR(media::Remux(request, TranscodeFor(probe)));
   RETURN_IF_ERROR(Publish(job, out_dir, [&probe](metadata::VideoMetadata& meta) {
     meta.playable = true;
     meta.renditions = {{probe.display_width(), probe.display_height(),
@@ -206,13 +206,20 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   }
   // A full work folder is retried later (ResourceExhausted), not failed.
   RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes));
-  RETURN_IF_ERROR(sources_.Fetch(record.source, job.id, job.generation, SourcePath(job.id)));
+  {
+    std::lock_guard<std::mutex> fetching(fetch_mutex_);
+    RETURN_IF_ERROR(sources_.Fetch(record.source, job.id, job.generation, SourcePath(job.id)));
+  }
   ASSIGN_OR_RETURN(media::ProbeResult probe, media::Probe(SourcePath(job.id), options_.probe));
   auto started = std::chrono::steady_clock::now();
-  absl::Status status = Process(job, probe, cancel);
+  bool finished = false;
+  absl::Status status = RunTask(job, record, probe, cancel, finished);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (status.ok()) {
+  if (status.ok() && !finished) {
+    spdlog::info("video {}: part {} made ({:.1f} s)", job.id, record.tasks[record.task].name,
+                 seconds);
+  } else if (status.ok()) {
     spdlog::info("video {} is ready ({:.1f} s)", job.id, seconds);
     RemoveAll(JobDir(job.id));
     if (absl::Status dropped = sources_.Drop(job.id, job.generation); !dropped.ok()) {
@@ -237,38 +244,16 @@ absl::Status VideoProcessor::Process(const Job& job, const media::ProbeResult& p
                                      const std::atomic<bool>& cancel) {
   fs::path out_dir = JobDir(job.id) / "out";
   RemoveAll(out_dir);
-  // Progress is published apart from the record, and only every few
-  // seconds: each report is a write to the metadata backend (etcd).
-  auto last_report = std::chrono::steady_clock::now() - kProgressInterval;
   media::TranscodeRequest request{
       .source = SourcePath(job.id),
       .probe = probe,
       .output_dir = out_dir,
-      .on_progress =
-          [this, &job, &last_report](double progress) {
-            auto now = std::chrono::steady_clock::now();
-            if (progress < 1 && now - last_report < kProgressInterval) return;
-            last_report = now;
-            if (absl::Status status = metadata_.PublishProgress(job.id, progress); !status.ok()) {
-              spdlog::warn("cannot publish the progress of {}: {}", job.id, status.message());
-            }
-          },
+      .on_progress = ProgressTo(job, 0, 1),
       .cancel = &cancel,
   };
-  RETURN_IF_ERROR(media::Transcode(request, options_.transcode));
+  RETURN_IF_ERROR(media::Transcode(request, TranscodeFor(probe)));
   if (cancel.load()) return absl::CancelledError("the video was deleted");
-  return Publish(job, out_dir, [&probe](metadata::VideoMetadata& meta) {
-    meta.duration_s = probe.duration_s;
-    meta.width = probe.display_width();
-    meta.height = probe.display_height();
-    meta.renditions.clear();
-    for (const media::RenditionPlan& plan : media::PlanLadder(probe)) {
-      meta.renditions.push_back({plan.width, plan.height, plan.video_kbps * 1000});
-    }
-    meta.state = metadata::VideoState::kReady;
-    meta.playable = true;
-    meta.error.clear();
-  });
+  return Publish(job, out_dir, ReadyWith(probe));
 }
 
 absl::StatusOr<metadata::VideoMetadata> VideoProcessor::ReadOwn(const Job& job) {

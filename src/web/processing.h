@@ -2,21 +2,27 @@
 // the source is browser-friendly H.264 it is first packaged as it is (on a
 // queue of its own, so it never waits behind another video's ladder) and the
 // video becomes playable within about a second. Then a durable job record
-// (src/jobs) is written for the ladder, and the JobRunner of whichever
-// process claims it transcodes the ladder from the source kept in the
-// video's job folder, writes every file into the video's content folder
+// (src/jobs) is written for the ladder, split into tasks: one per rendition
+// and one for the audio (each encoded apart from the kept source, by
+// whichever process claims it; in cluster mode the encoded part is stored
+// beside the source for the others), then the packaging, which copies the
+// parts into DASH + HLS, writes every file into the video's content folder
 // (<id>/<generation>; segments before manifests, so a manifest never names a
 // missing file), then a file index with their SHA-256, then marks the video
-// ready by compare-and-set. A retryable error is tried again with backoff;
+// ready by compare-and-set. Each ffmpeg run may take --timeout-factor times
+// the video's duration (at least the --transcode-timeout floor). A
+// retryable error is tried again with backoff;
 // when the job fails for good the video is marked failed and its source is
 // kept for a retry. Progress is published apart from the record, at most
 // every kProgressInterval. Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +33,7 @@
 #include "jobs/job_store.h"
 #include "media/job_queue.h"
 #include "media/probe.h"
+#include "media/transcoder.h"
 #include "metadata/metadata_service.h"
 #include "web/app.h"
 #include "web/file_index_store.h"
@@ -65,6 +72,11 @@ class VideoProcessor {
   void StopJobs();
 
  private:
+  // The name of a ladder job's last task (the others: media::LadderParts).
+  static constexpr std::string_view kPackageTask = "package";
+  // How often a job publishes its progress at most.
+  static constexpr std::chrono::seconds kProgressInterval{2};
+
   // One upload of a video: a job never touches another generation's record
   // or files, so a job of a deleted video cannot write into a new one.
   struct Job {
@@ -76,8 +88,28 @@ class VideoProcessor {
   // Writes the ladder's job record and wakes the runner; on failure marks
   // the video failed.
   void AddLadderJob(const Job& job, const media::ProbeResult& probe);
-  // The runner's callback: one run of the ladder job.
+  // The runner's callback: one run of a task of the ladder job (or of the
+  // whole ladder, for a job without tasks).
   absl::Status RunJob(const jobs::JobRecord& record, const std::atomic<bool>& cancel);
+  // Runs the claimed task of `record` (or the whole ladder). `finished`:
+  // the video was published ready.
+  absl::Status RunTask(const Job& job, const jobs::JobRecord& record,
+                       const media::ProbeResult& probe, const std::atomic<bool>& cancel,
+                       bool& finished);
+  // An encoding task: the part goes to PartPath, and is kept for the others.
+  absl::Status EncodeTask(const Job& job, const jobs::JobRecord& record,
+                          const media::ProbeResult& probe, const std::atomic<bool>& cancel);
+  // The last task: packages the parts and publishes the video ready.
+  absl::Status PackageTask(const Job& job, const jobs::JobRecord& record,
+                           const media::ProbeResult& probe, const std::atomic<bool>& cancel);
+  std::filesystem::path PartPath(const Job& job, std::string_view part) const;
+  // The ffmpeg options for a video of this duration: the time limit scaled.
+  media::TranscodeOptions TranscodeFor(const media::ProbeResult& probe) const;
+  // What publishing the ladder of `probe` changes in the record: ready.
+  static std::function<void(metadata::VideoMetadata&)> ReadyWith(const media::ProbeResult& probe);
+  // Publishes progress `base + share * p` of the job, at most every
+  // kProgressInterval (each report is a write to the metadata backend).
+  std::function<void(double)> ProgressTo(const Job& job, double base, double share);
   void OnJobFailed(const jobs::JobRecord& record);
   void ResumeOne(const metadata::VideoMetadata& meta);
   // Drops the kept sources (and job records) of videos failed longer than
@@ -116,6 +148,9 @@ class VideoProcessor {
   jobs::JobStore job_store_;
   std::unique_ptr<jobs::JobRunner> runner_;
   media::JobQueue quick_jobs_{1};
+  // One fetch of a source or part at a time here: two slots running tasks of
+  // one video share its local copies.
+  std::mutex fetch_mutex_;
 };
 
 }  // namespace dvs::web

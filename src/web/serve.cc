@@ -176,7 +176,8 @@ int RunWebServer(const WebConfig& config) {
                   .process_id_is_exclusive = true,
                   // Shared content (nw, s3) keeps each job's source too.
                   .shared_sources = config.backends.size() > 2 && config.backends[2] != "fs",
-                  .keep_failed_ms = int64_t{config.keep_failed_s} * 1000};
+                  .keep_failed_ms = int64_t{config.keep_failed_s} * 1000,
+                  .timeout_factor = config.timeout_factor};
   App app(options, (*backends)->metadata(), (*backends)->content(), gate);
 
   http::Router router;
@@ -196,7 +197,7 @@ int RunWebServer(const WebConfig& config) {
        .read_timeout = std::chrono::seconds(config.read_timeout_s),
        .idle_timeout = std::chrono::seconds(config.idle_timeout_s),
        .max_connections = MaxConnections(config),
-       .upload_pace = {.min_bytes_per_s = uint64_t{static_cast<uint32_t>(config.upload_min_rate_kib)} << 10,
+       .upload_pace = {.min_bytes_per_s = static_cast<uint64_t>(config.upload_min_rate_kib) * 1024,
                        .window = std::chrono::seconds(config.upload_rate_window_s),
                        .deadline = std::chrono::seconds(config.upload_deadline_s)},
        .request_filter = [&gate](const http::Request& request) { return gate.Filter(request); },

@@ -23,7 +23,8 @@ struct WebConfig {
   int max_queued = 1000;          // videos waiting to be processed; more uploads get 429
   int retry_for_s = 3600;         // how long a retryable error is retried
   int keep_failed_s = 7 * 86400;  // how long a failed video's source is kept for a retry
-  int transcode_timeout_s = 2 * 3600;
+  int transcode_timeout_s = 600;  // the floor of an ffmpeg run's time limit
+  double timeout_factor = 10;     // an ffmpeg run's time limit: this times the duration
   int http_workers = 8;
   int max_uploads = 16;        // received at once; more get 429
   int read_timeout_s = 30;     // each read of a request's header or body
@@ -39,6 +40,13 @@ struct WebConfig {
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;
   int vnodes = 128;
+  // nw mode, upkeep (content::ContentJanitor): how often pending deletes are
+  // retried and the nodes asked for damaged blobs; how often garbage is
+  // collected (0: only by `dvs admin repair`) and after how long a folder
+  // no record references is garbage.
+  double upkeep_every_s = 30;
+  double gc_every_s = 3600;
+  double gc_grace_s = 86400;
   std::string admin_token;
   bool admin_allow_remote = false;
   // Access (DESIGN §7a): where users reach the server (its host is accepted

@@ -47,7 +47,8 @@ AppOptions WorkerOptions(const WebConfig& config, const std::string& process_id)
                   .process_id_is_exclusive = true,
                   .shared_sources = true,
                   .keep_failed_ms = int64_t{config.keep_failed_s} * 1000,
-                  .role = "worker"};
+                  .role = "worker",
+                  .timeout_factor = config.timeout_factor};
   return options;
 }
 

@@ -2,7 +2,7 @@
 // a free port, make clips with ffmpeg, and speak raw HTTP when a test needs
 // bytes that fetch() would normalise (like "../").
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -138,6 +138,38 @@ export async function startStorage(dir, port = 0, { args = [] } = {}) {
     dir,
     pid: child.pid,
     port: Number(address.split(':')[1]),
+    log: () => log,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+// Starts `dvs worker --work-dir DIR/work ARGS...` (ARGS ends with its
+// backends: etcd ENDPOINTS nw ADMIN,NODES); resolves once it runs.
+export async function startWorker(dir, args) {
+  await mkdir(dir, { recursive: true });
+  const child = track(spawn(dvsBinary, ['worker', '--work-dir', path.join(dir, 'work'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }));
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dvs worker did not start:\n${log}`)), 20000);
+    const onData = (data) => {
+      log += data;
+      if (/dvs worker running/.test(log)) { clearTimeout(timer); resolve(); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dvs worker exited ${code}:\n${log}`)); });
+  });
+  return {
+    dir,
+    child,
+    pid: child.pid,
     log: () => log,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

@@ -2,14 +2,15 @@
 // three `dvs storage` servers (every file on all three: a write needs two)
 // and two `dvs web` servers. A storage blip while a ladder is stored is
 // retried, not a failed video; a restart of one web server leaves the
-// other's jobs alone.
+// other's jobs alone; a killed server's or worker's task is taken over.
+// A ladder's tasks (one per rendition, the audio, the packaging) may be
+// shared by every process that runs jobs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { authHeaders, dvsBinary, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload, waitForVideo } from './harness.mjs';
+import { authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, startWorker, upload, waitForVideo } from './harness.mjs';
 import { startEtcdCluster } from './etcd_cluster.mjs';
 
 let dir;
@@ -34,22 +35,10 @@ async function startWebServer(name) {
   return webs[name];
 }
 
-// Starts `dvs worker` in its own folder; resolves once it runs.
-async function startWorker(name) {
-  const child = spawn(dvsBinary, ['worker', '--work-dir', 'work', 'etcd', etcd.endpoints(), 'nw',
-    ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')], { cwd: await folder(name) });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dvs worker did not start:\n${log}`)), 20000);
-    const onData = (data) => {
-      log += data;
-      if (/dvs worker running/.test(log)) { clearTimeout(timer); resolve(); }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`dvs worker exited ${code}:\n${log}`)); });
-  });
-  const worker = { name, child, log: () => log };
+// Starts `dvs worker` in its own folder on this cluster.
+async function startWorkerNamed(name) {
+  const worker = await startWorker(path.join(dir, name), ['etcd', etcd.endpoints(), 'nw',
+    ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')]);
   workers.push(worker);
   return worker;
 }
@@ -115,14 +104,17 @@ test('web server B restarted during A\'s job: A\'s video stays playable and ends
   }
   const video = await waitForVideo(webs.a.url, 'steady', (v) => v.state !== 'processing', 180000);
   assert.equal(video.state, 'ready', video.error);
-  assert.doesNotMatch(webs.b.log(), /job of steady|video steady failed/, 'B never touched A\'s job');
+  // B may have run some of the ladder's tasks; its restart gave them back.
+  assert.doesNotMatch(webs.b.log(), /video steady failed|job of steady failed|job of steady was dropped/,
+    'B\'s restart did not harm the job');
   const { failures } = await fetchAll(webs.b, 'steady');
   assert.deepEqual(failures, []);
 });
 
 test('a video failed by its time limit keeps its source and is retried after a restart', async () => {
   const home = await folder('solo');
-  let web = await startWeb(home, ['--transcode-timeout', '1', '--retry-for', '0']);
+  // A limit of 0.001 times the duration (20 ms), at least the floor of 1 s.
+  let web = await startWeb(home, ['--timeout-factor', '0.001', '--transcode-timeout', '1', '--retry-for', '0']);
   const clip = await makeClip(path.join(dir, 'slow.mp4'), { width: 640, height: 360, seconds: 20 });
   assert.equal((await upload(web.url, 'slow.mp4', await readFile(clip), json)).status, 202);
   let video = await waitForVideo(web.url, 'slow', (v) => v.state !== 'processing', 120000);
@@ -148,8 +140,10 @@ test('web server A killed -9 during its job: B takes the job over once the lease
   const response = await upload(webs.a.url, 'handoff.mp4', await readFile(clip), json);
   assert.equal(response.status, 202, await response.text());
   const started = Date.now();
-  while (!/job of handoff \(generation/.test(webs.a.log()) && Date.now() - started < 60000) await sleep(50);
-  assert.match(webs.a.log(), /job of handoff \(generation/, 'A claimed the job');
+  // A rendition's task, which runs for seconds (the audio's may end at once).
+  const claimed = /job of handoff \(generation [^)]*\) starts \(task video-/;
+  while (!claimed.test(webs.a.log()) && Date.now() - started < 60000) await sleep(50);
+  assert.match(webs.a.log(), claimed, 'A claimed a task of the job');
   await webs.a.stop('SIGKILL');
   const video = await waitForVideo(webs.b.url, 'handoff', (v) => v.state !== 'processing', 180000);
   assert.equal(video.state, 'ready', `${video.error}\n${webs.b.log().slice(-3000)}`);
@@ -160,23 +154,25 @@ test('web server A killed -9 during its job: B takes the job over once the lease
   await startWebServer('a');
 });
 
-// TODO: passed 2 of 5 runs. In 2 no worker claimed the job within 60 s (the
-// web server logged "making the ladder", then nothing); in 1 the video ended
-// ready but the surviving worker never logged a takeover. Marked todo until
-// the cause is found: a failure is reported but does not fail the suite.
+// Web servers A and B (running jobs) are stopped first: they share the
+// queue, and took the job (or the killed worker's task) themselves, which is
+// why this test failed 3 of 5 runs before. Still todo until it has passed 5
+// runs in a row with that fix.
 test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, the other finishes it', {
-  todo: 'sometimes no worker claims the job: under investigation',
+  todo: 'fix (web servers A and B stopped first) not yet confirmed over 5 runs',
 }, async () => {
+  await webs.a.stop();
+  await webs.b.stop();
   const web = await startWeb(await folder('c'), ['--jobs', '0', '--replicas', '3', 'etcd', etcd.endpoints(), 'nw',
     ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')]);
-  const pair = [await startWorker('w1'), await startWorker('w2')];
+  const pair = [await startWorkerNamed('w1'), await startWorkerNamed('w2')];
   const clip = await makeClip(path.join(dir, 'worked.mp4'), { width: 640, height: 360, seconds: 20 });
   const response = await upload(web.url, 'worked.mp4', await readFile(clip), json);
   assert.equal(response.status, 202, await response.text());
   const started = Date.now();
   let running;
   while (!running && Date.now() - started < 60000) {
-    running = pair.find((w) => /job of worked \(generation/.test(w.log()));
+    running = pair.find((w) => /job of worked \(generation [^)]*\) starts \(task video-/.test(w.log()));
     await sleep(50);
   }
   assert.ok(running, `no worker claimed the job\nweb:\n${web.log().slice(-3000)}\nw1:\n${pair[0].log()}`);
@@ -189,4 +185,6 @@ test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, 
   const { failures } = await fetchAll(web, 'worked');
   assert.deepEqual(failures, []);
   await web.stop();
+  await startWebServer('a');
+  await startWebServer('b');
 });

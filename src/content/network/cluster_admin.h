@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "content/network/ring_change_lock.h"
 #include "content/network/ring_state.h"
 
 namespace dvs::content {
@@ -80,7 +81,25 @@ class RingStateStore {
   virtual ~RingStateStore() = default;
   // nullopt when nothing has been stored yet.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> Load() = 0;
+  // Unfenced: for seeding an empty store only.
   [[nodiscard]] virtual absl::Status Store(std::string_view state) = 0;
+  // Stores `state` only while `lease` still holds the ring-change lock;
+  // FailedPrecondition, storing nothing, once it does not (another holder
+  // may have taken it). Every write of a running change goes through here.
+  // This default, for a store only this process writes (SQLite), checks
+  // lost() only: an in-process lock cannot move to another process.
+  [[nodiscard]] virtual absl::Status StoreFenced(std::string_view state,
+                                                 const RingChangeLease& lease) {
+    if (lease.lost()) return LockMovedError();
+    return Store(state);
+  }
+
+ protected:
+  static absl::Status LockMovedError() {
+    return absl::FailedPreconditionError(
+        "the ring-change lock is no longer held by this server (its lease lapsed; another "
+        "server may have taken it): the ring state was not stored");
+  }
 };
 
 }  // namespace dvs::content

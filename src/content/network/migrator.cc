@@ -54,13 +54,15 @@ NodeHoldings GatherHoldings(NodePool& pool, const std::vector<std::string>& node
 }
 
 CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, size_t parallelism,
-                          bool stop_at_first_failure, ProgressReporter& progress) {
+                          bool stop_at_first_failure, ProgressReporter& progress,
+                          const std::atomic<bool>* stop) {
   progress.Phase("copying", copies.size());
   std::vector<absl::Status> results(copies.size());
   std::vector<char> started(copies.size(), 0);  // not vector<bool>: workers write apart
   std::atomic<bool> failed{false};
   ParallelFor(copies.size(), parallelism, [&](size_t i) {
     if (stop_at_first_failure && failed.load()) return;
+    if (stop != nullptr && stop->load()) return;
     started[i] = 1;  // each index is written by exactly one worker
     const CopyTask& task = copies[i];
     results[i] = CopyBlob(pool, task.key, task.sources, task.destination);

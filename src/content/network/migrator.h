@@ -4,6 +4,7 @@
 // commit or abort) are NetworkContentService's.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -60,9 +61,11 @@ struct CopyResults {
 
 // Runs `copies` on up to `parallelism` threads, each streaming from the first
 // working source to the destination. With stop_at_first_failure, no new
-// copy starts once one has failed (a ring change aborts then anyway).
+// copy starts once one has failed (a ring change aborts then anyway). No new
+// copy starts either once `stop` (when given) is true.
 CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, size_t parallelism,
-                          bool stop_at_first_failure, ProgressReporter& progress);
+                          bool stop_at_first_failure, ProgressReporter& progress,
+                          const std::atomic<bool>* stop = nullptr);
 
 struct DeleteResults {
   uint64_t deleted = 0;

@@ -69,7 +69,7 @@ absl::StatusOr<ClusterStatus> NetworkContentService::Status() {
 absl::StatusOr<RepairReport> NetworkContentService::Repair(
     const ClusterProgressCallback& progress) {
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, ring_.Lock("repair"));
-  RETURN_IF_ERROR(ring_.SettledStateUnderLock().status());
+  RETURN_IF_ERROR(ring_.SettledStateUnderLock(*lease).status());
   ProgressReporter reporter(progress);
   // Deletes first, so that a node that was down when a video was deleted
   // drops its copies instead of having them copied back.

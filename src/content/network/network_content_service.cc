@@ -83,10 +83,12 @@ absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Op
   if (!options.change_lock) options.change_lock = std::make_shared<InProcessRingChangeLock>();
   ASSIGN_OR_RETURN(RingState state,
                    RingChangeController::LoadOrSeed(options.seed_nodes, options.vnodes,
-                                                    options.replicas, store, *options.change_lock));
+                                                    options.replicas, store));
   ASSIGN_OR_RETURN(RingPlacement placement, RingPlacement::Create(std::move(state)));
-  return std::unique_ptr<NetworkContentService>(
+  std::unique_ptr<NetworkContentService> service(
       new NetworkContentService(std::move(options), store, std::move(placement)));
+  service->ring_.Start();  // resumes a change left unfinished by a crash
+  return service;
 }
 
 NetworkContentService::NetworkContentService(NetworkContentOptions options, RingStateStore& store,
@@ -98,7 +100,9 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
                               .copy_parallelism = options_.copy_parallelism,
                               .now_ms = options_.now_ms,
                               .shared_store = options_.shared_store,
-                              .cleanup_delay = options_.cleanup_delay},
+                              .cleanup_delay = options_.cleanup_delay,
+                              .takeover_every = options_.takeover_every,
+                              .test_pause_after_begin = options_.test_pause_after_begin},
             store, *pool_, placement_),
       repairs_(std::make_unique<RepairQueue>(
           *pool_,
@@ -121,7 +125,6 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
       std::move(upkeep));
   if (options_.run_upkeep) janitor_->Start();
 }
-
 
 NetworkContentService::~NetworkContentService() = default;
 
@@ -236,7 +239,8 @@ absl::StatusOr<ContentInfo> NetworkContentService::Stat(std::string_view video_i
                                                         std::string_view filename,
                                                         std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
-  return StatKey(key, pool_->UpFirst(placement_.Current()->ReadOrderFor(key)), expected_sha256);
+  return StatKey(key, pool_->UpFirst(placement_.Current()->ReadOrderFor(key)),
+                 expected_sha256);
 }
 
 absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& key,

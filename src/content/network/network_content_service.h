@@ -79,6 +79,12 @@ struct NetworkContentOptions {
   // change_lock must then be one they share too.
   bool shared_store = false;
   std::chrono::milliseconds cleanup_delay{0};
+  // How often to look for a ring change left unfinished by a server that
+  // stopped, to resume it (RingChangeController); zero: never.
+  std::chrono::milliseconds takeover_every{std::chrono::seconds(2)};
+  // Tests only: a pause once a new change's transition is stored, so that a
+  // crash can be aimed into a running change (DVS_TEST_RING_CHANGE_PAUSE_MS).
+  std::chrono::milliseconds test_pause_after_begin{0};
   // The video records, for durable deletes, garbage collection and a repair
   // that copies only what a record references (content_janitor.h); may be
   // null (then deletes are not recorded and no garbage is collected). Must
@@ -109,7 +115,9 @@ struct NetworkContentStats {
 class NetworkContentService final : public VideoContentService, public ClusterAdmin {
  public:
   // Loads the ring state from `store`, or seeds it from options.seed_nodes
-  // and stores it when nothing is stored (RingChangeController::LoadOrSeed). Does not contact
+  // and stores it when nothing is stored (RingChangeController::LoadOrSeed).
+  // A stored transition (a crash in mid-change) stays in force and is
+  // resumed in the background once the change lock is free. Does not contact
   // the nodes: a cluster that is down still opens (CheckHealth says so).
   // `store` must outlive the service.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<NetworkContentService>> Open(

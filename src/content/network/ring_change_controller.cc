@@ -52,8 +52,7 @@ absl::StatusOr<RingState> LoadStored(RingStateStore& store) {
 }  // namespace
 
 absl::StatusOr<RingState> RingChangeController::LoadOrSeed(
-    const std::vector<std::string>& seed_nodes, int vnodes, int replicas, RingStateStore& store,
-    RingChangeLock& lock) {
+    const std::vector<std::string>& seed_nodes, int vnodes, int replicas, RingStateStore& store) {
   ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Load());
   if (!stored.has_value()) {
     ASSIGN_OR_RETURN(RingState seeded, RingState::Seed(seed_nodes, vnodes, replicas));
@@ -71,33 +70,63 @@ absl::StatusOr<RingState> RingChangeController::LoadOrSeed(
         "seed an empty store",
         state.epoch, absl::StrJoin(state.nodes, ","));
   }
-  if (!state.in_transition()) return state;
-  const std::string change = state.DescribeChange();
-  absl::StatusOr<std::unique_ptr<RingChangeLease>> lease =
-      lock.TryAcquire("abort an unfinished change at start-up");
-  if (absl::IsFailedPrecondition(lease.status())) {
-    spdlog::info("ring change {} is running on another web server; following it", change);
-    return state;
+  if (state.in_transition()) {
+    spdlog::info(
+        "the stored ring has a change in progress ({}); it is resumed here once no other web "
+        "server runs it",
+        state.DescribeChange());
   }
-  RETURN_IF_ERROR(lease.status());
-  // Read again under the lock: its owner may have finished it meanwhile.
-  ASSIGN_OR_RETURN(state, LoadStored(store));
-  if (!state.in_transition()) return state;
-  spdlog::warn("the stored ring has an unfinished change ({}), left by a crash; aborting it",
-               change);
-  ASSIGN_OR_RETURN(state, state.Abort());
-  RETURN_IF_ERROR(store.Store(state.ToJson()));
   return state;
 }
 
 RingChangeController::RingChangeController(RingChangeOptions options, RingStateStore& store,
                                            NodePool& pool, LivePlacement& placement)
-    : options_(std::move(options)), store_(store), pool_(pool), placement_(placement) {}
+    : options_(std::move(options)),
+      store_(store),
+      pool_(pool),
+      placement_(placement),
+      highest_version_(placement.state().version) {}
+
+RingChangeController::~RingChangeController() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_wake_.notify_all();
+  if (taker_.joinable()) taker_.join();
+}
+
+void RingChangeController::Start() {
+  if (options_.takeover_every.count() <= 0) return;
+  taker_ = std::thread([this] { TakeOverLoop(); });
+}
+
+void RingChangeController::TakeOverLoop() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_) {
+    lock.unlock();
+    TakeOverIfOrphaned();
+    lock.lock();
+    stop_wake_.wait_for(lock, options_.takeover_every, [this] { return stop_.load(); });
+  }
+}
+
+void RingChangeController::TakeOverIfOrphaned() {
+  if (!placement_.state().in_transition()) return;
+  absl::StatusOr<std::unique_ptr<RingChangeLease>> lease = Lock("resume an unfinished change");
+  if (!lease.ok()) return;  // its owner still runs it (or the lock cannot be reached)
+  absl::StatusOr<RingState> settled = SettledStateUnderLock(**lease);
+  if (!settled.ok() && !stop_) {
+    spdlog::warn("could not finish the unfinished ring change (tried again in {} ms): {}",
+                 options_.takeover_every.count(), settled.status().message());
+  }
+}
 
 RingChangeStats RingChangeController::stats() const {
   return RingChangeStats{.committed = committed_.load(),
                          .aborted = aborted_.load(),
-                         .cleanup_failures = cleanup_failures_.load()};
+                         .cleanup_failures = cleanup_failures_.load(),
+                         .resumed = resumed_.load()};
 }
 
 absl::StatusOr<uint64_t> RingChangeController::AddNode(std::string_view address,
@@ -109,22 +138,12 @@ absl::StatusOr<uint64_t> RingChangeController::AddNode(std::string_view address,
     return absl::AlreadyExistsError(absl::StrCat("storage node ", node, " is already in the ring"));
   }
   // Checked before the change starts, so a typo never begins a migration.
-  // A node restarted a moment ago may find its channel still waiting out a
-  // reconnect backoff (at most 1 s): it gets a few tries before it is refused.
-  absl::StatusOr<storage::NodeInfo> info = pool_.Client(node).Info();
-  for (int retry = 0; retry < kAddProbeRetries && absl::IsUnavailable(info.status()); ++retry) {
-    std::this_thread::sleep_for(kAddProbePause);
-    info = pool_.Client(node).Info();
-  }
-  if (!info.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("storage node ", node, " does not answer: ", info.status().message()));
-  }
+  RETURN_IF_ERROR(ProbeNewNode(node));
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, Lock(absl::StrCat("add ", node)));
-  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock(*lease));
   ASSIGN_OR_RETURN(RingState next, settled.BeginAdd(node, options_.now_ms()));
   ProgressReporter reporter(progress);
-  return RunChange(next, *lease, reporter);
+  return RunChange(next, *lease, reporter, false);
 }
 
 absl::StatusOr<uint64_t> RingChangeController::RemoveNode(std::string_view address,
@@ -132,27 +151,46 @@ absl::StatusOr<uint64_t> RingChangeController::RemoveNode(std::string_view addre
   RETURN_IF_ERROR(ValidateNodeAddress(address));
   const std::string node(address);
   ASSIGN_OR_RETURN(std::unique_ptr<RingChangeLease> lease, Lock(absl::StrCat("remove ", node)));
-  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock());
+  ASSIGN_OR_RETURN(RingState settled, SettledStateUnderLock(*lease));
   // NotFound for a stranger, FailedPrecondition for the last node.
   ASSIGN_OR_RETURN(RingState next, settled.BeginRemove(node, options_.now_ms()));
   ProgressReporter reporter(progress);
-  return RunChange(next, *lease, reporter);
+  return RunChange(next, *lease, reporter, false);
+}
+
+// A node restarted a moment ago may find its channel still waiting out a
+// reconnect backoff (at most 1 s): it gets a few tries before it is refused.
+absl::Status RingChangeController::ProbeNewNode(const std::string& node) {
+  absl::StatusOr<storage::NodeInfo> info = pool_.Client(node).Info();
+  for (int retry = 0; retry < kAddProbeRetries && absl::IsUnavailable(info.status()); ++retry) {
+    std::this_thread::sleep_for(kAddProbePause);
+    info = pool_.Client(node).Info();
+  }
+  if (info.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("storage node ", node, " does not answer: ", info.status().message()));
 }
 
 absl::StatusOr<std::unique_ptr<RingChangeLease>> RingChangeController::Lock(std::string_view what) {
   return options_.change_lock->TryAcquire(what);
 }
 
-absl::StatusOr<RingState> RingChangeController::SettledStateUnderLock() {
+absl::StatusOr<RingState> RingChangeController::SettledStateUnderLock(
+    const RingChangeLease& lease) {
   if (options_.shared_store) RETURN_IF_ERROR(CatchUpWithStore(0).status());
   RingState state = placement_.state();
   if (!state.in_transition()) return state;
-  spdlog::warn("ring change {} was left unfinished by a web server that stopped; aborting it",
+  spdlog::warn("ring change {} was left unfinished by a web server that stopped; resuming it",
                state.DescribeChange());
-  ++aborted_;
-  ASSIGN_OR_RETURN(RingState aborted, state.Abort());
-  RETURN_IF_ERROR(InstallState(aborted));
-  return aborted;
+  ++resumed_;
+  const ClusterProgressCallback no_callback;
+  ProgressReporter quiet(no_callback);
+  absl::StatusOr<uint64_t> finished = RunChange(state, lease, quiet, true);
+  RingState now = placement_.state();
+  // Aborted after a failed copy is settled too: the old ring is in force.
+  if (!now.in_transition()) return now;
+  RETURN_IF_ERROR(finished.status());
+  return absl::InternalError("a resumed ring change left its transition in force");
 }
 
 absl::StatusOr<bool> RingChangeController::CatchUpWithStore(uint64_t version) {
@@ -173,45 +211,71 @@ absl::Status RingChangeController::AdoptState(const RingState& state) {
   return absl::OkStatus();
 }
 
-absl::Status RingChangeController::InstallState(const RingState& state) {
+absl::Status RingChangeController::InstallState(RingState state, const RingChangeLease& lease) {
+  // Above every version seen or offered here: a state that was offered and
+  // maybe stored (its answer lost) is never followed by another of the same
+  // version.
+  uint64_t floor = std::max(highest_version_.load(), placement_.state().version);
+  state.version = std::max(state.version, floor + 1);
+  highest_version_ = state.version;
   RETURN_IF_ERROR(state.Validate());
-  RETURN_IF_ERROR(store_.Store(state.ToJson()));
+  RETURN_IF_ERROR(store_.StoreFenced(state.ToJson(), lease));
   return placement_.Swap(state);
 }
 
 // The transition is stored and in force before anything is listed: from then
 // on every write reaches the target set too, so the listing below misses
 // nothing the target set will need (writes begun earlier are waited for).
+// A resumed transition was in force since this server opened (or heard of
+// it), so the same holds.
 absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
                                                          const RingChangeLease& lease,
-                                                         ProgressReporter& progress) {
+                                                         ProgressReporter& progress,
+                                                         bool resuming) {
   const std::string change = next.DescribeChange();
-  spdlog::info("ring change {} started (epoch {})", change, next.epoch);
-  RETURN_IF_ERROR(InstallState(next));
+  if (!resuming) RETURN_IF_ERROR(InstallState(next, lease));
+  spdlog::info("ring change {} {} (epoch {})", change, resuming ? "resumed" : "started",
+               next.epoch);
+  if (!resuming && options_.test_pause_after_begin.count() > 0) {
+    std::this_thread::sleep_for(options_.test_pause_after_begin);
+  }
+  if (resuming && next.transition->kind == TransitionKind::kAdd) {
+    // As at admission: a node added that no longer answers is not committed.
+    if (absl::Status probe = ProbeNewNode(next.transition->node); !probe.ok()) {
+      return AbortChange(next, lease, absl::AbortedError(probe.message()));
+    }
+  }
   progress.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
   NodeHoldings holdings = GatherHoldings(pool_, AllNodesOf(next));
   MigrationPlan plan = PlanMigration(placement->current(), placement->target(), holdings.stored);
   for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
-  CopyResults copies = ExecuteCopies(pool_, plan.copies, options_.copy_parallelism, true, progress);
-  if (!copies.failed.empty()) {
-    return AbortChange(next, absl::AbortedError(absl::StrCat(
-                                 "ring change ", change,
-                                 " aborted, the old ring stays in force: ", copies.failed.size(),
-                                 " copies failed: ", DescribeFailedCopies(copies.failed))));
+  CopyResults copies =
+      ExecuteCopies(pool_, plan.copies, options_.copy_parallelism, true, progress, &stop_);
+  if (stop_ || lease.lost()) {
+    // Stopping, or another server may own the ring now: store nothing more.
+    // The transition stays stored; whoever holds the lock next resumes it.
+    return absl::AbortedError(absl::StrCat(
+        "ring change ", change, " paused: ",
+        stop_ ? "this server is stopping"
+              : "the ring-change lock was lost (etcd unreachable for longer than its lease)",
+        "; it resumes when a web server next holds the lock"));
   }
-  if (lease.lost()) {
-    // Another server may own the ring now: store nothing more. Whoever takes
-    // the lock next aborts this transition.
-    ++aborted_;
-    return absl::AbortedError(absl::StrCat("ring change ", change,
-                                           " stopped: the ring-change lock was lost (etcd "
-                                           "unreachable for longer than its lease)"));
+  if (!copies.failed.empty()) {
+    return AbortChange(
+        next, lease,
+        absl::AbortedError(absl::StrCat(
+            "ring change ", change, " aborted, the old ring stays in force: ", copies.failed.size(),
+            " copies failed: ", DescribeFailedCopies(copies.failed))));
   }
   progress.Phase("committing", 1);
   ASSIGN_OR_RETURN(RingState committed, next.Commit());
-  if (absl::Status stored = InstallState(committed); !stored.ok()) {
-    return AbortChange(next, stored);
+  if (absl::Status stored = InstallState(committed, lease); !stored.ok()) {
+    // Maybe stored after all (an answer lost): the transition stays in force
+    // here, which reads both rings, and the change is resumed later.
+    return absl::Status(stored.code(), absl::StrCat("ring change ", change,
+                                                    " could not be committed (it resumes later): ",
+                                                    stored.message()));
   }
   ++committed_;
   progress.Step();
@@ -226,15 +290,16 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   return plan.files_to_migrate;
 }
 
-// The old ring goes back in force even when the aborted state cannot be
-// stored: its nodes hold every file, and Open aborts the stored transition.
+// When the aborted state cannot be stored, the transition stays in force
+// here (its rings hold every file) and is resumed later: putting in force a
+// state nobody stored could disagree with what another server stores.
 absl::Status RingChangeController::AbortChange(const RingState& transition,
+                                               const RingChangeLease& lease,
                                                const absl::Status& why) {
   ++aborted_;
   spdlog::error("aborting ring change {}: {}", transition.DescribeChange(), why.message());
   ASSIGN_OR_RETURN(RingState aborted, transition.Abort());
-  absl::Status stored = store_.Store(aborted.ToJson());
-  RETURN_IF_ERROR(placement_.Swap(aborted));
+  absl::Status stored = InstallState(aborted, lease);
   if (stored.ok()) return why;
   return absl::Status(
       why.code(), absl::StrCat(why.message(),

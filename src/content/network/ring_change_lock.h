@@ -4,6 +4,7 @@
 // sharing a cluster serialize their changes too.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,10 +15,19 @@
 
 namespace dvs::content {
 
+// What a fenced ring-state write compares (RingStateStore::StoreFenced): in
+// etcd, the lock key and the lease that must still hold it. Empty for an
+// in-process lock, where no other process can take the lock.
+struct RingChangeFence {
+  std::string lock_key;
+  int64_t lease_id = 0;
+};
+
 // Held while it exists; destroying it releases the lock.
 class RingChangeLease {
  public:
   virtual ~RingChangeLease() = default;
+  virtual RingChangeFence fence() const { return {}; }
   // True once the lock was lost while held (a lease in etcd lapsed): another
   // process may hold it now, so the change must stop without storing more.
   virtual bool lost() const { return false; }

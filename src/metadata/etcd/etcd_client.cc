@@ -416,6 +416,30 @@ absl::StatusOr<bool> EtcdClient::CompareAndPut(std::string_view key, int64_t exp
   return result.written;
 }
 
+absl::StatusOr<EtcdClient::WriteResult> EtcdClient::PutIfLeaseHolds(std::string_view key,
+                                                                    std::string_view value,
+                                                                    std::string_view lock_key,
+                                                                    int64_t lease_id) {
+  pb::TxnRequest request;
+  pb::Compare* fence = request.add_compare();
+  fence->set_key(std::string(lock_key));
+  fence->set_target(pb::Compare::LEASE);
+  fence->set_result(pb::Compare::EQUAL);
+  fence->set_lease(lease_id);
+  pb::PutRequest* put = request.add_success()->mutable_request_put();
+  put->set_key(std::string(key));
+  put->set_value(std::string(value));
+  request.add_failure()->mutable_request_range()->set_key(std::string(key));
+  pb::TxnResponse response;
+  int attempts = 0;
+  const int64_t seen_before = impl_->newest_revision();
+  RETURN_IF_ERROR(impl_->CallKv("fenced put", &pb::KV::Stub::Txn, request, &response, &attempts));
+  const int64_t now = response.header().revision();
+  if (response.succeeded()) return WriteResult{true, now};
+  if (attempts == 1) return WriteResult{false, now};
+  return AfterLostAnswer("fenced put", key, KeyReadOnFailure(response), value, seen_before, now);
+}
+
 absl::StatusOr<EtcdClient::WriteResult> EtcdClient::CompareAndDelete(
     std::string_view key, int64_t expected_mod_revision) {
   pb::TxnRequest request;

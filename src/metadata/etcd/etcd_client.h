@@ -138,6 +138,14 @@ class EtcdClient {
   [[nodiscard]] absl::StatusOr<bool> CompareAndPut(std::string_view key,
                                                    int64_t expected_mod_revision,
                                                    std::string_view value);
+  // Writes only while `lock_key` exists attached to `lease_id` (a fence: the
+  // writer still holds the lock that key is). written = false when the lock
+  // key is gone or held under another lease. After a retry: as
+  // CompareAndPutAt.
+  [[nodiscard]] absl::StatusOr<WriteResult> PutIfLeaseHolds(std::string_view key,
+                                                            std::string_view value,
+                                                            std::string_view lock_key,
+                                                            int64_t lease_id);
   // Deletes only when the key's mod revision is `expected_mod_revision`;
   // written = false when it was changed or is absent. After a retry: written
   // when the key is gone, otherwise as CompareAndPutAt.

@@ -58,6 +58,10 @@ class EtcdLock {
   EtcdLock(std::shared_ptr<EtcdClient> client, std::string key,
            std::chrono::seconds ttl = kDefaultTtl);
 
+  // The key that is the lock: a holder's fenced writes compare it with their
+  // lease (EtcdClient::PutIfLeaseHolds).
+  const std::string& key() const { return key_; }
+
   // Never waits: FailedPrecondition naming the holder's description when the
   // lock is held; Unavailable when etcd cannot be reached.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Held>> TryAcquire(std::string_view description);

@@ -98,5 +98,36 @@ TEST_F(EtcdLockTest, HolderWhoseLeaseIsRevokedLosesItAndReleasingThenLeavesTheNe
   EXPECT_NE(refused.status().message().find("two"), absl::string_view::npos) << refused.status();
 }
 
+// The fence of ring-state writes: a holder whose lease lapsed (here revoked,
+// as etcd does when renewals stop) and whose lock another holder took can no
+// longer write, even before it notices; the new holder can.
+TEST_F(EtcdLockTest, FencedPutIsRefusedAfterTheLockMovedToAnotherHolder) {
+  constexpr char kGuarded[] = "/dvs/ring-fenced-test";
+  std::shared_ptr<EtcdClient> client = cluster_->NewClient();
+  EtcdLock first = NewLock(), second = NewLock();
+  absl::StatusOr<std::unique_ptr<EtcdLock::Held>> old_holder = first.TryAcquire("one");
+  ASSERT_TRUE(old_holder.ok()) << old_holder.status();
+  absl::StatusOr<EtcdClient::WriteResult> put =
+      client->PutIfLeaseHolds(kGuarded, "transition", first.key(), (*old_holder)->lease_id());
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_TRUE(put->written);
+
+  ASSERT_TRUE(cluster_->NewClient()->RevokeLease((*old_holder)->lease_id()).ok());
+  absl::StatusOr<std::unique_ptr<EtcdLock::Held>> new_holder = second.TryAcquire("two");
+  ASSERT_TRUE(new_holder.ok()) << new_holder.status();
+
+  put = client->PutIfLeaseHolds(kGuarded, "stale commit", first.key(), (*old_holder)->lease_id());
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_FALSE(put->written);
+  absl::StatusOr<std::optional<EtcdClient::Value>> stored = client->Get(kGuarded);
+  ASSERT_TRUE(stored.ok() && stored->has_value()) << stored.status();
+  EXPECT_EQ((*stored)->value, "transition");
+
+  put = client->PutIfLeaseHolds(kGuarded, "abort", second.key(), (*new_holder)->lease_id());
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_TRUE(put->written);
+  (void)client->Delete(kGuarded);
+}
+
 }  // namespace
 }  // namespace dvs::metadata
