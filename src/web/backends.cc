@@ -4,8 +4,6 @@
 
 #include <cstdlib>
 
-#include <cstdlib>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +23,7 @@
 #include "metadata/etcd/etcd_metadata_service.h"
 #include "metadata/sqlite/sqlite_metadata_service.h"
 #include "spdlog/spdlog.h"
+#include "web/content_records.h"
 
 namespace dvs::web {
 namespace {
@@ -170,6 +169,10 @@ absl::StatusOr<std::string> S3Secret(const std::string& name) {
       absl::StrCat("s3 content needs ", name, " (or ", file_variable, ", a file holding it)"));
 }
 
+std::chrono::milliseconds SecondsToMs(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 std::vector<std::string> SplitList(std::string_view list) {
   return absl::StrSplit(common::AsAbsl(list), ',', absl::SkipWhitespace());
 }
@@ -278,6 +281,12 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   if (const char* pause = std::getenv("DVS_TEST_RING_CHANGE_PAUSE_MS"); pause != nullptr) {
     options.test_pause_after_begin = std::chrono::milliseconds(std::atoll(pause));
   }
+  content_records_ = std::make_unique<MetadataContentRecords>(*metadata_);
+  options.records = content_records_.get();
+  options.run_upkeep = true;
+  options.upkeep.scan_every = SecondsToMs(config.upkeep_every_s);
+  options.upkeep.gc_every = SecondsToMs(config.gc_every_s);
+  options.upkeep.gc_grace = SecondsToMs(config.gc_grace_s);
   ASSIGN_OR_RETURN(network_content_, content::NetworkContentService::Open(options, *ring_store_));
   content_ = network_content_.get();
   if (etcd_ != nullptr) {

@@ -23,6 +23,7 @@ class AdminServer;
 }
 namespace dvs::content {
 class RingStateStore;
+class ContentRecords;
 class RingChangeLock;
 class NetworkContentService;
 class CachedContentService;
@@ -59,6 +60,7 @@ class Backends {
   std::unique_ptr<content::RingStateStore> ring_store_;
   std::shared_ptr<content::RingChangeLock> ring_lock_;  // with etcd metadata
   std::unique_ptr<content::VideoContentService> fs_content_;
+  std::unique_ptr<content::ContentRecords> content_records_;  // nw: for network_content_
   std::unique_ptr<content::NetworkContentService> network_content_;
   std::unique_ptr<content::VideoContentService> s3_content_;
   std::unique_ptr<metadata::EtcdClient::Watch> ring_watch_;  // stopped before the service it feeds
