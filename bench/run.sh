@@ -247,13 +247,6 @@ if wants s3; then
     >"$tmp/s3.out" 2>&1 || { failed=1; log "s3.mjs failed; see $tmp/s3.out"; }
 fi
 
-if wants s3; then
-  # Starts its own OpenStack Swift (python3-swift, with s3api) on loopback ports.
-  log "bench/s3.mjs: S3 content (Swift) beside fs"
-  job node bench/s3.mjs --duration "$duration" --clip-seconds "$clip_seconds" --out-dir "$frag" \
-    >"$tmp/s3.out" 2>&1 || { failed=1; log "s3.mjs failed; see $tmp/s3.out"; }
-fi
-
 # --- the report ---------------------------------------------------------------------
 [ -f "$out" ] && cp "$out" "$tmp/previous.md"
 node bench/lib/report.mjs --fragments "$frag" --out "$out" --command "$command_line" \

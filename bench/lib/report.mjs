@@ -27,7 +27,6 @@ const sections = [
   ['cluster', '5. Cluster: ring balance and migration'],
   ['profile', '6. Profile of dvs web under load'],
   ['s3', '6c. S3 content (Swift) beside fs'],
-  ['s3', '6c. S3 content (Swift) beside fs'],
   ['workers', '6b. Workers: one long video\'s ladder on one and two workers'],
 ];
 

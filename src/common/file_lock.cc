@@ -20,9 +20,9 @@ absl::StatusOr<FileLock> FileLock::Acquire(const std::filesystem::path& path,
   if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return ErrnoError(errno, "cannot lock", path);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another dvs process uses ", AsAbsl(what), " ", path.string(),
-        " (it holds the lock on it); stop it, or give this one its own"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("another dvs process uses ", AsAbsl(what), " ", path.string(),
+                     " (it holds the lock on it); stop it, or give this one its own"));
   }
   return FileLock(std::move(fd));
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <chrono>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>

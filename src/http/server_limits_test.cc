@@ -56,8 +56,8 @@ class ServerLimitsTest : public ::testing::Test {
     options_.port = 0;
     options_.worker_threads = 1;  // one waiting request would block everything else
     options_.handle_signals = false;
-    options_.upload_pace = {.min_bytes_per_s = 10'000, .window = milliseconds(500),
-                            .deadline = seconds(3)};
+    options_.upload_pace = {
+        .min_bytes_per_s = 10'000, .window = milliseconds(500), .deadline = seconds(3)};
   }
   ~ServerLimitsTest() override {
     if (!server_) return;

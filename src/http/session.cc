@@ -120,7 +120,8 @@ std::optional<Response> CallPoll(ResponsePoller& poller, bool last, const Reques
   try {
     return poller.Poll(last);
   } catch (const std::exception& e) {
-    spdlog::error("pending response to {} {} threw: {}", request.method, request.path, e.what());
+    spdlog::error("pending response to {} {} threw: {}", request.method, LoggablePath(request),
+                  e.what());
     return Response::Error(request, absl::InternalError("internal error"));
   }
 }
@@ -372,8 +373,8 @@ asio::awaitable<bool> Session::RejectWith(const Request& request, Response respo
 asio::awaitable<bool> Session::FailBodyRead(const Request& request, beast::error_code ec) {
   if (!pace_failure_.ok()) {
     const std::string reason(pace_failure_.message());
-    spdlog::info("{} {} from {}: {}", request.method, request.path, connection_->remote_address,
-                 reason);
+    spdlog::info("{} {} from {}: {}", request.method, LoggablePath(request),
+                 connection_->remote_address, reason);
     co_return co_await Reject(request, 408, reason);
   }
   if (ec == http::error::body_limit)

@@ -1,7 +1,6 @@
 #include "http/transfer_pace.h"
 
 #include <algorithm>
-
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -27,16 +26,14 @@ TransferPace::TransferPace(const PaceLimits& limits, Clock::time_point start)
 absl::Status TransferPace::Update(uint64_t bytes, Clock::time_point now) {
   window_bytes_ += bytes;
   if (limits_.deadline.count() > 0 && now - start_ > limits_.deadline) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("the upload took longer than its limit of ", Seconds(limits_.deadline),
-                     "; it was dropped"));
+    return absl::DeadlineExceededError(absl::StrCat("the upload took longer than its limit of ",
+                                                    Seconds(limits_.deadline), "; it was dropped"));
   }
   if (limits_.min_bytes_per_s == 0) return absl::OkStatus();
   const milliseconds elapsed = duration_cast<milliseconds>(now - window_start_);
   if (elapsed < limits_.window) return absl::OkStatus();
   // The window has closed: judge its average, then start the next one.
-  const uint64_t wanted =
-      limits_.min_bytes_per_s * static_cast<uint64_t>(elapsed.count()) / 1000;
+  const uint64_t wanted = limits_.min_bytes_per_s * static_cast<uint64_t>(elapsed.count()) / 1000;
   if (window_bytes_ < wanted) {
     return absl::DeadlineExceededError(absl::StrCat(
         "the upload was too slow: ", window_bytes_, " bytes in ", Seconds(elapsed),

@@ -17,9 +17,9 @@
 namespace dvs::http {
 
 struct PaceLimits {
-  uint64_t min_bytes_per_s = 0;                      // 0: no minimum rate
+  uint64_t min_bytes_per_s = 0;                                // 0: no minimum rate
   std::chrono::milliseconds window{std::chrono::seconds(60)};  // the rate is averaged over it
-  std::chrono::milliseconds deadline{0};             // for the whole body; 0: none
+  std::chrono::milliseconds deadline{0};                       // for the whole body; 0: none
 };
 
 class TransferPace {

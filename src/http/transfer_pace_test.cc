@@ -47,8 +47,7 @@ TEST(TransferPaceTest, NoMinimumMeansNoRateCheck) {
 }
 
 TEST(TransferPaceTest, TheDeadlineEndsEvenAFastTransfer) {
-  TransferPace pace({.min_bytes_per_s = 1, .window = seconds(1), .deadline = seconds(30)},
-                    kStart);
+  TransferPace pace({.min_bytes_per_s = 1, .window = seconds(1), .deadline = seconds(30)}, kStart);
   ASSERT_TRUE(pace.Update(1 << 20, kStart + seconds(30)).ok());
   absl::Status status = pace.Update(1 << 20, kStart + seconds(31));
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);

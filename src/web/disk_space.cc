@@ -23,7 +23,8 @@ std::string Megabytes(uint64_t bytes) {
 // subfolders are made on first use).
 fs::path ExistingFolder(fs::path dir) {
   std::error_code ec;
-  while (!dir.empty() && !fs::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) {
+  while (!dir.empty() && !fs::exists(dir, ec) && dir.has_parent_path() &&
+         dir != dir.parent_path()) {
     dir = dir.parent_path();
   }
   return dir.empty() ? fs::path(".") : dir;

@@ -44,7 +44,8 @@ http::Response AcceptedVideoResponse(const UploadContext& context, const http::R
   // The files stored so far, as GET /api/videos/:id gives them.
   absl::StatusOr<FileIndexStore::Index> index = context.indexes.Read(meta);
   if (!index.ok()) return http::Response::Error(head, index.status());
-  http::Response response = http::Response::Json(http_status, VideoJson(meta, progress, index->get()));
+  http::Response response =
+      http::Response::Json(http_status, VideoJson(meta, progress, index->get()));
   response.headers.Set("Location", VideoPagePath(meta.id));
   return response;
 }
