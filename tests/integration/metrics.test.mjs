@@ -1,5 +1,5 @@
-// Monitoring: /metrics of `dvs web` and `dvs storage` pass `promtool check
-// metrics`; a real Prometheus (Debian's) scrapes both (up == 1) and sees the
+// Monitoring: /metrics of `dvs web`, `dvs storage` and `dvs worker` pass
+// `promtool check metrics`; a real Prometheus (Debian's) scrapes both (up == 1) and sees the
 // series move with an upload and its views; the access log has one line per
 // request and no credential in it; --log-format json writes JSON lines.
 import { test, before, after } from 'node:test';
@@ -10,8 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import {
   authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb,
-  upload, waitForVideo,
+  startWorker, upload, waitForVideo,
 } from './harness.mjs';
+import { startEtcdCluster } from './etcd_cluster.mjs';
 
 let dir;
 let storage;
@@ -149,6 +150,29 @@ test('promtool check metrics passes on the output of dvs web and dvs storage', a
     const checked = await runWithInput('promtool', ['check', 'metrics'], text);
     assert.equal(checked.code, 0, `promtool on ${url}:\n${checked.output}\n${text}`);
     assert.equal(checked.output.trim(), '', `promtool lint on ${url}:\n${checked.output}`);
+  }
+});
+
+test('promtool check metrics passes on the output of dvs worker', async () => {
+  const etcd = await startEtcdCluster(path.join(dir, 'etcd'), 1);
+  let worker;
+  try {
+    worker = await startWorker(path.join(dir, 'worker'), ['--metrics-port', '0',
+      'etcd', etcd.endpoints(), 'nw', `127.0.0.1:0,${storage.address}`]);
+    const url = await waitFor('the worker /metrics address', async () => {
+      const match = worker.log().match(/\/metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/);
+      return match && `${match[1]}/metrics`;
+    }, 20000);
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    assert.match(text, /^# TYPE dvs_etcd_request_duration_seconds histogram$/m);
+    const checked = await runWithInput('promtool', ['check', 'metrics'], text);
+    assert.equal(checked.code, 0, `promtool on the worker:\n${checked.output}\n${text}`);
+    assert.equal(checked.output.trim(), '', `promtool lint on the worker:\n${checked.output}`);
+  } finally {
+    await worker?.stop();
+    await etcd.stop();
   }
 });
 
