@@ -247,6 +247,14 @@ std::vector<std::string> PackagePartsArgs(const PackageCommand& command,
   }
   if (!audio.empty()) args.insert(args.end(), {"-map", absl::StrCat(videos.size(), ":a:0")});
   args.insert(args.end(), {"-c", "copy"});
+  // The parts' containers carry each rendition's own rounded aspect; the DASH
+  // muxer refuses an adaptation set whose renditions differ, so every video
+  // stream is given the source's display aspect, exactly.
+  const Ratio aspect = DisplayAspect(command.probe);
+  for (size_t i = 0; i < videos.size(); ++i) {
+    args.insert(args.end(),
+                {absl::StrCat("-aspect:v:", i), absl::StrCat(aspect.num, ":", aspect.den)});
+  }
   AppendDashOutput(command, "", /*hls=*/true, args);
   return args;
 }

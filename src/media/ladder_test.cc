@@ -153,6 +153,22 @@ TEST(LadderTest, PackageArgsSplitOneDecodeIntoEveryRenditionWithOneAspect) {
   EXPECT_EQ(std::count(args.begin(), args.end(), "-map"), 5);
 }
 
+// Parts encoded apart carry each rendition's rounded aspect in their
+// containers; the packaging run gives every video stream the source's exact
+// display aspect, or the DASH muxer refuses an odd-sized source.
+TEST(LadderTest, PackagingPartsGivesEveryVideoStreamTheSourcesAspect) {
+  PackageCommand command{"in.mp4", Source(1278, 718), {}, "out"};
+  std::vector<std::string> args =
+      PackagePartsArgs(command, {"v0.mp4", "v1.mp4", "v2.mp4"}, "audio.mp4");
+  for (const char* stream : {"-aspect:v:0", "-aspect:v:1", "-aspect:v:2"}) {
+    auto at = std::find(args.begin(), args.end(), stream);
+    ASSERT_NE(at, args.end()) << stream;
+    ASSERT_NE(at + 1, args.end());
+    EXPECT_EQ(*(at + 1), "639:359") << stream;
+  }
+  EXPECT_THAT(args, Not(Contains("-aspect:v:3")));
+}
+
 TEST(LadderTest, PackageArgsWithoutAudioHaveNoAudioSet) {
   PackageCommand command{"in.mp4", Source(640, 360), {}, "out"};
   command.probe.audio_codec.clear();
