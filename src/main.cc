@@ -92,6 +92,11 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
                   "Largest upload in bytes (413 over it)")
       ->envname("DVS_UPLOAD_LIMIT")
       ->capture_default_str();
+  web->add_option("--upload-expiry", config.upload_expiry_s,
+                  "Seconds an unfinished resumable (tus) upload is kept after its last chunk")
+      ->envname("DVS_UPLOAD_EXPIRY")
+      ->check(CLI::Range(1, 365 * 86400))
+      ->capture_default_str();
   web->add_option("--jobs", config.transcode_jobs,
                   "Videos transcoded at once by this server (0: none, workers do it)")
       ->envname("DVS_JOBS")

@@ -23,6 +23,7 @@
 #include "web/pages.h"
 #include "web/playback_routes.h"
 #include "web/processing.h"
+#include "web/tus_routes.h"
 #include "web/upload.h"
 #include "web/video_json.h"
 #include "web/visibility.h"
@@ -54,6 +55,9 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
   indexes_ = std::make_unique<FileIndexStore>(content_);
   processor_ = std::make_unique<VideoProcessor>(options_, metadata_, content_, *indexes_);
   upload_context_.reset(new UploadContext{options_, metadata_, *indexes_, *processor_});
+  tus_ = std::make_unique<TusRoutes>(
+      *upload_context_, gate_,
+      TusOptions{.max_size = options_.max_upload_bytes, .expiry = options_.upload_expiry});
   LoadStaticFiles();
   signer_ = std::make_unique<access::PlaybackSigner>(
       options_.playback_key.value_or(access::RandomPlaybackKey()), options_.now_ms);
@@ -110,6 +114,7 @@ void App::RegisterRoutes(http::Router& router) {
              });
   router.Add("GET", "/readyz", bind(&App::Ready));
   playback_->Register(router);
+  tus_->Register(router);
   RegisterAccessRoutes(router, gate_);
 }
 

@@ -25,6 +25,7 @@ namespace dvs::web {
 class AccessGate;
 class FileIndexStore;
 class PlaybackRoutes;
+class TusRoutes;
 class VideoProcessor;
 struct UploadContext;
 
@@ -57,6 +58,10 @@ struct AppOptions {
   uint64_t min_free_bytes = 256ull << 20;
   // Uploads whose bodies are received at once; more get 429.
   int max_concurrent_uploads = 16;
+  // The largest upload (413 over it; tus announces it as Tus-Max-Size).
+  uint64_t max_upload_bytes = 8ull << 30;
+  // How long an unfinished tus upload is kept after its last chunk.
+  std::chrono::milliseconds upload_expiry{std::chrono::hours(24)};
   // How long POST /upload?wait=1 waits for the video to be ready.
   std::chrono::milliseconds upload_wait_limit{std::chrono::minutes(30)};
   // The key of signed playback URLs, shared by every server through the
@@ -118,6 +123,7 @@ class App {
   std::unique_ptr<UploadContext> upload_context_;
   std::unique_ptr<access::PlaybackSigner> signer_;
   std::unique_ptr<PlaybackRoutes> playback_;
+  std::unique_ptr<TusRoutes> tus_;
   std::map<std::string, std::string, std::less<>> static_files_;  // read once at start
 };
 

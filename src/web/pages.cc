@@ -179,7 +179,11 @@ std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progres
                           "\">Older videos</a>");
   }
   if (!pager.empty()) pager = absl::StrCat("<nav class=\"pager\">", pager, "</nav>");
-  return Layout("Videos", "<script src=\"/static/app.js\" defer></script>",
+  // tus-js-client (from npm) before app.js, which uploads with it.
+  return Layout("Videos",
+                viewer.can_upload ? "<script src=\"/static/tus.min.js\" defer></script>"
+                                    "<script src=\"/static/app.js\" defer></script>"
+                                  : "<script src=\"/static/app.js\" defer></script>",
                 absl::StrCat(viewer.can_upload ? common::AsAbsl(kUploadForm) : "",
                              "<section><h2>Videos</h2><ul class=\"videos\">", list, "</ul>", pager,
                              "</section>"),

@@ -168,6 +168,8 @@ int RunWebServer(const WebConfig& config) {
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.max_concurrent_uploads = config.max_uploads;
   options.min_free_bytes = uint64_t{static_cast<uint32_t>(config.min_free_mb)} << 20;
+  options.max_upload_bytes = config.upload_limit_bytes;
+  options.upload_expiry = std::chrono::seconds(config.upload_expiry_s);
   options.playback_key = *playback_key;
   options.jobs = {.slots = config.transcode_jobs,
                   .max_queued = static_cast<size_t>(config.max_queued),

@@ -19,6 +19,7 @@ struct WebConfig {
   std::filesystem::path work_dir = "./data/work";
   std::filesystem::path static_dir;  // empty: static/ beside the executable
   uint64_t upload_limit_bytes = 8ull << 30;
+  int upload_expiry_s = 86400;  // an unfinished tus upload, after its last chunk
   int transcode_jobs = 1;         // --jobs; 0: transcode nothing (workers do)
   int max_queued = 1000;          // videos waiting to be processed; more uploads get 429
   int retry_for_s = 3600;         // how long a retryable error is retried
