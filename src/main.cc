@@ -300,8 +300,9 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
   worker->add_option("--etcd-password", config.etcd_password, "etcd: the user's password")
       ->envname("DVS_ETCD_PASSWORD");
   AddClusterTokenFlags(worker, config.cluster_token, token);
-  worker->add_option("--metrics-port", config.metrics_port,
-                     "Serve /metrics over HTTP on this port (0: a free one; -1: none)")
+  worker
+      ->add_option("--metrics-port", config.metrics_port,
+                   "Serve /metrics over HTTP on this port (0: a free one; -1: none)")
       ->envname("DVS_METRICS_PORT")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();

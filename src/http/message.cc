@@ -1,10 +1,10 @@
 #include "http/message.h"
-#include "http/router.h"
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "http/router.h"
 #include "http/text.h"
 #include "spdlog/spdlog.h"
 

@@ -71,7 +71,8 @@ std::optional<Response> Filter(const ServerCore& core, const Request& request) {
   try {
     return core.options.request_filter(request);
   } catch (const std::exception& e) {
-    spdlog::error("request filter for {} {} threw: {}", request.method, LoggablePath(request), e.what());
+    spdlog::error("request filter for {} {} threw: {}", request.method, LoggablePath(request),
+                  e.what());
     return Response::Error(request, absl::InternalError("internal error"));
   }
 }
@@ -83,7 +84,8 @@ std::optional<Response> AnswerAtHand(const Router::Route& route, Request& reques
   try {
     return route.at_hand(request);
   } catch (const std::exception& e) {
-    spdlog::error("at-hand handler for {} {} threw: {}", request.method, LoggablePath(request), e.what());
+    spdlog::error("at-hand handler for {} {} threw: {}", request.method, LoggablePath(request),
+                  e.what());
     return std::nullopt;
   }
 }

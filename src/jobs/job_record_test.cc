@@ -12,7 +12,8 @@ JobRecord Sample() {
   job.generation = "0123456789abcdef";
   job.source = "clip/0123456789abcdef/source";
   job.state = JobState::kRunning;
-  job.tasks = {{"r360", true}, {"r720", false, false, "eeeeffff00001111", 6000}, {"pack", false, true}};
+  job.tasks = {
+      {"r360", true}, {"r720", false, false, "eeeeffff00001111", 6000}, {"pack", false, true}};
   job.owner = "aaaabbbbccccdddd";
   job.lease_expires_at_ms = 5000;
   job.attempts = 2;

@@ -25,10 +25,9 @@ JobRunner::Options WithProcessId(JobRunner::Options options) {
 // /metrics: how jobs and tasks end (done, task_done, retry, failed, dropped,
 // given_back), and how long each run of one took.
 void CountOutcome(const std::string& result) {
-  static metrics::Family<metrics::Counter>& outcomes =
-      metrics::DefaultRegistry().AddCounterFamily(
-          "dvs_transcode_jobs_total", "Transcoding job runs in this process, by how they ended.",
-          {"result"});
+  static metrics::Family<metrics::Counter>& outcomes = metrics::DefaultRegistry().AddCounterFamily(
+      "dvs_transcode_jobs_total", "Transcoding job runs in this process, by how they ended.",
+      {"result"});
   outcomes.With({result}).Inc();
 }
 
@@ -129,7 +128,8 @@ absl::StatusOr<std::shared_ptr<JobRunner::Running>> JobRunner::ClaimNext() {
   std::lock_guard<std::mutex> claiming(claim_mutex_);
   ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, jobs_.List());
   const int64_t now = now_ms_();
-  std::erase_if(jobs, [&](const JobRecord& job) { return !Claimable(job, options_.process_id, now); });
+  std::erase_if(jobs,
+                [&](const JobRecord& job) { return !Claimable(job, options_.process_id, now); });
   if (options_.can_run) {
     std::erase_if(jobs, [&](const JobRecord& job) { return !options_.can_run(job); });
   }

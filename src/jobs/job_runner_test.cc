@@ -416,9 +416,9 @@ TYPED_TEST(JobRunnerTest, AShortVideoQueuedBehindALongOnesTasksRunsBeforeTheRest
   this->AddWithTasks("mid", 600, {"video-0", "package"});
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(*runner->RunOne());
   EXPECT_FALSE(*runner->RunOne());
-  EXPECT_EQ(log.Runs(), (std::vector<std::string>{"long/video-0", "short/", "mid/video-0",
-                                                  "mid/package", "long/video-1", "long/video-2",
-                                                  "long/package"}));
+  EXPECT_EQ(log.Runs(),
+            (std::vector<std::string>{"long/video-0", "short/", "mid/video-0", "mid/package",
+                                      "long/video-1", "long/video-2", "long/package"}));
 }
 
 TYPED_TEST(JobRunnerTest, AdmissionStopsAtTheBoundOfUnfinishedJobs) {

@@ -234,9 +234,8 @@ std::vector<std::string> AudioArgs(const PackageCommand& command,
 std::vector<std::string> PackagePartsArgs(const PackageCommand& command,
                                           const std::vector<std::filesystem::path>& videos,
                                           const std::filesystem::path& audio) {
-  std::vector<std::string> args = {command.ffmpeg, "-hide_banner",       "-nostdin", "-y",
-                                   "-v",           "warning",            "-protocol_whitelist",
-                                   "file,pipe"};
+  std::vector<std::string> args = {command.ffmpeg, "-hide_banner",        "-nostdin", "-y", "-v",
+                                   "warning",      "-protocol_whitelist", "file,pipe"};
   std::vector<std::filesystem::path> inputs = videos;
   if (!audio.empty()) inputs.push_back(audio);
   for (const std::filesystem::path& input : inputs) {

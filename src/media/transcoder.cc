@@ -209,8 +209,8 @@ std::vector<std::string> LadderParts(const ProbeResult& probe) {
 
 absl::Status EncodePart(const TranscodeRequest& request, std::string_view part,
                         const fs::path& output, const TranscodeOptions& options) {
-  PackageCommand command{request.source, request.probe, PlanLadder(request.probe), {},
-                         options.ffmpeg};
+  PackageCommand command{
+      request.source, request.probe, PlanLadder(request.probe), {}, options.ffmpeg};
   const fs::path partial = fs::path(output).concat(".partial");
   std::vector<std::string> argv;
   absl::string_view name(part.data(), part.size());
@@ -231,10 +231,12 @@ absl::Status EncodePart(const TranscodeRequest& request, std::string_view part,
   }
   ProgressReporter progress(request.on_progress);
   progress.Report(0);
-  absl::Status status = RunReporting(std::move(argv), "encoding a part", request, options, progress);
+  absl::Status status =
+      RunReporting(std::move(argv), "encoding a part", request, options, progress);
   if (status.ok()) fs::rename(partial, output, error);
   if (status.ok() && error) {
-    status = absl::InternalError(absl::StrCat("cannot rename ", partial.string(), ": ", error.message()));
+    status = absl::InternalError(
+        absl::StrCat("cannot rename ", partial.string(), ": ", error.message()));
   }
   if (!status.ok()) fs::remove(partial, error);
   return status;
@@ -244,7 +246,8 @@ absl::Status PackageParts(const TranscodeRequest& request, const std::vector<fs:
                           const fs::path& audio, const TranscodeOptions& options) {
   PackageCommand command{request.source, request.probe, PlanLadder(request.probe),
                          request.output_dir, options.ffmpeg};
-  if (videos.size() != command.ladder.size() || audio.empty() != request.probe.audio_codec.empty()) {
+  if (videos.size() != command.ladder.size() ||
+      audio.empty() != request.probe.audio_codec.empty()) {
     return absl::InvalidArgumentError("the parts do not match the ladder of the source");
   }
   return PackageInto(request, options, PackagePartsArgs(command, videos, audio));

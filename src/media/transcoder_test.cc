@@ -48,7 +48,7 @@ std::set<std::string> FilesIn(const fs::path& dir) {
 struct Representation {
   std::string id;
   std::string content_type;
-  int segments = 0;  // from the SegmentTimeline: one per <S>, plus its r repeats
+  int segments = 0;      // from the SegmentTimeline: one per <S>, plus its r repeats
   std::string timeline;  // its <S> elements, as written
 };
 
@@ -156,9 +156,9 @@ TEST_F(TranscoderTest, PartsEncodedApartPackageIntoTheSameAlignedLadder) {
   EXPECT_EQ(FilesIn(out_ / "parts"),
             (std::set<std::string>{"video-0.mp4", "video-1.mp4", "audio.mp4"}));
   TranscodeRequest request{source, probe, out_ / "video"};
-  absl::Status status = PackageParts(
-      request, {out_ / "parts" / "video-0.mp4", out_ / "parts" / "video-1.mp4"},
-      out_ / "parts" / "audio.mp4");
+  absl::Status status =
+      PackageParts(request, {out_ / "parts" / "video-0.mp4", out_ / "parts" / "video-1.mp4"},
+                   out_ / "parts" / "audio.mp4");
   ASSERT_TRUE(status.ok()) << status;
 
   std::string mpd = ReadFile(out_ / "video" / "manifest.mpd");

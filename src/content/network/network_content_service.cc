@@ -116,9 +116,8 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
       *pool_, options_.records,
       JanitorHooks{
           .nodes = [this] { return AllNodesOf(placement_.state()); },
-          .holders = [this](const std::string& key) {
-            return placement_.Current()->ReadOrderFor(key);
-          },
+          .holders =
+              [this](const std::string& key) { return placement_.Current()->ReadOrderFor(key); },
           .repair = [this](const std::string& key, const std::string& bad,
                            const std::string& good) { OnBadReplica(key, bad, good); },
       },
@@ -239,8 +238,7 @@ absl::StatusOr<ContentInfo> NetworkContentService::Stat(std::string_view video_i
                                                         std::string_view filename,
                                                         std::string_view expected_sha256) {
   ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
-  return StatKey(key, pool_->UpFirst(placement_.Current()->ReadOrderFor(key)),
-                 expected_sha256);
+  return StatKey(key, pool_->UpFirst(placement_.Current()->ReadOrderFor(key)), expected_sha256);
 }
 
 absl::StatusOr<ContentInfo> NetworkContentService::StatKey(const std::string& key,

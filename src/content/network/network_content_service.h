@@ -45,8 +45,8 @@
 #include "content/network/cluster_admin.h"
 #include "content/network/content_janitor.h"
 #include "content/network/content_records.h"
-#include "content/network/migration_plan.h"
 #include "content/network/live_placement.h"
+#include "content/network/migration_plan.h"
 #include "content/network/ring_change_controller.h"
 #include "content/network/ring_change_lock.h"
 #include "content/network/ring_state.h"
@@ -102,12 +102,12 @@ struct NetworkContentStats {
   uint64_t write_replica_failures = 0;  // replicas a successful write missed
   uint64_t read_repairs = 0;            // replicas re-copied after a read found them bad
   uint64_t read_repairs_failed = 0;
-  uint64_t read_repairs_dropped = 0;  // repair queue full
-  uint64_t delete_skipped_nodes = 0;  // nodes down during a folder's delete (retried later)
-  uint64_t deletes_pending = 0;       // tombstones not yet dropped, at the last retry pass
+  uint64_t read_repairs_dropped = 0;    // repair queue full
+  uint64_t delete_skipped_nodes = 0;    // nodes down during a folder's delete (retried later)
+  uint64_t deletes_pending = 0;         // tombstones not yet dropped, at the last retry pass
   uint64_t damaged_replicas_found = 0;  // reported by the storage nodes' scrubbers
   uint64_t gc_folders_deleted = 0;      // unreferenced folders garbage-collected
-  uint64_t cleanup_failures = 0;      // old copies not deleted after a ring change
+  uint64_t cleanup_failures = 0;        // old copies not deleted after a ring change
   uint64_t ring_changes_committed = 0;
   uint64_t ring_changes_aborted = 0;
 };

@@ -27,9 +27,9 @@ struct Channel {
 
 namespace {
 
-constexpr size_t kMaxWholeBody = 16u << 20;    // Call's answers
-constexpr size_t kMaxErrorBody = 64u << 10;    // an <Error> document
-constexpr size_t kMaxBuffered = 512u << 10;    // a Stream pauses past this
+constexpr size_t kMaxWholeBody = 16u << 20;  // Call's answers
+constexpr size_t kMaxErrorBody = 64u << 10;  // an <Error> document
+constexpr size_t kMaxBuffered = 512u << 10;  // a Stream pauses past this
 constexpr size_t kMaxIdleChannels = 32;
 
 const std::string& EmptySha256() {
@@ -95,8 +95,8 @@ class Transfer final : public Stream {
       ASSIGN_OR_RETURN(size_t n, Read(chunk, sizeof(chunk)));
       if (n == 0) return out.size();
       if (out.size() + n > limit) {
-        return absl::InternalError(absl::StrCat(request_.what, ": the answer is over ", limit,
-                                                " bytes"));
+        return absl::InternalError(
+            absl::StrCat(request_.what, ": the answer is over ", limit, " bytes"));
       }
       out.append(chunk, n);
     }

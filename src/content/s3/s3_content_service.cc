@@ -18,8 +18,7 @@ constexpr int kListPageSize = 1000;
 // Streams one GET's body; for a whole file also checks it hashes to `sha256`.
 class S3Reader final : public ContentReader {
  public:
-  S3Reader(std::unique_ptr<s3::Stream> stream, std::string key, uint64_t size,
-           std::string sha256)
+  S3Reader(std::unique_ptr<s3::Stream> stream, std::string key, uint64_t size, std::string sha256)
       : stream_(std::move(stream)), key_(std::move(key)), size_(size), sha256_(std::move(sha256)) {}
 
   uint64_t size() const override { return size_; }
@@ -80,8 +79,7 @@ absl::StatusOr<uint64_t> ContentLength(const s3::Response& response, const std::
 S3ContentService::S3ContentService(S3ContentOptions options)
     : options_(std::move(options)), client_(options_.client) {}
 
-absl::StatusOr<std::unique_ptr<S3ContentService>> S3ContentService::Open(
-    S3ContentOptions options) {
+absl::StatusOr<std::unique_ptr<S3ContentService>> S3ContentService::Open(S3ContentOptions options) {
   std::unique_ptr<S3ContentService> service(new S3ContentService(std::move(options)));
   RETURN_IF_ERROR(service->CheckHealth());
   return service;
@@ -114,8 +112,7 @@ absl::Status S3ContentService::CheckRecordedHash(const s3::Response& response,
     return absl::OkStatus();
   }
   return absl::DataLossError(absl::StrCat("the S3 object ", key, " has sha256 ", recorded,
-                                          ", not the expected ",
-                                          common::AsAbsl(expected_sha256)));
+                                          ", not the expected ", common::AsAbsl(expected_sha256)));
 }
 
 absl::StatusOr<std::unique_ptr<ContentReader>> S3ContentService::Read(
@@ -133,18 +130,18 @@ absl::StatusOr<std::unique_ptr<ContentReader>> S3ContentService::Read(
   s3::Request request{.key = key, .file_transfer = true, .what = absl::StrCat("GET ", key)};
   if (range.has_value()) {
     if (range->length > UINT64_MAX - range->offset) {
-      return absl::OutOfRangeError(absl::StrCat("bytes ", range->offset, "+", range->length,
-                                                " lie past the end of ", key));
+      return absl::OutOfRangeError(
+          absl::StrCat("bytes ", range->offset, "+", range->length, " lie past the end of ", key));
     }
-    request.headers.push_back(absl::StrCat("Range: bytes=", range->offset, "-",
-                                           range->offset + range->length - 1));
+    request.headers.push_back(
+        absl::StrCat("Range: bytes=", range->offset, "-", range->offset + range->length - 1));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<s3::Stream> stream, client_.Open(request));
   RETURN_IF_ERROR(CheckRecordedHash(stream->response(), key, expected_sha256));
   ASSIGN_OR_RETURN(uint64_t size, ContentLength(stream->response(), request.what));
   if (range.has_value() && size != range->length) {  // S3 cuts a range at the end
-    return absl::OutOfRangeError(absl::StrCat("bytes ", range->offset, "+", range->length,
-                                              " lie past the end of ", key));
+    return absl::OutOfRangeError(
+        absl::StrCat("bytes ", range->offset, "+", range->length, " lie past the end of ", key));
   }
   std::string check;
   if (!range.has_value()) {

@@ -57,7 +57,8 @@ absl::StatusOr<S3Location> S3Location::Parse(std::string_view url) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return Invalid(url, "no http:// or https://");
   std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return Invalid(url, "the scheme must be http or https");
+  if (scheme != "http" && scheme != "https")
+    return Invalid(url, "the scheme must be http or https");
   std::string_view rest = url.substr(scheme_end + 3);
   size_t host_end = rest.find('/');
   std::string_view host = rest.substr(0, host_end);

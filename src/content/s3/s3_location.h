@@ -29,7 +29,7 @@ std::string CanonicalQuery(QueryParams params);
 struct S3Location {
   std::string endpoint;  // "http://127.0.0.1:9000": scheme, host and port
   std::string bucket;
-  std::string prefix;    // "" or "videos/dvs/": always ends with '/'
+  std::string prefix;  // "" or "videos/dvs/": always ends with '/'
 
   // InvalidArgument, saying what is wrong, unless `url` is http:// or
   // https://, has a host and a bucket name, and its prefix is made of

@@ -6,7 +6,8 @@ namespace dvs::content::s3 {
 namespace {
 
 TEST(S3LocationTest, ParsesEndpointBucketAndPrefix) {
-  absl::StatusOr<S3Location> location = S3Location::Parse("https://s3.example.com:8443/videos/a/b/");
+  absl::StatusOr<S3Location> location =
+      S3Location::Parse("https://s3.example.com:8443/videos/a/b/");
   ASSERT_TRUE(location.ok()) << location.status();
   EXPECT_EQ(location->endpoint, "https://s3.example.com:8443");
   EXPECT_EQ(location->bucket, "videos");
@@ -23,10 +24,10 @@ TEST(S3LocationTest, ABucketAloneHasNoPrefix) {
 }
 
 TEST(S3LocationTest, RefusesWhatIsNotAnHttpBucketUrl) {
-  for (const char* bad : {"s3://bucket", "ftp://host/bucket", "http://host", "http://host/",
-                          "http:///bucket", "http://user@host/bucket", "http://host/b/../x",
-                          "http://host/b//x", "http://host/b?x=1", "http://host/b/a b",
-                          "127.0.0.1:9000/bucket"}) {
+  for (const char* bad :
+       {"s3://bucket", "ftp://host/bucket", "http://host", "http://host/", "http:///bucket",
+        "http://user@host/bucket", "http://host/b/../x", "http://host/b//x", "http://host/b?x=1",
+        "http://host/b/a b", "127.0.0.1:9000/bucket"}) {
     EXPECT_TRUE(absl::IsInvalidArgument(S3Location::Parse(bad).status())) << bad;
   }
 }

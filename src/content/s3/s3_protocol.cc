@@ -137,10 +137,14 @@ std::string CompleteMultipartBody(const std::vector<std::string>& etags) {
   for (size_t i = 0; i < etags.size(); ++i) {
     std::string etag;
     for (char c : etags[i]) {
-      if (c == '&') etag += "&amp;";
-      else if (c == '<') etag += "&lt;";
-      else if (c == '"') etag += "&quot;";
-      else etag.push_back(c);
+      if (c == '&')
+        etag += "&amp;";
+      else if (c == '<')
+        etag += "&lt;";
+      else if (c == '"')
+        etag += "&quot;";
+      else
+        etag.push_back(c);
     }
     absl::StrAppend(&body, "<Part><PartNumber>", i + 1, "</PartNumber><ETag>", etag,
                     "</ETag></Part>");
@@ -159,9 +163,9 @@ absl::Status ErrorFromResponse(long status, std::string_view body, std::string_v
 }
 
 absl::Status ErrorFromTransport(int curl_code, std::string_view detail, std::string_view what) {
-  std::string text = absl::StrCat(common::AsAbsl(what), ": ",
-                                   detail.empty() ? curl_easy_strerror(CURLcode(curl_code))
-                                                  : common::AsAbsl(detail));
+  std::string text = absl::StrCat(
+      common::AsAbsl(what), ": ",
+      detail.empty() ? curl_easy_strerror(CURLcode(curl_code)) : common::AsAbsl(detail));
   if (curl_code == CURLE_READ_ERROR || curl_code == CURLE_ABORTED_BY_CALLBACK) {
     return absl::InternalError(text);
   }

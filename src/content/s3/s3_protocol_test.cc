@@ -55,7 +55,8 @@ TEST(S3ProtocolTest, ErrorsMapToCodesCallersActOn) {
   EXPECT_TRUE(absl::IsUnavailable(ErrorFromResponse(503, "", "x")));
   EXPECT_TRUE(absl::IsUnavailable(ErrorFromResponse(500, "", "x")));
   EXPECT_TRUE(absl::IsUnavailable(ErrorFromResponse(429, "", "x")));
-  EXPECT_TRUE(absl::IsNotFound(ErrorFromResponse(404, "<Error><Code>NoSuchKey</Code></Error>", "x")));
+  EXPECT_TRUE(
+      absl::IsNotFound(ErrorFromResponse(404, "<Error><Code>NoSuchKey</Code></Error>", "x")));
   EXPECT_TRUE(absl::IsFailedPrecondition(
       ErrorFromResponse(404, "<Error><Code>NoSuchBucket</Code></Error>", "x")));
   EXPECT_TRUE(absl::IsOutOfRange(ErrorFromResponse(416, "", "x")));

@@ -73,14 +73,13 @@ absl::Status SendParts(S3Client& client, const std::string& key, const std::stri
   for (uint64_t offset = 0; offset < size; offset += part_size) {
     uint64_t length = std::min(part_size, size - offset);
     ASSIGN_OR_RETURN(std::string part_sha256, HashSlice(fd, offset, length, source));
-    Request request{.method = "PUT",
-                    .key = key,
-                    .query = {{"partNumber", absl::StrCat(etags.size() + 1)},
-                              {"uploadId", upload_id}},
-                    .body = Body{.fd = fd, .offset = offset, .length = length,
-                                 .sha256 = part_sha256},
-                    .file_transfer = true,
-                    .what = absl::StrCat("PUT of part ", etags.size() + 1, " of ", key)};
+    Request request{
+        .method = "PUT",
+        .key = key,
+        .query = {{"partNumber", absl::StrCat(etags.size() + 1)}, {"uploadId", upload_id}},
+        .body = Body{.fd = fd, .offset = offset, .length = length, .sha256 = part_sha256},
+        .file_transfer = true,
+        .what = absl::StrCat("PUT of part ", etags.size() + 1, " of ", key)};
     std::string etag;
     RETURN_IF_ERROR(WithRetries(options.attempts, options.retry_delay, [&]() -> absl::Status {
       ASSIGN_OR_RETURN(Response response, client.Call(request));

@@ -195,7 +195,8 @@ class CallTimer {
             "Time of each etcd call, retries and fail-over included, by call.", {"call"},
             metrics::LatencyBuckets(), 64);
     seconds.With({std::string(what_)})
-        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+        .Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   }
 
  private:
