@@ -148,7 +148,7 @@ TEST_F(TranscoderTest, PartsEncodedApartPackageIntoTheSameAlignedLadder) {
   const ProbeResult probe = MustProbe(source);
   EXPECT_THAT(LadderParts(probe), ElementsAre("video-0", "video-1", "audio"));
   std::vector<fs::path> videos;
-  for (const std::string& part : {"video-1", "video-0", "audio"}) {  // any order
+  for (const std::string& part : std::vector<std::string>{"video-1", "video-0", "audio"}) {
     TranscodeRequest request{source, probe, out_.path()};
     absl::Status status = EncodePart(request, part, out_ / "parts" / (part + ".mp4"));
     ASSERT_TRUE(status.ok()) << part << ": " << status;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/posix_file.h"
 #include "common/sha256.h"
 
 namespace dvs::storage {
@@ -150,6 +151,90 @@ TEST_F(ScrubberTest, ARateOfZeroScrubsNothing) {
     EXPECT_EQ(scrubber.stats().passes_completed, 0u);
   }
   EXPECT_EQ(store_->CorruptKeys(10).second, 0u);
+}
+
+// The state file beside the store, as dvs storage keeps it.
+class ScrubberRestartTest : public ScrubberTest {
+ protected:
+  ScrubOptions Options(double bytes_per_s, std::chrono::milliseconds every) {
+    return ScrubOptions{
+        .bytes_per_s = bytes_per_s, .every = every, .state_file = dir_ / "scrub-state.json"};
+  }
+  // A restart of the storage server: a new store on the same folder.
+  void Reopen() {
+    store_.reset();
+    auto store = BlobStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+  }
+};
+
+TEST_F(ScrubberRestartTest, ARestartResumesThePassAfterTheLastBlobChecked) {
+  const int blobs = 12;
+  for (int i = 0; i < blobs; ++i) {
+    Put("clip/chunk-" + std::to_string(10 + i) + ".m4s", std::string(kBlockSize, 'a' + i));
+  }
+  uint64_t checked_before = 0;
+  {
+    // ~0.13 s a blob: stopped after a few, well before the end.
+    Scrubber scrubber(*store_, Options(8e6, std::chrono::hours(1)));
+    ASSERT_TRUE(WaitFor([&] { return scrubber.stats().blobs_verified >= 4; }));
+    checked_before = scrubber.stats().blobs_verified;
+  }
+  ASSERT_LT(checked_before, blobs);
+  Reopen();
+  Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+  ASSERT_TRUE(WaitFor([&] { return scrubber.stats().passes_completed >= 1; }));
+  // The pass went on from where it stopped: the blobs checked before the
+  // restart were not read again.
+  EXPECT_EQ(scrubber.stats().blobs_verified, blobs - checked_before);
+}
+
+TEST_F(ScrubberRestartTest, DamageFoundBeforeARestartIsReportedAgainAtOnce) {
+  Put("clip/a.txt", "some bytes");
+  Put("clip/b.txt", "other bytes");
+  Rot("clip", "a.txt", 3);
+  {
+    Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+    ASSERT_TRUE(WaitFor([&] { return scrubber.stats().passes_completed >= 1; }));
+    ASSERT_EQ(store_->CorruptKeys(10).second, 1u);
+  }
+  Reopen();
+  ASSERT_EQ(store_->CorruptKeys(10).second, 0u);  // the mark lives in memory
+  // The pass is done and the next is an hour away, yet the damaged blob is
+  // reported again, and only it was read.
+  Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+  ASSERT_TRUE(WaitFor([&] { return store_->CorruptKeys(10).second == 1; }));
+  EXPECT_EQ(store_->CorruptKeys(10).first, std::vector<std::string>{"clip/a.txt"});
+  EXPECT_EQ(scrubber.stats().passes_completed, 0u);
+  EXPECT_EQ(scrubber.stats().blobs_verified, 0u);
+}
+
+TEST_F(ScrubberRestartTest, AFinishedPassIsNotRedoneBeforeItsTime) {
+  Put("clip/a.txt", "some bytes");
+  {
+    Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+    ASSERT_TRUE(WaitFor([&] { return scrubber.stats().passes_completed >= 1; }));
+  }
+  auto checkpoint = LoadScrubCheckpoint(dir_ / "scrub-state.json");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_EQ(checkpoint->pass_started_ms, 0);
+  EXPECT_GT(checkpoint->last_pass_started_ms, 0);
+  Reopen();
+  Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(scrubber.stats().blobs_verified, 0u);
+}
+
+TEST_F(ScrubberRestartTest, ADamagedStateFileStartsANewPass) {
+  Put("clip/a.txt", "some bytes");
+  ASSERT_TRUE(common::WriteFileAtomically(dir_ / "scrub-state.json", "{\"after\": 7}").ok());
+  EXPECT_FALSE(LoadScrubCheckpoint(dir_ / "scrub-state.json").ok());
+  ASSERT_TRUE(common::WriteFileAtomically(dir_ / "scrub-state.json", "not json").ok());
+  EXPECT_FALSE(LoadScrubCheckpoint(dir_ / "scrub-state.json").ok());
+  Scrubber scrubber(*store_, Options(1e9, std::chrono::hours(1)));
+  ASSERT_TRUE(WaitFor([&] { return scrubber.stats().passes_completed >= 1; }));
+  EXPECT_EQ(scrubber.stats().blobs_verified, 1u);
 }
 
 }  // namespace

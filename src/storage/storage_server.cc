@@ -73,7 +73,8 @@ absl::StatusOr<std::unique_ptr<StorageServer>> StorageServer::Start(const Storag
   ASSIGN_OR_RETURN(state->store, BlobStore::Open(config.dir));
   state->scrubber = std::make_unique<Scrubber>(
       *state->store, ScrubOptions{.bytes_per_s = config.scrub_mb_per_s * 1e6,
-                                  .every = config.scrub_every});
+                                  .every = config.scrub_every,
+                                  .state_file = config.dir / "scrub-state.json"});
   state->service =
       std::make_unique<StorageService>(*state->store, config.cluster_token, state->scrubber.get());
 
