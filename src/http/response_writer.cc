@@ -63,7 +63,11 @@ bool StatusHasBody(int status) { return status >= 200 && status != 204 && status
 std::string SerializeHead(const Response& response, bool keep_alive, uint64_t length) {
   std::string head;
   head.reserve(320);
-  std::string_view reason = http::obsolete_reason(http::int_to_status(response.status));
+  // Beast knows the registered statuses; tus adds 460 (a chunk whose checksum
+  // did not match).
+  beast::string_view reason = response.status == 460
+                                  ? beast::string_view("Checksum Mismatch")
+                                  : http::obsolete_reason(http::int_to_status(response.status));
   absl::StrAppend(&head, "HTTP/1.1 ", response.status, " ",
                   absl::string_view(reason.data(), reason.size()), "\r\n");
   for (const auto& [name, value] : response.headers.fields()) {

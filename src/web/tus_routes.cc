@@ -168,8 +168,8 @@ SinkOrStatus TusRoutes::StartCreation(http::Request& request) {
   ASSIGN_OR_RETURN(TusUpload upload, DescribedUpload(request));
   if (upload.length > options_.max_size) {
     return Refuse(request, 413,
-                  absl::StrCat("the upload is larger than this server takes (",
-                               options_.max_size, " bytes)"));
+                  absl::StrCat("the upload is larger than this server takes (", options_.max_size,
+                               " bytes)"));
   }
   ASSIGN_OR_RETURN(std::string id, common::SlugFromFilename(upload.filename));
   if (context_.metadata.Read(id).ok()) {
@@ -182,8 +182,10 @@ SinkOrStatus TusRoutes::StartCreation(http::Request& request) {
   RETURN_IF_ERROR(context_.processor.Admit());
   const bool with_chunk = CarriesChunk(request);
   std::optional<tus::Checksum> checksum;
+  std::optional<UploadSlot> slot;  // taken before the upload exists: a 429 leaves nothing
   if (with_chunk) {
     ASSIGN_OR_RETURN(checksum, ChecksumOf(request));
+    ASSIGN_OR_RETURN(slot, UploadSlot::Take(context_));
   }
   upload.owner = who.user;
   upload.expires_ms = store_.now_ms() + options_.expiry.count();
@@ -197,7 +199,8 @@ SinkOrStatus TusRoutes::StartCreation(http::Request& request) {
     return std::make_unique<DrainSink>(std::move(response));
   }
   ASSIGN_OR_RETURN(TusStore::Lease lease, store_.Acquire(upload.id));
-  return TusWriteSink::Open(*this, request, std::move(lease), std::move(upload), checksum,
+  return TusWriteSink::Open(*this, request, *std::move(slot), std::move(lease), std::move(upload),
+                            checksum,
                             /*created=*/true);
 }
 
@@ -206,13 +209,14 @@ SinkOrStatus TusRoutes::StartPatch(http::Request& request) {
   ASSIGN_OR_RETURN(TusUpload upload, OwnUpload(request, who));
   if (auto refused = CheckVersion(request)) return std::make_unique<DrainSink>(std::move(*refused));
   if (!CarriesChunk(request)) {
-    return Refuse(request, 415,
-                  absl::StrCat("a PATCH carries Content-Type: ",
-                               common::AsAbsl(tus::kChunkContentType)));
+    return Refuse(
+        request, 415,
+        absl::StrCat("a PATCH carries Content-Type: ", common::AsAbsl(tus::kChunkContentType)));
   }
   ASSIGN_OR_RETURN(uint64_t offset,
                    tus::ParseCount(request.headers.Get("Upload-Offset"), "Upload-Offset"));
   ASSIGN_OR_RETURN(std::optional<tus::Checksum> checksum, ChecksumOf(request));
+  ASSIGN_OR_RETURN(UploadSlot slot, UploadSlot::Take(context_));
   absl::StatusOr<TusStore::Lease> lease = store_.Acquire(upload.id);
   if (!lease.ok()) return Refuse(request, 423, common::AsStd(lease.status().message()));
   // Read again under the lease: a PATCH that just ended moved the offset.
@@ -232,7 +236,7 @@ SinkOrStatus TusRoutes::StartPatch(http::Request& request) {
     AddUploadHeaders(upload, response);
     return std::make_unique<DrainSink>(std::move(response));
   }
-  return TusWriteSink::Open(*this, request, std::move(*lease), std::move(upload),
+  return TusWriteSink::Open(*this, request, std::move(slot), std::move(*lease), std::move(upload),
                             std::move(checksum), /*created=*/false);
 }
 
@@ -241,14 +245,14 @@ absl::StatusOr<std::string> TusRoutes::Complete(TusUpload& upload) {
   const fs::path data = store_.DataPath(upload.id);
   absl::StatusOr<metadata::VideoMetadata> video = [&]() -> absl::StatusOr<metadata::VideoMetadata> {
     ASSIGN_OR_RETURN(metadata::Visibility visibility, ParseVisibility(upload.visibility));
-    return AcceptVideo(context_,
-                       {.filename = upload.filename, .visibility = visibility, .owner = upload.owner},
-                       [&data](const fs::path& target) -> absl::Status {
-                         std::error_code ec;
-                         fs::create_directories(target.parent_path(), ec);
-                         if (ec) return common::FsError(ec, "cannot create", target.parent_path());
-                         return common::RenameDurably(data, target);
-                       });
+    return AcceptVideo(
+        context_, {.filename = upload.filename, .visibility = visibility, .owner = upload.owner},
+        [&data](const fs::path& target) -> absl::Status {
+          std::error_code ec;
+          fs::create_directories(target.parent_path(), ec);
+          if (ec) return common::FsError(ec, "cannot create", target.parent_path());
+          return common::RenameDurably(data, target);
+        });
   }();
   if (video.ok()) {
     upload.state = TusUpload::State::kDone;
@@ -309,8 +313,8 @@ http::Response TusRoutes::Status(http::Request& request) {
   }
   http::Response response =
       head ? http::Response::Text(200, "")
-           : http::Response::Json(200, status.dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace));
+           : http::Response::Json(
+                 200, status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   response.headers.Set("Upload-Length", absl::StrCat(upload->length));
   AddUploadHeaders(*upload, response);
   return response;
@@ -323,7 +327,8 @@ http::Response TusRoutes::Terminate(http::Request& request) {
   absl::StatusOr<TusUpload> upload = OwnUpload(request, *who);
   if (!upload.ok()) return WithVersion(http::Response::Error(request, upload.status()));
   absl::StatusOr<TusStore::Lease> lease = store_.Acquire(upload->id);
-  if (!lease.ok()) return WithVersion(http::ErrorResponse(request, 423, common::AsStd(lease.status().message())));
+  if (!lease.ok())
+    return WithVersion(http::ErrorResponse(request, 423, common::AsStd(lease.status().message())));
   if (absl::Status removed = store_.Remove(upload->id); !removed.ok()) {
     return WithVersion(http::Response::Error(request, removed));
   }

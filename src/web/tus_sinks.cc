@@ -11,14 +11,16 @@
 #include "spdlog/spdlog.h"
 #include "web/tus_routes.h"
 #include "web/video_json.h"
+#include "web/web_metrics.h"
 
 namespace dvs::web {
 
 absl::StatusOr<std::unique_ptr<TusWriteSink>> TusWriteSink::Open(
-    TusRoutes& routes, const http::Request& request, TusStore::Lease lease, TusUpload upload,
-    std::optional<tus::Checksum> checksum, bool created) {
-  std::unique_ptr<TusWriteSink> sink(new TusWriteSink(
-      routes, request, std::move(lease), std::move(upload), std::move(checksum), created));
+    TusRoutes& routes, const http::Request& request, UploadSlot slot, TusStore::Lease lease,
+    TusUpload upload, std::optional<tus::Checksum> checksum, bool created) {
+  std::unique_ptr<TusWriteSink> sink(new TusWriteSink(routes, request, std::move(slot),
+                                                      std::move(lease), std::move(upload),
+                                                      std::move(checksum), created));
   const std::filesystem::path path = routes.store().DataPath(sink->upload_.id);
   ASSIGN_OR_RETURN(sink->fd_, common::OpenFd(path, O_WRONLY | O_CREAT));
   // Bytes past the durable offset are what a crash left half-written.
@@ -29,10 +31,11 @@ absl::StatusOr<std::unique_ptr<TusWriteSink>> TusWriteSink::Open(
   return sink;
 }
 
-TusWriteSink::TusWriteSink(TusRoutes& routes, const http::Request& request,
+TusWriteSink::TusWriteSink(TusRoutes& routes, const http::Request& request, UploadSlot slot,
                            TusStore::Lease lease, TusUpload upload,
                            std::optional<tus::Checksum> checksum, bool created)
     : routes_(routes),
+      slot_(std::move(slot)),
       lease_(std::move(lease)),
       upload_(std::move(upload)),
       start_(upload_.offset),
@@ -51,18 +54,18 @@ TusWriteSink::~TusWriteSink() {
                  kept.message());
     return;
   }
-  spdlog::info("upload {}: a chunk was cut short; kept {} bytes (offset {})", upload_.id,
-               written_, upload_.offset);
+  spdlog::info("upload {}: a chunk was cut short; kept {} bytes (offset {})", upload_.id, written_,
+               upload_.offset);
 }
 
 absl::Status TusWriteSink::Consume(std::string_view chunk) {
   if (chunk.size() > upload_.length - start_ - written_) {
     settled_ = true;  // nothing of this chunk is kept
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the chunk goes past the upload's length (", upload_.length, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the chunk goes past the upload's length (", upload_.length, " bytes)"));
   }
-  absl::Status written =
-      common::WriteAll(fd_.get(), chunk, routes_.store().DataPath(upload_.id));
+  UploadBytesCounter().Inc(static_cast<double>(chunk.size()));
+  absl::Status written = common::WriteAll(fd_.get(), chunk, routes_.store().DataPath(upload_.id));
   if (!written.ok()) {
     settled_ = true;
     return written;

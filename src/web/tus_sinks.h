@@ -14,6 +14,7 @@
 #include "http/message.h"
 #include "web/tus_protocol.h"
 #include "web/tus_store.h"
+#include "web/upload.h"
 
 namespace dvs::web {
 
@@ -33,9 +34,10 @@ class TusWriteSink final : public http::BodySink {
  public:
   // `upload` is read under `lease`; the chunk starts at upload.offset.
   // `created`: the answer to a creation (201 with Location), else 204.
+  // `slot`: the chunk's place among the uploads received at once.
   static absl::StatusOr<std::unique_ptr<TusWriteSink>> Open(
-      TusRoutes& routes, const http::Request& request, TusStore::Lease lease, TusUpload upload,
-      std::optional<tus::Checksum> checksum, bool created);
+      TusRoutes& routes, const http::Request& request, UploadSlot slot, TusStore::Lease lease,
+      TusUpload upload, std::optional<tus::Checksum> checksum, bool created);
   // A chunk cut short (the connection broke) keeps the bytes that arrived,
   // made durable first, unless it carried a checksum that can no longer be
   // checked.
@@ -45,14 +47,16 @@ class TusWriteSink final : public http::BodySink {
   http::Response Finish() override;
 
  private:
-  TusWriteSink(TusRoutes& routes, const http::Request& request, TusStore::Lease lease,
-               TusUpload upload, std::optional<tus::Checksum> checksum, bool created);
+  TusWriteSink(TusRoutes& routes, const http::Request& request, UploadSlot slot,
+               TusStore::Lease lease, TusUpload upload, std::optional<tus::Checksum> checksum,
+               bool created);
   // Syncs the bytes written and saves the offset after them.
   absl::Status Commit();
   http::Response Answer();
 
   TusRoutes& routes_;
   http::Request head_;  // method, path and headers: for error answers
+  UploadSlot slot_;
   TusStore::Lease lease_;
   TusUpload upload_;
   const uint64_t start_;

@@ -18,8 +18,8 @@
 #include "spdlog/spdlog.h"
 #include "web/upload_wait.h"
 #include "web/video_json.h"
-#include "web/web_metrics.h"
 #include "web/visibility.h"
+#include "web/web_metrics.h"
 
 namespace dvs::web {
 namespace {
@@ -69,14 +69,10 @@ class SpoolFile {
 
 class UploadSink final : public http::BodySink {
  public:
-  // Counted in context.in_flight by MakeUploadSink; counted out here.
-  ~UploadSink() override {
-    --context_.in_flight;
-    UploadsInFlightGauge().Add(-1);
-  }
-  UploadSink(const UploadContext& context, const http::Request& request, std::string boundary,
-             std::string owner)
+  UploadSink(const UploadContext& context, UploadSlot slot, const http::Request& request,
+             std::string boundary, std::string owner)
       : context_(context),
+        slot_(std::move(slot)),
         owner_(std::move(owner)),
         wants_json_(request.WantsJson()),
         wait_(request.QueryParam("wait").value_or("0") == "1"),
@@ -138,6 +134,7 @@ class UploadSink final : public http::BodySink {
   absl::StatusOr<metadata::VideoMetadata> Accept();
 
   const UploadContext& context_;
+  UploadSlot slot_;
   const std::string owner_;
   http::Request head_;
   const bool wants_json_;
@@ -218,6 +215,12 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
   ASSIGN_OR_RETURN(std::string boundary, http::MultipartBoundary(*content_type));
   // A bad ?visibility= is refused before the body is read.
   RETURN_IF_ERROR(ParseVisibility(request.QueryParam("visibility").value_or("public")).status());
+  ASSIGN_OR_RETURN(UploadSlot slot, UploadSlot::Take(context));
+  return std::make_unique<UploadSink>(context, std::move(slot), request, std::move(boundary),
+                                      std::move(owner));
+}
+
+absl::StatusOr<UploadSlot> UploadSlot::Take(const UploadContext& context) {
   const int limit = context.options.max_concurrent_uploads;
   if (context.in_flight.fetch_add(1) >= limit) {
     --context.in_flight;
@@ -225,7 +228,14 @@ absl::StatusOr<std::unique_ptr<http::BodySink>> MakeUploadSink(http::Request& re
                                                      " are being received); try again shortly"));
   }
   UploadsInFlightGauge().Add(1);
-  return std::make_unique<UploadSink>(context, request, std::move(boundary), std::move(owner));
+  return UploadSlot(context.in_flight);
+}
+
+void UploadSlot::Release() {
+  if (in_flight_ == nullptr) return;
+  --*in_flight_;
+  UploadsInFlightGauge().Add(-1);
+  in_flight_ = nullptr;
 }
 
 }  // namespace dvs::web

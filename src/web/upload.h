@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -26,6 +27,29 @@ struct UploadContext {
   VideoProcessor& processor;
   // Uploads being received now (at most options.max_concurrent_uploads).
   mutable std::atomic<int> in_flight{0};
+};
+
+// One of the --max-uploads places for a body being received, by either
+// upload path (the form's POST /upload or a tus chunk). The sink receiving
+// the body holds it; it is freed when the sink goes. Move-only.
+class UploadSlot {
+ public:
+  // ResourceExhausted (429) when every place is taken.
+  [[nodiscard]] static absl::StatusOr<UploadSlot> Take(const UploadContext& context);
+  UploadSlot(UploadSlot&& other) noexcept : in_flight_(std::exchange(other.in_flight_, nullptr)) {}
+  UploadSlot& operator=(UploadSlot&& other) noexcept {
+    if (this != &other) {
+      Release();
+      in_flight_ = std::exchange(other.in_flight_, nullptr);
+    }
+    return *this;
+  }
+  ~UploadSlot() { Release(); }
+
+ private:
+  void Release();
+  explicit UploadSlot(std::atomic<int>& in_flight) : in_flight_(&in_flight) {}
+  std::atomic<int>* in_flight_;  // null once moved from
 };
 
 // What an uploader said about a complete upload.

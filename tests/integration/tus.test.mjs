@@ -113,6 +113,45 @@ async function patch(url, offset, bytes, extra = {}, headers = authHeaders(web.u
   });
 }
 
+// Starts a PATCH at offset 0 that announces the whole big video but sends
+// only `sent` bytes of it and stalls; resolves with its socket.
+async function stalledPatch(baseUrl, url, sent) {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise((resolve) => socket.on('connect', resolve));
+  const auth = authHeaders(baseUrl).Authorization;
+  socket.write(`PATCH ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: ${auth}\r\n` +
+    'Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n' +
+    `Content-Length: ${bigBytes.length}\r\n\r\n`);
+  socket.write(bigBytes.subarray(0, sent));
+  return socket;
+}
+
+// Sends one request on a raw socket; resolves with all it got back. A client
+// still sending when the server answers early (429) and closes may see EPIPE
+// before it reads the answer (fetch does), so refusals are read this way.
+async function rawExchange(baseUrl, method, pathname, headers, body) {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = net.connect(Number(port), hostname);
+  let answer = '';
+  socket.on('data', (chunk) => { answer += chunk; });
+  const fields = { Host: `${hostname}:${port}`, ...authHeaders(baseUrl), ...headers,
+    'Content-Length': String(body.length) };
+  socket.write(`${method} ${pathname} HTTP/1.1\r\n` +
+    Object.entries(fields).map(([name, value]) => `${name}: ${value}\r\n`).join('') + '\r\n');
+  socket.write(body);
+  await new Promise((resolve) => { socket.on('close', resolve); socket.on('error', resolve); });
+  return answer;
+}
+
+async function rawFormUpload(baseUrl, filename, bytes) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes]), filename);
+  const request = new Request(`${baseUrl}/upload`, { method: 'POST', body: form });
+  return rawExchange(baseUrl, 'POST', '/upload', { 'Content-Type': request.headers.get('content-type') },
+    Buffer.from(await request.arrayBuffer()));
+}
+
 // The source file a finished upload became (kept in the job folder, as
 // nothing transcodes here).
 async function sourceOf(webDir, id) {
@@ -198,6 +237,7 @@ test('a chunk whose checksum does not match gets 460 and the offset does not mov
   const wrong = createHash('sha1').update('other bytes').digest('base64');
   let response = await patch(url, 0, first, { 'Upload-Checksum': `sha1 ${wrong}` });
   assert.equal(response.status, 460);
+  assert.equal(response.statusText, 'Checksum Mismatch');
   assert.equal((await head(url)).headers.get('upload-offset'), '0');
   response = await patch(url, 0, first, { 'Upload-Checksum': 'md5 AAAAAAAAAAAAAAAAAAAAAA==' });
   assert.equal(response.status, 400, 'an algorithm the server does not offer');
@@ -217,15 +257,8 @@ test('a PATCH at the wrong offset is 409, one while another runs is 423, a cut o
   const url = await createUpload(web.url, 'contended.mp4', bigBytes.length);
   assert.equal((await patch(url, 10, smallBytes.subarray(0, 10))).status, 409);
   // A PATCH that sends part of its body and stalls holds the upload.
-  const { hostname, port, pathname } = new URL(url);
-  const socket = net.connect(Number(port), hostname);
-  await new Promise((resolve) => socket.on('connect', resolve));
-  const auth = authHeaders(web.url).Authorization;
   const sent = 400000;
-  socket.write(`PATCH ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: ${auth}\r\n` +
-    'Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n' +
-    `Content-Length: ${bigBytes.length}\r\n\r\n`);
-  socket.write(bigBytes.subarray(0, sent));
+  const socket = await stalledPatch(web.url, url, sent);
   // Offset 5 is wrong either way: 409 when free, 423 while the other PATCH runs.
   await eventually(async () => (await patch(url, 5, smallBytes.subarray(0, 10))).status === 423,
     'a concurrent PATCH to be refused with 423', 20000);
@@ -240,6 +273,26 @@ test('a PATCH at the wrong offset is 409, one while another runs is 423, a cut o
   const { patches } = await tusUpload(web.url, bigBytes, 'contended.mp4', { uploadUrl: url });
   assert.equal(patches[0], offset);
   assert.equal(sha256(await sourceOf(path.join(dir, 'a'), 'contended')), sha256(bigBytes));
+});
+
+test('a tus chunk being received takes one of the --max-uploads places, like a form upload', async () => {
+  await mkdir(path.join(dir, 'one'));
+  const one = await startWeb(path.join(dir, 'one'), ['--jobs', '0', '--max-uploads', '1']);
+  try {
+    const url = await createUpload(one.url, 'slot.mp4', bigBytes.length);
+    const socket = await stalledPatch(one.url, url, 100000);
+    const other = await createUpload(one.url, 'other.mp4', smallBytes.length);
+    await eventually(async () => /^HTTP\/1\.1 429 [^]*too many uploads at once/.test(
+      await rawExchange(one.url, 'PATCH', new URL(other).pathname, { ...CHUNK, 'Upload-Offset': '0' }, smallBytes)),
+    'a second chunk to be refused with 429', 20000);
+    assert.match(await rawFormUpload(one.url, 'form.mp4', smallBytes), /^HTTP\/1\.1 429 [^]*too many uploads/);
+    socket.destroy();
+    // The place is free again once the stalled chunk has ended.
+    await eventually(async () => (await patch(other, 0, smallBytes, {}, authHeaders(one.url))).status === 204,
+      'the second chunk to be taken once the first ended', 20000);
+  } finally {
+    await one.stop();
+  }
 });
 
 test('termination: DELETE answers 204 and the upload and its bytes are gone', async () => {
