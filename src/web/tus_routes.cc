@@ -240,10 +240,27 @@ SinkOrStatus TusRoutes::StartPatch(http::Request& request) {
                             std::move(checksum), /*created=*/false);
 }
 
+std::optional<metadata::VideoMetadata> TusRoutes::AcceptedBeforeACrash(const TusUpload& upload) {
+  std::error_code ec;
+  if (fs::exists(store_.DataPath(upload.id), ec) || ec) return std::nullopt;
+  absl::StatusOr<std::string> id = common::SlugFromFilename(upload.filename);
+  if (!id.ok()) return std::nullopt;
+  absl::StatusOr<metadata::VideoMetadata> video = context_.metadata.Read(*id);
+  if (!video.ok() || video->owner != upload.owner) return std::nullopt;
+  return *std::move(video);
+}
+
 absl::StatusOr<std::string> TusRoutes::Complete(TusUpload& upload) {
   if (upload.state == TusUpload::State::kDone) return upload.video_id;
   const fs::path data = store_.DataPath(upload.id);
   absl::StatusOr<metadata::VideoMetadata> video = [&]() -> absl::StatusOr<metadata::VideoMetadata> {
+    // AcceptVideo moves the bytes away only once the video's record exists:
+    // with the bytes gone and a video of that name and owner there, it had
+    // made the video when the server stopped before saving the outcome.
+    if (std::optional<metadata::VideoMetadata> made = AcceptedBeforeACrash(upload)) {
+      spdlog::info("upload {} had become video {} before a restart", upload.id, made->id);
+      return *std::move(made);
+    }
     ASSIGN_OR_RETURN(metadata::Visibility visibility, ParseVisibility(upload.visibility));
     return AcceptVideo(
         context_, {.filename = upload.filename, .visibility = visibility, .owner = upload.owner},

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,7 +30,7 @@
 namespace dvs::web {
 
 struct TusOptions {
-  uint64_t max_size = 8ull << 30;                        // Tus-Max-Size; over it is 413
+  uint64_t max_size = 8ull << 30;                             // Tus-Max-Size; over it is 413
   std::chrono::milliseconds expiry = std::chrono::hours(24);  // --upload-expiry
 };
 
@@ -56,6 +57,9 @@ class TusRoutes {
   http::Response Options(http::Request& request);
   http::Response Status(http::Request& request);
   http::Response Terminate(http::Request& request);
+  // The video a complete upload had become when the server stopped before it
+  // saved that outcome; nullopt when it had not.
+  std::optional<metadata::VideoMetadata> AcceptedBeforeACrash(const TusUpload& upload);
   // Who asks, allowed to upload; an error status otherwise.
   absl::StatusOr<access::Principal> Uploader(const http::Request& request);
   // The route's upload, when it is `who`'s (else NotFound).

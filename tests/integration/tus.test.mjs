@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -228,6 +228,32 @@ test('an upload spanning a kill -9 and a restart of dvs web completes', async ()
   const { patches } = await tusUpload(server.url, bigBytes, 'killed.mp4', { uploadUrl: url });
   assert.equal(patches[0], offset);
   assert.equal(sha256(await sourceOf(webDir, 'killed')), sha256(bigBytes));
+  await server.stop();
+});
+
+test('a server stopped after it made the video but before it saved the upload\'s outcome: the upload ends done', async () => {
+  const webDir = path.join(dir, 'outcome');
+  await mkdir(webDir);
+  let server = await startWeb(webDir, ['--jobs', '0']);
+  const url = await createUpload(server.url, 'outcome.mp4', smallBytes.length);
+  const id = new URL(url).pathname.split('/').pop();
+  assert.equal((await patch(url, 0, smallBytes, {}, authHeaders(server.url))).status, 204);
+  await server.stop('SIGKILL');
+  // What a crash between the video's record and the upload's outcome leaves:
+  // every byte received, the bytes moved into the video, the upload not done.
+  const info = path.join(webDir, 'data', 'work', 'tus', id, 'info');
+  const before = await readFile(info, 'utf8');
+  assert.match(before, /^state=done$/m);
+  await writeFile(info, before.replace(/^state=done$/m, 'state=receiving').replace(/^video_id=.*$/m, 'video_id='));
+  server = await startWeb(webDir, ['--jobs', '0']);
+  const status = await (await fetch(`${server.url}/api/uploads/${id}`, { headers: authHeaders(server.url) })).json();
+  assert.equal(status.state, 'done', JSON.stringify(status));
+  assert.equal(status.video_id, 'outcome');
+  const again = await patch(`${server.url}/api/uploads/${id}`, smallBytes.length, Buffer.alloc(0), {},
+    authHeaders(server.url));
+  assert.equal(again.status, 204);
+  assert.equal(again.headers.get('video-location'), '/videos/outcome');
+  assert.equal(sha256(await sourceOf(webDir, 'outcome')), sha256(smallBytes));
   await server.stop();
 });
 
