@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "access/http_rules.h"
+#include "access/password.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace dvs::access {
 namespace {
@@ -100,6 +102,77 @@ absl::StatusOr<IssuedToken> Accounts::IssueToken(const Principal& who,
     return absl::PermissionDeniedError("a token may not grant scopes it does not have");
   }
   return tokens_.Issue(who.user, wanted, TokenKind::kApi, ttl_s, label);
+}
+
+absl::StatusOr<User> Accounts::ChangeUser(const Principal& who, std::string_view name,
+                                          const UserChange& change, std::string_view address) {
+  const bool manager = Decide(who, Action::kManageUsers) == Decision::kAllow;
+  const bool self = !who.anonymous() && who.user == name;
+  if (change.admin.has_value() && !manager) {
+    return absl::PermissionDeniedError("only administrators may make or unmake administrators");
+  }
+  if (change.password.has_value() && !self && !manager) {
+    return absl::PermissionDeniedError("only the user or an administrator may set a password");
+  }
+  std::optional<std::string> hash;
+  if (change.password.has_value()) {
+    if (self) RETURN_IF_ERROR(CheckCurrentPassword(name, change.current_password, address));
+    RETURN_IF_ERROR(ValidatePassword(*change.password));
+    ASSIGN_OR_RETURN(hash, HashPassword(*change.password));
+  }
+  if (change.admin == false) RETURN_IF_ERROR(KeepAnAdministrator(name));
+  ASSIGN_OR_RETURN(User user, users_.Update(name, [&](User& user) {
+    if (hash.has_value()) user.password_hash = *hash;
+    if (change.admin.has_value()) user.admin = *change.admin;
+    return absl::OkStatus();
+  }));
+  if (hash.has_value()) {
+    // Every credential but the one this change came with.
+    RETURN_IF_ERROR(
+        tokens_
+            .RevokeWhere(name,
+                         [&](const Token& token) { return !(self && token.id == who.token_id); })
+            .status());
+  } else if (!user.admin) {
+    RETURN_IF_ERROR(
+        tokens_
+            .RevokeWhere(name, [](const Token& token) { return (token.scopes & kScopeAdmin) != 0; })
+            .status());
+  }
+  return user;
+}
+
+absl::Status Accounts::CheckCurrentPassword(std::string_view name,
+                                            const std::optional<std::string>& current,
+                                            std::string_view address) {
+  if (!current.has_value()) {
+    return absl::InvalidArgumentError("to change your password, give the current one too");
+  }
+  absl::StatusOr<Principal> checked = IdentifyByPassword(name, *current, address);
+  if (checked.status().code() == absl::StatusCode::kUnauthenticated) {
+    return absl::PermissionDeniedError("the current password is wrong");
+  }
+  return checked.status();
+}
+
+absl::Status Accounts::DeleteUser(const Principal& who, std::string_view name) {
+  if (Decide(who, Action::kManageUsers) != Decision::kAllow) {
+    return absl::PermissionDeniedError("only administrators may delete users");
+  }
+  ASSIGN_OR_RETURN(User user, users_.Read(name));
+  if (user.admin) RETURN_IF_ERROR(KeepAnAdministrator(name));
+  RETURN_IF_ERROR(users_.Delete(name));
+  // After the record: a login that raced the delete cannot mint a new one.
+  return tokens_.RevokeWhere(name, [](const Token&) { return true; }).status();
+}
+
+absl::Status Accounts::KeepAnAdministrator(std::string_view name) {
+  ASSIGN_OR_RETURN(std::vector<User> users, users_.List());
+  for (const User& user : users) {
+    if (user.admin && user.name != name) return absl::OkStatus();
+  }
+  return absl::AbortedError(
+      absl::StrCat("\"", common::AsAbsl(name), "\" is the last administrator; make another first"));
 }
 
 }  // namespace dvs::access

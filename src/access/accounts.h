@@ -31,6 +31,13 @@ struct Credentials {
   std::string address;                        // the client's address
 };
 
+// What PATCH /api/users/:name may change; unset fields stay as they are.
+struct UserChange {
+  std::optional<std::string> password;
+  std::optional<std::string> current_password;  // needed to change one's own
+  std::optional<bool> admin;
+};
+
 class Accounts {
  public:
   static constexpr char kSessionCookie[] = "dvs_session";
@@ -61,12 +68,34 @@ class Accounts {
                                                        const std::vector<std::string>& scopes,
                                                        int64_t ttl_s, std::string_view label);
 
+  // Changes a user as `who` asks (PATCH /api/users/:name):
+  // - a new password: the user themself, giving their current password
+  //   (PermissionDenied when it is wrong, counted like a failed login), or an
+  //   administrator for anyone. Every other session and token of the user is
+  //   revoked: a new password is what one sets after a leak.
+  // - admin on or off: administrators only. The last administrator cannot be
+  //   demoted (Aborted). A demoted user's sessions and tokens that carry the
+  //   admin scope are revoked.
+  // PermissionDenied when `who` may not; NotFound for no such user.
+  [[nodiscard]] absl::StatusOr<User> ChangeUser(const Principal& who, std::string_view name,
+                                                const UserChange& change, std::string_view address);
+  // Deletes a user and revokes their sessions and tokens: administrators
+  // only, never the last administrator (Aborted). Their videos stay theirs.
+  [[nodiscard]] absl::Status DeleteUser(const Principal& who, std::string_view name);
+
   UserStore& users() { return users_; }
   TokenStore& tokens() { return tokens_; }
 
  private:
   absl::StatusOr<Principal> IdentifyByPassword(std::string_view user, std::string_view password,
                                                std::string_view address);
+  // OK when `current` is `name`'s password: InvalidArgument when missing,
+  // PermissionDenied when wrong (counted like a failed login).
+  absl::Status CheckCurrentPassword(std::string_view name,
+                                    const std::optional<std::string>& current,
+                                    std::string_view address);
+  // Aborted when `name` is the only administrator left.
+  absl::Status KeepAnAdministrator(std::string_view name);
 
   UserStore users_;
   TokenStore tokens_;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 
 #include "access/test_store.h"
 #include "gtest/gtest.h"
@@ -150,6 +151,95 @@ std::string Basic(const std::string& user, const std::string& password) {
     out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
   }
   return "Basic " + out;
+}
+
+// User management: alice (not an administrator) and root (one).
+class AccountChangesTest : public AccountsTest {
+ protected:
+  void SetUp() override {
+    AccountsTest::SetUp();
+    ASSERT_TRUE(accounts_.users().Create("root", "root-password", true).ok());
+  }
+  Principal Session(const std::string& user, const std::string& password) {
+    absl::StatusOr<IssuedToken> session = accounts_.Login(user, password, "a");
+    EXPECT_TRUE(session.ok()) << session.status();
+    absl::StatusOr<Principal> who = accounts_.Identify({.session_cookie = session->secret});
+    EXPECT_TRUE(who.ok());
+    secrets_[user] = session->secret;
+    return *who;
+  }
+  bool Valid(const std::string& secret) {
+    absl::StatusOr<Principal> who = accounts_.Identify({.authorization = "Bearer " + secret});
+    return who.ok() && !who->anonymous();
+  }
+  std::map<std::string, std::string> secrets_;
+};
+
+TEST_F(AccountChangesTest, ANewOwnPasswordNeedsTheCurrentOneAndEndsEveryOtherSession) {
+  Principal alice = Session("alice", "alice-password");
+  absl::StatusOr<IssuedToken> other = accounts_.Login("alice", "alice-password", "b");
+  ASSERT_TRUE(other.ok());
+  UserChange change{.password = "a-new-password"};
+  EXPECT_EQ(accounts_.ChangeUser(alice, "alice", change, "a").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  change.current_password = "wrong-password";
+  EXPECT_EQ(accounts_.ChangeUser(alice, "alice", change, "a").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  change.current_password = "alice-password";
+  ASSERT_TRUE(accounts_.ChangeUser(alice, "alice", change, "a").ok());
+  EXPECT_FALSE(accounts_.Login("alice", "alice-password", "a").ok());
+  EXPECT_TRUE(accounts_.Login("alice", "a-new-password", "a").ok());
+  EXPECT_FALSE(Valid(other->secret));     // the other session ended
+  EXPECT_TRUE(Valid(secrets_["alice"]));  // the one that asked goes on
+}
+
+TEST_F(AccountChangesTest, OnlyAnAdministratorSetsAnotherUsersPasswordOrRole) {
+  Principal alice = Session("alice", "alice-password");
+  Principal root = Session("root", "root-password");
+  EXPECT_EQ(accounts_.ChangeUser(alice, "root", {.password = "taken-over!"}, "a").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_.ChangeUser(alice, "alice", {.admin = true}, "a").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(accounts_.ChangeUser(root, "alice", {.password = "reset-by-root"}, "a").ok());
+  EXPECT_TRUE(accounts_.Login("alice", "reset-by-root", "a").ok());
+  EXPECT_FALSE(Valid(secrets_["alice"]));  // her sessions ended with the reset
+  EXPECT_EQ(accounts_.ChangeUser(root, "nobody", {.admin = true}, "a").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(AccountChangesTest, ADemotedAdministratorLosesTheAdminScopeAtOnce) {
+  Principal root = Session("root", "root-password");
+  ASSERT_TRUE(accounts_.ChangeUser(root, "alice", {.admin = true}, "a").ok());
+  Principal alice = Session("alice", "alice-password");
+  absl::StatusOr<IssuedToken> admin_token = accounts_.IssueToken(alice, {"admin"}, 600, "");
+  absl::StatusOr<IssuedToken> upload_token = accounts_.IssueToken(alice, {"upload"}, 600, "");
+  ASSERT_TRUE(admin_token.ok() && upload_token.ok());
+  ASSERT_TRUE(accounts_.ChangeUser(root, "alice", {.admin = false}, "a").ok());
+  EXPECT_FALSE(Valid(admin_token->secret));
+  EXPECT_FALSE(Valid(secrets_["alice"]));  // a session carries every scope of its user
+  EXPECT_TRUE(Valid(upload_token->secret));
+}
+
+TEST_F(AccountChangesTest, TheLastAdministratorCannotBeDemotedOrDeleted) {
+  Principal root = Session("root", "root-password");
+  EXPECT_EQ(accounts_.ChangeUser(root, "root", {.admin = false}, "a").status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(accounts_.DeleteUser(root, "root").code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(accounts_.ChangeUser(root, "alice", {.admin = true}, "a").ok());
+  EXPECT_TRUE(accounts_.ChangeUser(root, "root", {.admin = false}, "a").ok());
+}
+
+TEST_F(AccountChangesTest, ADeletedUserCanNeitherLogInNorUseTheirTokens) {
+  Principal alice = Session("alice", "alice-password");
+  Principal root = Session("root", "root-password");
+  absl::StatusOr<IssuedToken> token = accounts_.IssueToken(alice, {"upload"}, 600, "");
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(accounts_.DeleteUser(alice, "root").code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(accounts_.DeleteUser(root, "alice").ok());
+  EXPECT_FALSE(accounts_.Login("alice", "alice-password", "a").ok());
+  EXPECT_FALSE(Valid(token->secret));
+  EXPECT_FALSE(Valid(secrets_["alice"]));
+  EXPECT_EQ(accounts_.DeleteUser(root, "alice").code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

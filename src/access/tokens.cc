@@ -187,4 +187,18 @@ absl::StatusOr<std::vector<Token>> TokenStore::ListFor(std::string_view user) {
   return tokens;
 }
 
+absl::StatusOr<size_t> TokenStore::RevokeWhere(
+    std::string_view user, const std::function<bool(const Token& token)>& which) {
+  ASSIGN_OR_RETURN(std::vector<Token> tokens, ListFor(user));
+  size_t revoked = 0;
+  for (const Token& token : tokens) {
+    if (!which(token)) continue;
+    absl::Status status = Revoke(token.id, user);
+    if (absl::IsNotFound(status)) continue;  // gone meanwhile
+    RETURN_IF_ERROR(status);
+    ++revoked;
+  }
+  return revoked;
+}
+
 }  // namespace dvs::access

@@ -73,6 +73,10 @@ class TokenStore {
   [[nodiscard]] absl::StatusOr<size_t> DropExpired();
   // The user's live tokens (no secrets), oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<Token>> ListFor(std::string_view user);
+  // Revokes each of the user's tokens and sessions for which `which` holds;
+  // returns how many.
+  [[nodiscard]] absl::StatusOr<size_t> RevokeWhere(
+      std::string_view user, const std::function<bool(const Token& token)>& which);
 
   static std::string IdOf(std::string_view secret);
 

@@ -72,6 +72,40 @@ absl::StatusOr<User> UserStore::Authenticate(std::string_view name, std::string_
   return user;
 }
 
+absl::StatusOr<std::vector<User>> UserStore::List() {
+  std::vector<User> users;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(metadata::SmallRecordPage page, store_.ListSmall(kKind, after, 200));
+    for (const metadata::SmallRecord& record : page.records) {
+      ASSIGN_OR_RETURN(User user, ParseUser(record.value));
+      users.push_back(std::move(user));
+      after = record.key;
+    }
+    if (!page.more || page.records.empty()) return users;
+  }
+}
+
+absl::StatusOr<User> UserStore::Update(std::string_view name,
+                                       const std::function<absl::Status(User&)>& change) {
+  RETURN_IF_ERROR(common::ValidateName(name, "user name"));
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(metadata::SmallRecord record, store_.ReadSmall(kKind, name));
+    ASSIGN_OR_RETURN(User user, ParseUser(record.value));
+    RETURN_IF_ERROR(change(user));
+    absl::Status written = store_.WriteSmall(kKind, name, UserJson(user), record.revision).status();
+    if (written.code() != absl::StatusCode::kAborted || attempt == 4) {
+      RETURN_IF_ERROR(written);
+      return user;
+    }
+  }
+}
+
+absl::Status UserStore::Delete(std::string_view name) {
+  RETURN_IF_ERROR(common::ValidateName(name, "user name"));
+  return store_.DeleteSmall(kKind, name);
+}
+
 absl::StatusOr<bool> UserStore::Any() {
   ASSIGN_OR_RETURN(metadata::SmallRecordPage page, store_.ListSmall(kKind, "", 1));
   return !page.records.empty();

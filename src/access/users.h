@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,6 +41,15 @@ class UserStore {
   [[nodiscard]] absl::StatusOr<User> Authenticate(std::string_view name, std::string_view password);
   // True when at least one user exists.
   [[nodiscard]] absl::StatusOr<bool> Any();
+  // Every user, by name.
+  [[nodiscard]] absl::StatusOr<std::vector<User>> List();
+  // Applies `change` to the user and stores the result, by compare-and-set
+  // (a concurrent change on another server is read again and re-applied).
+  // NotFound when there is no such user; `change`'s error as it is.
+  [[nodiscard]] absl::StatusOr<User> Update(std::string_view name,
+                                            const std::function<absl::Status(User&)>& change);
+  // NotFound when there is no such user.
+  [[nodiscard]] absl::Status Delete(std::string_view name);
 
  private:
   metadata::SmallRecordStore& store_;

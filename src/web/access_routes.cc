@@ -155,6 +155,10 @@ http::Response DeleteToken(http::Request& request, AccessGate& gate) {
   return http::Response::Text(204, "");
 }
 
+Json UserJson(const access::User& user) {
+  return Json{{"name", user.name}, {"admin", user.admin}, {"created_at_ms", user.created_at_ms}};
+}
+
 http::Response PostUser(http::Request& request, AccessGate& gate) {
   absl::StatusOr<access::Principal> who = gate.Identify(request);
   absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
@@ -173,10 +177,64 @@ http::Response PostUser(http::Request& request, AccessGate& gate) {
       gate.accounts().users().Create(name.get<std::string>(), password.get<std::string>(),
                                      admin.is_boolean() && admin.get<bool>());
   if (!user.ok()) return http::Response::Error(request, user.status());
-  return http::Response::Json(
-      201,
-      Json{{"name", user->name}, {"admin", user->admin}, {"created_at_ms", user->created_at_ms}}
-          .dump());
+  return http::Response::Json(201, UserJson(*user).dump());
+}
+
+http::Response ListUsers(http::Request& request, AccessGate& gate) {
+  absl::StatusOr<access::Principal> who = gate.Identify(request);
+  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
+  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<std::vector<access::User>> users = gate.accounts().users().List();
+  if (!users.ok()) return http::Response::Error(request, users.status());
+  Json list = Json::array();
+  for (const access::User& user : *users) list.push_back(UserJson(user));
+  return http::Response::Json(200, Json{{"users", std::move(list)}}.dump());
+}
+
+// The fields of a PATCH /api/users/:name body; InvalidArgument for others.
+absl::StatusOr<access::UserChange> ParseUserChange(const Json& body) {
+  access::UserChange change;
+  bool ok = true;
+  for (const auto& [key, value] : body.items()) {
+    if ((key == "password" || key == "current_password") && value.is_string()) {
+      (key == "password" ? change.password : change.current_password) = value.get<std::string>();
+    } else if (key == "admin" && value.is_boolean()) {
+      change.admin = value.get<bool>();
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok || (!change.password && !change.admin)) {
+    return absl::InvalidArgumentError(
+        "expected {\"password\": text, \"current_password\": text (for your own), "
+        "\"admin\": true/false}, with password or admin");
+  }
+  return change;
+}
+
+http::Response PatchUser(http::Request& request, AccessGate& gate) {
+  absl::StatusOr<access::Principal> who = gate.Identify(request);
+  absl::Status allowed = who.ok() && who->anonymous()
+                             ? absl::UnauthenticatedError("log in to change an account")
+                             : who.status();
+  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<Json> body = JsonBody(request);
+  if (!body.ok()) return http::Response::Error(request, body.status());
+  absl::StatusOr<access::UserChange> change = ParseUserChange(*body);
+  if (!change.ok()) return http::Response::Error(request, change.status());
+  absl::StatusOr<access::User> user =
+      gate.accounts().ChangeUser(*who, request.params.at(0), *change, request.remote_address);
+  if (!user.ok()) return http::Response::Error(request, user.status());
+  return http::Response::Json(200, UserJson(*user).dump());
+}
+
+http::Response DeleteUser(http::Request& request, AccessGate& gate) {
+  absl::StatusOr<access::Principal> who = gate.Identify(request);
+  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
+  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::Status deleted = gate.accounts().DeleteUser(*who, request.params.at(0));
+  if (!deleted.ok()) return http::Response::Error(request, deleted);
+  return http::Response::Text(204, "");
 }
 
 }  // namespace
@@ -197,6 +255,12 @@ void RegisterAccessRoutes(http::Router& router, AccessGate& gate) {
              [&gate](http::Request& request) { return DeleteToken(request, gate); });
   router.Add("POST", "/api/users",
              [&gate](http::Request& request) { return PostUser(request, gate); });
+  router.Add("GET", "/api/users",
+             [&gate](http::Request& request) { return ListUsers(request, gate); });
+  router.Add("PATCH", "/api/users/:name",
+             [&gate](http::Request& request) { return PatchUser(request, gate); });
+  router.Add("DELETE", "/api/users/:name",
+             [&gate](http::Request& request) { return DeleteUser(request, gate); });
 }
 
 }  // namespace dvs::web

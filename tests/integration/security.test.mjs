@@ -292,6 +292,56 @@ describe('sessions and CSRF', () => {
   });
 });
 
+// After the login tests: the failed logins here count against 127.0.0.1.
+describe('managing accounts', () => {
+  const basic = (user, password) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+  const patchUser = (name, body, headers) => fetch(`${web.url}/api/users/${name}`, {
+    method: 'PATCH', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+
+  test('a user changes their own password with the current one; the old password and their tokens stop working', async () => {
+    assert.equal((await createUser('carol', 'carol-password')).status, 201);
+    const token = await makeToken(web.url, { user: 'carol', password: 'carol-password', scopes: ['upload'], ttl_s: 600 });
+    const wrong = await patchUser('carol', { password: 'carol-new-password', current_password: 'nope-nope' },
+      basic('carol', 'carol-password'));
+    assert.equal(wrong.status, 403, await wrong.text());
+    const missing = await patchUser('carol', { password: 'carol-new-password' }, basic('carol', 'carol-password'));
+    assert.equal(missing.status, 400, await missing.text());
+    const changed = await patchUser('carol', { password: 'carol-new-password', current_password: 'carol-password' },
+      basic('carol', 'carol-password'));
+    assert.equal(changed.status, 200, await changed.text());
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('carol', 'carol-password') })).status, 401);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: bearer(token) })).status, 401);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('carol', 'carol-new-password') })).status, 200);
+  });
+
+  test('a non-admin cannot set another user\'s password, make themself admin, list or delete users: 403', async () => {
+    assert.equal((await patchUser('alice', { password: 'taken-over!' }, basic('bob', bob.password))).status, 403);
+    assert.equal((await patchUser('bob', { admin: true }, basic('bob', bob.password))).status, 403);
+    assert.equal((await fetch(`${web.url}/api/users`, { headers: basic('bob', bob.password) })).status, 403);
+    assert.equal((await fetch(`${web.url}/api/users/alice`, { method: 'DELETE', headers: basic('bob', bob.password) })).status, 403);
+    assert.equal((await patchUser('alice', { admin: 'yes' }, authHeaders(web.url))).status, 400);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('alice', alice.password) })).status, 200);
+  });
+
+  test('an administrator lists users, resets a password, and deletes a user, whose videos stay theirs', async () => {
+    const list = await (await fetch(`${web.url}/api/users`, { headers: authHeaders(web.url) })).json();
+    assert.deepEqual(list.users.map((u) => u.name).filter((n) => ['admin', 'alice', 'bob'].includes(n)), ['admin', 'alice', 'bob']);
+    assert.ok(list.users.every((u) => !('password_hash' in u)));
+    assert.equal((await createUser('dave', 'dave-password')).status, 201);
+    assert.equal((await patchUser('dave', { password: 'reset-by-admin' }, authHeaders(web.url))).status, 200);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('dave', 'reset-by-admin') })).status, 200);
+    const deleted = await fetch(`${web.url}/api/users/dave`, { method: 'DELETE', headers: authHeaders(web.url) });
+    assert.equal(deleted.status, 204);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('dave', 'reset-by-admin') })).status, 401);
+    assert.equal((await fetch(`${web.url}/api/users/dave`, { method: 'DELETE', headers: authHeaders(web.url) })).status, 404);
+    const last = await patchUser('admin', { admin: false }, authHeaders(web.url));
+    assert.equal(last.status, 409);
+    assert.match(await last.text(), /last administrator/);
+    await assertVideoIntact();
+  });
+});
+
 describe('Host', () => {
   test('a foreign Host (DNS rebinding): 421, also for writes', async () => {
     for (const request of [
