@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "nlohmann/json.hpp"
 #include "web/pages.h"
@@ -237,6 +238,41 @@ http::Response DeleteUser(http::Request& request, AccessGate& gate) {
   return http::Response::Text(204, "");
 }
 
+http::Response AccountForm(int status, std::string_view user, std::string_view error,
+                           std::string_view notice = {}) {
+  http::Response response = http::Response::Html(status, AccountPage(user, error, notice));
+  response.headers.Set("Cache-Control", "no-store");
+  return response;
+}
+
+http::Response ToLogin() { return http::Response::Redirect(303, "/login?next=/account"); }
+
+http::Response GetAccount(http::Request& request, AccessGate& gate) {
+  access::Principal who = gate.Viewer(request);
+  if (who.anonymous()) return ToLogin();
+  const bool changed = request.QueryParam("changed").value_or("") == "1";
+  return AccountForm(200, who.user, "",
+                     changed ? "Your password was changed; your other sessions ended." : "");
+}
+
+// The account page's form: the same change as PATCH /api/users/:name.
+http::Response PostPassword(http::Request& request, AccessGate& gate) {
+  access::Principal who = gate.Viewer(request);
+  if (who.anonymous()) return ToLogin();
+  std::map<std::string, std::string> form = FormFields(request.body);
+  if (form["password"] != form["repeat"]) {
+    return AccountForm(400, who.user, "The two new passwords differ.");
+  }
+  absl::StatusOr<access::User> changed = gate.accounts().ChangeUser(
+      who, who.user, {.password = form["password"], .current_password = form["current"]},
+      request.remote_address);
+  if (!changed.ok()) {
+    return AccountForm(common::HttpStatusFor(changed.status().code()), who.user,
+                       common::AsStd(changed.status().message()));
+  }
+  return http::Response::Redirect(303, "/account?changed=1");
+}
+
 }  // namespace
 
 void RegisterAccessRoutes(http::Router& router, AccessGate& gate) {
@@ -255,6 +291,10 @@ void RegisterAccessRoutes(http::Router& router, AccessGate& gate) {
              [&gate](http::Request& request) { return DeleteToken(request, gate); });
   router.Add("POST", "/api/users",
              [&gate](http::Request& request) { return PostUser(request, gate); });
+  router.Add("GET", "/account",
+             [&gate](http::Request& request) { return GetAccount(request, gate); });
+  router.Add("POST", "/account/password",
+             [&gate](http::Request& request) { return PostPassword(request, gate); });
   router.Add("GET", "/api/users",
              [&gate](http::Request& request) { return ListUsers(request, gate); });
   router.Add("PATCH", "/api/users/:name",

@@ -20,10 +20,12 @@ std::string AccountBar(const Viewer& viewer) {
   if (viewer.user.empty()) {
     return "<nav class=\"account\"><a id=\"login-link\" href=\"/login\">Log in</a></nav>";
   }
-  return absl::StrCat("<nav class=\"account\"><span id=\"logged-in-user\">",
-                      HtmlEscape(viewer.user),
-                      "</span> <form method=\"post\" action=\"/logout\"><button id=\"logout\" "
-                      "type=\"submit\">Log out</button></form></nav>");
+  return absl::StrCat(
+      "<nav class=\"account\"><a href=\"/account\" title=\"Your account\">"
+      "<span id=\"logged-in-user\">",
+      HtmlEscape(viewer.user),
+      "</span></a> <form method=\"post\" action=\"/logout\"><button id=\"logout\" "
+      "type=\"submit\">Log out</button></form></nav>");
 }
 
 std::string Layout(std::string_view title, std::string_view head_extra, std::string_view body,
@@ -207,6 +209,31 @@ std::string LoginPage(std::string_view error, std::string_view user, std::string
                    "<input type=\"hidden\" name=\"next\" value=\"",
                    HtmlEscape(next),
                    "\"><button type=\"submit\">Log in</button></form></section>"));
+}
+
+std::string AccountPage(std::string_view user, std::string_view error, std::string_view notice) {
+  std::string message =
+      !error.empty()    ? absl::StrCat("<p class=\"error\" id=\"account-error\" role=\"alert\">",
+                                       HtmlEscape(error), "</p>")
+      : !notice.empty() ? absl::StrCat("<p class=\"notice\" id=\"account-notice\" role=\"status\">",
+                                       HtmlEscape(notice), "</p>")
+                        : "";
+  return Layout(
+      "Your account", "",
+      absl::StrCat("<section class=\"login\"><h1>", HtmlEscape(user), "</h1>", message,
+                   "<h2>Change your password</h2>"
+                   "<form id=\"password-form\" method=\"post\" action=\"/account/password\">"
+                   "<label>Current password <input name=\"current\" type=\"password\" "
+                   "autocomplete=\"current-password\" required></label>"
+                   "<label>New password (8 characters or more) <input name=\"password\" "
+                   "type=\"password\" autocomplete=\"new-password\" minlength=\"8\" "
+                   "required></label>"
+                   "<label>New password again <input name=\"repeat\" type=\"password\" "
+                   "autocomplete=\"new-password\" minlength=\"8\" required></label>"
+                   "<button type=\"submit\">Change password</button></form>"
+                   "<p class=\"details\">Your other sessions and your API tokens end when the "
+                   "password changes.</p></section>"),
+      AccountBar(Viewer{.user = std::string(user)}));
 }
 
 std::string VideoPage(const metadata::VideoMetadata& meta, double progress,

@@ -27,6 +27,9 @@ std::string IndexPage(const metadata::VideoPage& page, const ProgressOf& progres
 // The login form (works without JavaScript); `error` is shown above it,
 // `next` is carried to where a successful login goes.
 std::string LoginPage(std::string_view error, std::string_view user, std::string_view next);
+// The account page of a logged-in `user`: a form to change the password
+// (works without JavaScript); `error` or `notice` is shown above it.
+std::string AccountPage(std::string_view user, std::string_view error, std::string_view notice);
 // What the video page shows beyond the record: where the player fetches
 // (signed URLs for a private video; empty: /content/ paths), and the
 // visibility form for the video's owner.

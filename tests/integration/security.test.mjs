@@ -324,6 +324,38 @@ describe('managing accounts', () => {
     assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('alice', alice.password) })).status, 200);
   });
 
+  test('the account page changes one\'s password with a plain form; anonymous visitors are sent to log in', async () => {
+    const anonymous = await fetch(`${web.url}/account`, { redirect: 'manual' });
+    assert.equal(anonymous.status, 303);
+    assert.equal(anonymous.headers.get('location'), '/login?next=/account');
+    assert.equal((await createUser('erin', 'erin-password')).status, 201);
+    const cookie = `dvs_session=${sessionOf(await login(web.url, 'erin', 'erin-password'))}`;
+    const page = await fetch(`${web.url}/account`, { headers: { Cookie: cookie } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<form id="password-form" method="post" action="\/account\/password">/);
+    const post = (fields) => fetch(`${web.url}/account/password`, {
+      method: 'POST', redirect: 'manual', body: new URLSearchParams(fields),
+      headers: { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin' },
+    });
+    const differ = await post({ current: 'erin-password', password: 'erin-new-password', repeat: 'erin-other-password' });
+    assert.equal(differ.status, 400);
+    assert.match(await differ.text(), /The two new passwords differ/);
+    const changed = await post({ current: 'erin-password', password: 'erin-new-password', repeat: 'erin-new-password' });
+    assert.equal(changed.status, 303);
+    assert.equal(changed.headers.get('location'), '/account?changed=1');
+    const after = await fetch(`${web.url}/account?changed=1`, { headers: { Cookie: cookie } });
+    assert.match(await after.text(), /id="account-notice"[^>]*>Your password was changed/);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('erin', 'erin-new-password') })).status, 200);
+    // Cross-site, riding the cookie: refused like every other cookie write.
+    const forged = await fetch(`${web.url}/account/password`, {
+      method: 'POST', redirect: 'manual',
+      body: new URLSearchParams({ current: 'erin-new-password', password: 'attacker-pass', repeat: 'attacker-pass' }),
+      headers: { Cookie: cookie, 'Sec-Fetch-Site': 'cross-site' },
+    });
+    assert.equal(forged.status, 403);
+    assert.equal((await fetch(`${web.url}/api/tokens`, { headers: basic('erin', 'erin-new-password') })).status, 200);
+  });
+
   test('an administrator lists users, resets a password, and deletes a user, whose videos stay theirs', async () => {
     const list = await (await fetch(`${web.url}/api/users`, { headers: authHeaders(web.url) })).json();
     assert.deepEqual(list.users.map((u) => u.name).filter((n) => ['admin', 'alice', 'bob'].includes(n)), ['admin', 'alice', 'bob']);
