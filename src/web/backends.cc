@@ -354,6 +354,7 @@ absl::Status Backends::OpenS3(const WebConfig& config) {
                                              : s3.status().code(),
         absl::StrCat("cannot use the S3 store: ", s3.status().message()));
   }
+  s3_ = s3->get();
   s3_content_ = std::move(*s3);
   content_ = s3_content_.get();
   return absl::OkStatus();

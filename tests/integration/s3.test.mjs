@@ -14,12 +14,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startWeb, upload,
-  waitForVideo } from './harness.mjs';
+  waitForVideo, waitUntil } from './harness.mjs';
 import { startSwift } from './swift.mjs';
 
 const run = promisify(execFile);
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const BUCKET = 'dvs-videos';
 const PREFIX = 'site-a';
@@ -62,15 +61,6 @@ async function uploadReady(name, bytes) {
   return video;
 }
 
-// Waits until `check()` holds (true) or the deadline passes; returns the last value.
-async function eventually(check, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value === true || Date.now() > deadline) return value;
-    await sleep(250);
-  }
-}
 
 before(async () => {
   dir = await makeTempDir('dvs-s3-');
@@ -141,7 +131,7 @@ test('a stopped store gives 503 with its reason, and serving resumes when it is 
   } finally {
     await store.startProxy();
   }
-  const back = await eventually(async () => {
+  const back = await waitUntil(async () => {
     const response = await fetch(url);
     const bytes = Buffer.from(await response.arrayBuffer());
     return response.status === 200 && sha256(bytes) === file.sha256 ? true : response.status;
@@ -194,7 +184,7 @@ test('a store that stops answering: every call times out (DVS_S3_TIMEOUT_S), rea
     const during = await upload(server.url, 'during.mp4', small, json);
     assert.equal(during.status, 202, await during.clone().text());
     const slowWrite = /video during[^\n]*: PUT [^\n]*(timed out|too slow)/i;
-    const timedOut = await eventually(() => slowWrite.test(server.log()), 120000);
+    const timedOut = await waitUntil(() => slowWrite.test(server.log()), 120000);
     assert.equal(timedOut, true, `a write of video during timed out:\n${server.log().slice(-3000)}`);
   } finally {
     store.resumeProxy();
@@ -202,7 +192,7 @@ test('a store that stops answering: every call times out (DVS_S3_TIMEOUT_S), rea
   // Then down for good: the job fails, and is retried once the store is back.
   await store.stopProxy();
   try {
-    const retried = await eventually(() => /job of during failed \(will retry\)/.test(server.log()), 120000);
+    const retried = await waitUntil(() => /job of during failed \(will retry\)/.test(server.log()), 120000);
     assert.equal(retried, true, `the job failed and waits for a retry:\n${server.log().slice(-3000)}`);
   } finally {
     await store.startProxy();
@@ -220,7 +210,7 @@ test('deleting a video removes every object of it from the bucket', async () => 
   const deleted = await fetch(`${web.url}/api/videos/${video.id}`,
     { method: 'DELETE', headers: authHeaders(web.url) });
   assert.equal(deleted.status, 204);
-  const gone = await eventually(async () => {
+  const gone = await waitUntil(async () => {
     const left = await store.listKeys(BUCKET, prefix);
     return left.length === 0 ? true : left;
   });

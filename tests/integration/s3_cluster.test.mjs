@@ -11,7 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startWeb, upload,
-  waitForVideo } from './harness.mjs';
+  waitForVideo, waitUntil } from './harness.mjs';
 import { startEtcdCluster } from './etcd_cluster.mjs';
 import { startSwift } from './swift.mjs';
 
@@ -56,15 +56,6 @@ async function unservedFiles(web, id) {
   return failures;
 }
 
-// Waits until `check()` gives true or 60 s pass; returns its last value.
-async function eventually(check, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value === true || Date.now() > deadline) return value;
-    await sleep(250);
-  }
-}
 
 async function uploadTo(web, name, clipOptions) {
   const clip = await makeClip(path.join(dir, name), clipOptions);
@@ -109,7 +100,7 @@ test('A killed -9 while transcoding: B finishes the job from the source kept in 
   assert.ok(generation, `A claimed a rendition task:\n${webs.a.log().slice(-3000)}`);
   // Swift's listings may lag behind its writes (container updates left pending
   // under load): looked at until seen.
-  const kept = await eventually(async () => {
+  const kept = await waitUntil(async () => {
     const keys = await store.listKeys(BUCKET, `${PREFIX}/${id}/${generation}.source/`);
     return keys.includes(`${PREFIX}/${id}/${generation}.source/source`) || keys;
   });
@@ -121,7 +112,7 @@ test('A killed -9 while transcoding: B finishes the job from the source kept in 
   assert.match(webs.b.log(), new RegExp(`job of ${id}: taken over from process`));
   assert.match(webs.b.log(), new RegExp(`fetched the source of video ${id}`));
   assert.deepEqual(await unservedFiles(webs.b, id), []);
-  const left = await eventually(async () => {
+  const left = await waitUntil(async () => {
     const keys = await store.listKeys(BUCKET, `${PREFIX}/${id}/${generation}.source/`);
     return keys.length === 0 || keys;
   });
@@ -140,7 +131,7 @@ test('a delete through B removes every object of the video from the bucket', asy
   const deleted = await fetch(`${webs.b.url}/api/videos/${gone}`,
     { method: 'DELETE', headers: authHeaders(webs.b.url) });
   assert.equal(deleted.status, 204, await deleted.text());
-  const left = await eventually(async () => {
+  const left = await waitUntil(async () => {
     const keys = await store.listKeys(BUCKET, `${PREFIX}/${gone}/`);
     return keys.length === 0 || keys;
   });
