@@ -182,6 +182,15 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->envname("DVS_CACHE_MB")
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
+  web->add_flag("--s3-redirect", config.s3_redirect,
+                "s3: answer GETs of large files of public videos with a 307 to a presigned URL "
+                "of the store")
+      ->envname("DVS_S3_REDIRECT");
+  web->add_option("--s3-redirect-min-kb", config.s3_redirect_min_kb,
+                  "s3: files from this size up are redirected (with --s3-redirect)")
+      ->envname("DVS_S3_REDIRECT_MIN_KB")
+      ->check(CLI::Range(0, 1 << 22))
+      ->capture_default_str();
   web->add_option("--replicas", config.replicas, "nw: copies of each file, on a first start")
       ->envname("DVS_REPLICAS")
       ->check(CLI::Range(1, 64))

@@ -62,7 +62,7 @@ App::App(AppOptions options, metadata::VideoMetadataService& metadata,
   signer_ = std::make_unique<access::PlaybackSigner>(
       options_.playback_key.value_or(access::RandomPlaybackKey()), options_.now_ms);
   playback_ = std::make_unique<PlaybackRoutes>(
-      ContentStores{metadata_, *indexes_, content_}, gate_, *signer_, options_.now_ms,
+      Stores(), gate_, *signer_, options_.now_ms,
       [this](const metadata::VideoMetadata& meta) { return ProgressOf(meta); });
 }
 
@@ -94,12 +94,12 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/videos/:id", bind(&App::VideoPage));
   // Private videos' files go to the worker, which asks who is asking.
   router.Add("GET", "/content/:id/:file", bind(&App::Content), [this](http::Request& request) {
-    return ServeContentAtHand(
-        request, request.params.at(0), request.params.at(1),
-        ContentStores{metadata_, *indexes_, content_}, [](const metadata::VideoMetadata& meta) {
-          return meta.visibility == metadata::Visibility::kPrivate ? NoSuchVideo(meta.id)
-                                                                   : absl::OkStatus();
-        });
+    return ServeContentAtHand(request, request.params.at(0), request.params.at(1), Stores(),
+                              [](const metadata::VideoMetadata& meta) {
+                                return meta.visibility == metadata::Visibility::kPrivate
+                                           ? NoSuchVideo(meta.id)
+                                           : absl::OkStatus();
+                              });
   });
   router.Add("GET", "/api/videos", bind(&App::ListVideosJson));
   router.Add("GET", "/api/videos/:id", bind(&App::VideoJson));
@@ -273,6 +273,11 @@ http::Response App::VideoJson(http::Request& request) {
   return http::Response::Json(200, web::VideoJson(*meta, ProgressOf(*meta), index->get()));
 }
 
+ContentStores App::Stores() {
+  return ContentStores{metadata_, *indexes_, content_,
+                       options_.content_redirect.url_for ? &options_.content_redirect : nullptr};
+}
+
 // Stops the job first so that it cannot store files after they are removed.
 http::Response App::DeleteVideo(http::Request& request) {
   absl::StatusOr<access::Principal> who = gate_.Identify(request);
@@ -316,8 +321,7 @@ http::Response App::RetryVideo(http::Request& request) {
 }
 
 http::Response App::Content(http::Request& request) {
-  return ServeContent(request, request.params.at(0), request.params.at(1),
-                      ContentStores{metadata_, *indexes_, content_},
+  return ServeContent(request, request.params.at(0), request.params.at(1), Stores(),
                       [this, &request](const metadata::VideoMetadata& meta) {
                         bool hidden = meta.visibility == metadata::Visibility::kPrivate &&
                                       !MaySee(gate_.Viewer(request), meta);

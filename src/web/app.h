@@ -19,6 +19,7 @@
 #include "media/probe.h"
 #include "media/transcoder.h"
 #include "metadata/metadata_service.h"
+#include "web/content_route.h"
 
 namespace dvs::web {
 
@@ -70,6 +71,8 @@ struct AppOptions {
   std::optional<access::PlaybackSigner::Key> playback_key;
   std::function<int64_t()> now_ms;  // Unix time in ms; the system clock when unset
   JobOptions jobs;
+  // --s3-redirect: off unless url_for is set.
+  ContentRedirect content_redirect;
 };
 
 class App {
@@ -99,6 +102,8 @@ class App {
 
  private:
   void LoadStaticFiles();
+  // Where /content/ and /play/ find a video's files.
+  ContentStores Stores();
   // The video named by the route's :id, or InvalidArgument / NotFound.
   absl::StatusOr<metadata::VideoMetadata> ReadVideo(const http::Request& request);
   // The progress shown for a video: 1 when ready, else what was published.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -169,6 +170,19 @@ absl::StatusOr<std::string> S3Secret(const std::string& name) {
       absl::StrCat("s3 content needs ", name, " (or ", file_variable, ", a file holding it)"));
 }
 
+// The whole number in the environment variable `name`, from `min` to `max`;
+// nullopt when it is unset or empty.
+absl::StatusOr<std::optional<int>> WholeNumberFromEnv(const char* name, int min, int max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  int value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " \"", text, "\" must be a whole number from ", min, " to ", max));
+  }
+  return value;
+}
+
 std::chrono::milliseconds SecondsToMs(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
@@ -320,14 +334,16 @@ absl::Status Backends::OpenS3(const WebConfig& config) {
   if (const char* region = std::getenv("DVS_S3_REGION"); region != nullptr && *region != '\0') {
     options.client.credentials.region = region;
   }
-  if (const char* mb = std::getenv("DVS_S3_PART_MB"); mb != nullptr && *mb != '\0') {
-    int part_mb = 0;
-    if (!absl::SimpleAtoi(mb, &part_mb) || part_mb < 5 || part_mb > 5120) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("DVS_S3_PART_MB \"", mb, "\" must be a whole number from 5 to 5120"));
-    }
+  ASSIGN_OR_RETURN(std::optional<int> part_mb, WholeNumberFromEnv("DVS_S3_PART_MB", 5, 5120));
+  if (part_mb.has_value()) {
     // Files larger than one part go up in parts.
-    options.upload.part_size = options.upload.multipart_threshold = uint64_t(part_mb) << 20;
+    options.upload.part_size = options.upload.multipart_threshold = uint64_t(*part_mb) << 20;
+  }
+  ASSIGN_OR_RETURN(std::optional<int> timeout_s, WholeNumberFromEnv("DVS_S3_TIMEOUT_S", 1, 3600));
+  if (timeout_s.has_value()) {
+    // One knob for both: a call without a file body, and a stalled transfer.
+    options.client.request_timeout = options.client.stall_timeout =
+        std::chrono::seconds(*timeout_s);
   }
   absl::StatusOr<std::unique_ptr<content::S3ContentService>> s3 =
       content::S3ContentService::Open(std::move(options));
@@ -338,6 +354,7 @@ absl::Status Backends::OpenS3(const WebConfig& config) {
                                              : s3.status().code(),
         absl::StrCat("cannot use the S3 store: ", s3.status().message()));
   }
+  s3_ = s3->get();
   s3_content_ = std::move(*s3);
   content_ = s3_content_.get();
   return absl::OkStatus();

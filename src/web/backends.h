@@ -28,6 +28,7 @@ class RingChangeLock;
 class NetworkContentService;
 class CachedContentService;
 class ClusterAdmin;
+class S3ContentService;
 }  // namespace dvs::content
 
 namespace dvs::web {
@@ -46,7 +47,8 @@ class Backends {
   // cluster (null unless nw).
   const content::CachedContentService* cache() const;
   content::NetworkContentService* network() { return network_content_.get(); }
-  content::ClusterAdmin* cluster_admin();  // null unless nw
+  content::ClusterAdmin* cluster_admin();          // null unless nw
+  content::S3ContentService* s3() { return s3_; }  // null unless s3
 
  private:
   Backends() = default;
@@ -67,6 +69,7 @@ class Backends {
   std::unique_ptr<content::VideoContentService> cache_;      // in front of the content backend
   std::unique_ptr<admin::AdminServer> admin_server_;
   content::VideoContentService* content_ = nullptr;
+  content::S3ContentService* s3_ = nullptr;  // s3_content_, when s3
   std::string description_;
 };
 

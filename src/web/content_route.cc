@@ -132,6 +132,24 @@ absl::Status NoSuchFile(std::string_view id, std::string_view file) {
       absl::StrCat("video \"", AsAbsl(id), "\" has no file \"", AsAbsl(file), "\""));
 }
 
+// The 307 to the store's own URL of the file, when --s3-redirect applies.
+std::optional<http::Response> RedirectFor(http::Request& request,
+                                          const metadata::VideoMetadata& meta,
+                                          const metadata::StoredFile& stored,
+                                          const ContentStores& stores) {
+  const ContentRedirect* redirect = stores.redirect;
+  if (redirect == nullptr || meta.visibility != metadata::Visibility::kPublic ||
+      stored.size < redirect->min_bytes) {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::string> url = redirect->url_for(meta.ContentFolder(), stored.name);
+  if (!url.ok()) return http::Response::Error(request, url.status());
+  http::Response response = http::Response::Redirect(307, *std::move(url));
+  // The URL expires: caches may not keep the redirect.
+  response.headers.Set("Cache-Control", "no-store");
+  return response;
+}
+
 }  // namespace
 
 std::string_view ContentTypeFor(std::string_view filename) {
@@ -168,6 +186,9 @@ http::Response ServeContent(http::Request& request, std::string_view id, std::st
   if (!index.ok()) return http::Response::Error(request, index.status());
   const metadata::StoredFile* stored = (*index)->Find(file);
   if (stored == nullptr) return http::Response::Error(request, NoSuchFile(id, file));
+  if (std::optional<http::Response> moved = RedirectFor(request, *meta, *stored, stores)) {
+    return std::move(*moved);
+  }
   // The recorded SHA-256 lets a cluster pass over a copy that is stale.
   const std::string folder = meta->ContentFolder();
   absl::StatusOr<content::ContentInfo> info = stores.content.Stat(folder, file, stored->sha256);
@@ -193,6 +214,9 @@ std::optional<http::Response> ServeContentAtHand(http::Request& request, std::st
   if (index == nullptr) return std::nullopt;
   const metadata::StoredFile* stored = index->Find(file);
   if (stored == nullptr) return std::nullopt;
+  if (std::optional<http::Response> moved = RedirectFor(request, *meta, *stored, stores)) {
+    return moved;  // signing is quick: no call to the store
+  }
   std::unique_ptr<content::ContentReader> whole =
       stores.content.ReadWithoutWaiting(meta->ContentFolder(), file, stored->sha256);
   if (whole == nullptr) return std::nullopt;

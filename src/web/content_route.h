@@ -6,11 +6,14 @@
 // guard decides who may have a video's files.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "content/content_service.h"
 #include "http/message.h"
 #include "metadata/metadata_service.h"
@@ -20,10 +23,21 @@ namespace dvs::web {
 
 std::string_view ContentTypeFor(std::string_view filename);
 
+// --s3-redirect: files of public videos from `min_bytes` up are answered
+// with a 307 to a URL of the store itself, which then sends the bytes.
+// Private and unlisted videos are always served here.
+struct ContentRedirect {
+  uint64_t min_bytes = 256 << 10;
+  // The URL of file `name` of content folder `folder`.
+  std::function<absl::StatusOr<std::string>(std::string_view folder, std::string_view name)>
+      url_for;
+};
+
 struct ContentStores {
   metadata::VideoMetadataService& metadata;
   FileIndexStore& indexes;
   content::VideoContentService& content;
+  const ContentRedirect* redirect = nullptr;  // none when null
 };
 
 // OK when the asker may have the video's files, else the status to answer

@@ -16,6 +16,7 @@
 #include "common/file_lock.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "content/s3/s3_content_service.h"
 #include "http/server.h"
 #include "jobs/process_id_file.h"
 #include "spdlog/spdlog.h"
@@ -120,6 +121,22 @@ size_t MaxConnections(const WebConfig& config) {
   return fit;
 }
 
+// --s3-redirect: large files of public videos are sent by the store itself.
+absl::Status ConfigureS3Redirect(const WebConfig& config, Backends& backends, AppOptions& options) {
+  if (!config.s3_redirect) return absl::OkStatus();
+  content::S3ContentService* s3 = backends.s3();
+  if (s3 == nullptr) return absl::InvalidArgumentError("--s3-redirect needs s3 content");
+  options.content_redirect = {
+      .min_bytes = uint64_t(config.s3_redirect_min_kb) << 10,
+      .url_for = [s3, expiry = std::chrono::seconds(config.s3_redirect_expiry_s)](
+                     std::string_view folder, std::string_view name) {
+        return s3->PresignedUrl(folder, name, expiry);
+      }};
+  spdlog::info("files of public videos from {} KiB up are redirected to the S3 store",
+               config.s3_redirect_min_kb);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunWebServer(const WebConfig& config) {
@@ -180,6 +197,10 @@ int RunWebServer(const WebConfig& config) {
                   .shared_sources = config.backends.size() > 2 && config.backends[2] != "fs",
                   .keep_failed_ms = int64_t{config.keep_failed_s} * 1000,
                   .timeout_factor = config.timeout_factor};
+  if (absl::Status redirect = ConfigureS3Redirect(config, **backends, options); !redirect.ok()) {
+    spdlog::error("{}", redirect.message());
+    return kExitBadConfiguration;
+  }
   App app(options, (*backends)->metadata(), (*backends)->content(), gate);
 
   http::Router router;

@@ -38,6 +38,11 @@ struct WebConfig {
   int upload_deadline_s = 6 * 3600;
   int min_free_mb = 256;
   int cache_mb = 256;          // hot files kept in memory (0: none)
+  // s3 mode: files of public videos from this size up answered with a 307
+  // to a presigned URL of the store, valid for s3_redirect_expiry_s.
+  bool s3_redirect = false;
+  int s3_redirect_min_kb = 256;
+  int s3_redirect_expiry_s = 900;
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;
   int vnodes = 128;

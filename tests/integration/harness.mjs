@@ -225,6 +225,17 @@ export async function waitForVideo(baseUrl, id, predicate, timeoutMs = 300000) {
   throw new Error(`video ${id} did not settle: ${JSON.stringify(last)}`);
 }
 
+// Calls `check` until it gives true or `timeoutMs` pass; returns its last
+// value (true, or what it gave last: say what was found instead).
+export async function waitUntil(check, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value === true || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 // Sends `request` verbatim and returns the status line's code and the raw text.
 export function rawRequest(baseUrl, request) {
   const { hostname, port } = new URL(baseUrl);

@@ -2,7 +2,9 @@
 // started by the test (swift.mjs). Upload → ready → every file served from
 // the bucket → Range → delete removes every object; the store's refusal of a
 // wrong secret or a missing bucket stops the server at start; a stopped
-// store gives 503, and serving resumes once it is back.
+// store gives 503, and serving resumes once it is back; a store that stops
+// answering makes every call time out (reads 503, start refused, a job
+// retried until it answers again).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,12 +14,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { authHeaders, killLeftoverServers, makeClip, makeTempDir, removeDir, startWeb, upload,
-  waitForVideo } from './harness.mjs';
+  waitForVideo, waitUntil } from './harness.mjs';
 import { startSwift } from './swift.mjs';
 
 const run = promisify(execFile);
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const BUCKET = 'dvs-videos';
 const PREFIX = 'site-a';
@@ -60,15 +61,6 @@ async function uploadReady(name, bytes) {
   return video;
 }
 
-// Waits until `check()` holds (true) or the deadline passes; returns the last value.
-async function eventually(check, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value === true || Date.now() > deadline) return value;
-    await sleep(250);
-  }
-}
 
 before(async () => {
   dir = await makeTempDir('dvs-s3-');
@@ -139,12 +131,76 @@ test('a stopped store gives 503 with its reason, and serving resumes when it is 
   } finally {
     await store.startProxy();
   }
-  const back = await eventually(async () => {
+  const back = await waitUntil(async () => {
     const response = await fetch(url);
     const bytes = Buffer.from(await response.arrayBuffer());
     return response.status === 200 && sha256(bytes) === file.sha256 ? true : response.status;
   });
   assert.equal(back, true, 'the file is served again, with its recorded content');
+});
+
+// The names of the files of `video` that `server` does not serve whole, with
+// their recorded SHA-256.
+async function unservedFiles(server, video) {
+  const failures = [];
+  for (const file of video.files) {
+    const response = await fetch(`${server.url}/content/${video.id}/${file.name}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || sha256(bytes) !== file.sha256) failures.push(`${file.name}: ${response.status}`);
+  }
+  return failures;
+}
+
+test('a store that stops answering: every call times out (DVS_S3_TIMEOUT_S), reads give 503, dvs web will not start; a job whose store went away retries and ends ready once it is back', async () => {
+  const env = s3Env({ DVS_S3_TIMEOUT_S: '2' });
+  const location = `${store.endpoint}/${BUCKET}/site-b`;
+  const server = await startWeb(await folder('timeouts'), ['sqlite', 'data/metadata.db', 's3', location], { env });
+  const json = { headers: { Accept: 'application/json' } };
+  const small = await readFile(await makeClip(path.join(dir, 'small.mp4'), { width: 640, height: 360, seconds: 4 }));
+  const answer = await upload(server.url, 'before.mp4', small, { query: '?wait=1' });
+  assert.equal(answer.status, 200, await answer.clone().text());
+  const before = await waitForVideo(server.url, 'before', (v) => v.state !== 'processing');
+  assert.equal(before.state, 'ready', before.error);
+  const file = before.files.find((f) => f.name.endsWith('.m4s'));  // never read: not in the cache
+
+  store.pauseProxy();
+  try {
+    let started = Date.now();
+    const hung = await fetch(`${server.url}/content/before/${file.name}`);
+    const reason = await hung.text();
+    assert.equal(hung.status, 503, reason);
+    assert.match(reason, /timed out|timeout/i, 'the answer says the store did not answer in time');
+    assert.ok(Date.now() - started < 20000, `answered after ${Date.now() - started} ms`);
+
+    started = Date.now();
+    await assert.rejects(startWeb(await folder('timeouts-start'), ['sqlite', 'data/metadata.db', 's3', location], { env }),
+      (error) => {
+        assert.match(error.message, /dvs exited 1/);
+        assert.match(error.message, /timed out|timeout/i);
+        return true;
+      });
+    assert.ok(Date.now() - started < 20000, `dvs web gave up after ${Date.now() - started} ms`);
+
+    const during = await upload(server.url, 'during.mp4', small, json);
+    assert.equal(during.status, 202, await during.clone().text());
+    const slowWrite = /video during[^\n]*: PUT [^\n]*(timed out|too slow)/i;
+    const timedOut = await waitUntil(() => slowWrite.test(server.log()), 120000);
+    assert.equal(timedOut, true, `a write of video during timed out:\n${server.log().slice(-3000)}`);
+  } finally {
+    store.resumeProxy();
+  }
+  // Then down for good: the job fails, and is retried once the store is back.
+  await store.stopProxy();
+  try {
+    const retried = await waitUntil(() => /job of during failed \(will retry\)/.test(server.log()), 120000);
+    assert.equal(retried, true, `the job failed and waits for a retry:\n${server.log().slice(-3000)}`);
+  } finally {
+    await store.startProxy();
+  }
+  const video = await waitForVideo(server.url, 'during', (v) => v.state !== 'processing', 180000);
+  assert.equal(video.state, 'ready', `${video.error}\n${server.log().slice(-3000)}`);
+  assert.deepEqual(await unservedFiles(server, video), []);
+  await server.stop();
 });
 
 test('deleting a video removes every object of it from the bucket', async () => {
@@ -154,7 +210,7 @@ test('deleting a video removes every object of it from the bucket', async () => 
   const deleted = await fetch(`${web.url}/api/videos/${video.id}`,
     { method: 'DELETE', headers: authHeaders(web.url) });
   assert.equal(deleted.status, 204);
-  const gone = await eventually(async () => {
+  const gone = await waitUntil(async () => {
     const left = await store.listKeys(BUCKET, prefix);
     return left.length === 0 ? true : left;
   });

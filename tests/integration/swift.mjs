@@ -123,7 +123,8 @@ async function waitForPort(port, child, deadlineMs) {
 
 // Starts Swift in `dir` (made empty first). Resolves with the store:
 // { endpoint, accessKey, secretKey, s3(method, urlPath, options), createBucket(name),
-//   listKeys(bucket, prefix), stopProxy(), startProxy(), stop() }.
+//   listKeys(bucket, prefix), stopProxy(), startProxy(), pauseProxy(), resumeProxy(),
+//   stop() }.
 export async function startSwift(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'devices', 'd1'), { recursive: true });
@@ -160,6 +161,7 @@ export async function startSwift(dir) {
   const stopServer = async (server) => {
     const child = server.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT');  // a paused server would not see the SIGTERM until then
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
@@ -213,6 +215,9 @@ export async function startSwift(dir) {
       return keys;
     },
     stopProxy: () => stopServer(servers['proxy-server']),
+    // SIGSTOP: connections are still accepted (by the kernel), never answered.
+    pauseProxy: () => servers['proxy-server'].child.kill('SIGSTOP'),
+    resumeProxy: () => servers['proxy-server'].child.kill('SIGCONT'),
     startProxy: () => start(servers['proxy-server']),
     async stop() {
       for (const server of Object.values(servers).reverse()) await stopServer(server);

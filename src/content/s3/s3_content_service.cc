@@ -8,6 +8,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "content/s3/s3_presign.h"
 #include "content/s3/s3_protocol.h"
 
 namespace dvs::content {
@@ -205,6 +206,15 @@ absl::Status S3ContentService::Delete(std::string_view video_id) {
     if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> S3ContentService::PresignedUrl(std::string_view video_id,
+                                                           std::string_view filename,
+                                                           std::chrono::seconds expires) const {
+  ASSIGN_OR_RETURN(std::string key, KeyFor(video_id, filename));
+  return s3::PresignGet(s3::TargetOf(client_.location(), key), options_.client.credentials,
+                        std::chrono::system_clock::now(), expires)
+      .url;
 }
 
 absl::Status S3ContentService::CheckHealth() {

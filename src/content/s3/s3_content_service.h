@@ -15,6 +15,7 @@
 // Thread-safe: every method may be called from many threads at once.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -50,6 +51,10 @@ class S3ContentService final : public VideoContentService {
   // Lists the folder's objects (ListObjectsV2 by prefix) and deletes each.
   absl::Status Delete(std::string_view video_id) override;
   absl::Status CheckHealth() override;
+  // A URL that GETs the file from the store itself for `expires`, signed
+  // with this service's credentials (--s3-redirect); no call is made.
+  absl::StatusOr<std::string> PresignedUrl(std::string_view video_id, std::string_view filename,
+                                           std::chrono::seconds expires) const;
 
  private:
   explicit S3ContentService(S3ContentOptions options);

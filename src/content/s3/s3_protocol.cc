@@ -80,7 +80,11 @@ std::vector<std::string_view> XmlElements(std::string_view xml, std::string_view
 }
 
 absl::StatusCode CodeFor(long status, std::string_view s3_code) {
-  if (s3_code == "NoSuchBucket") return absl::StatusCode::kFailedPrecondition;
+  // Unavailable, not a fault of the input: Swift under load answers
+  // NoSuchBucket for a bucket that exists (its container server was too slow
+  // to answer the proxy), and a bucket removed by mistake comes back once it
+  // is made again. At start, dvs web stops on it all the same.
+  if (s3_code == "NoSuchBucket") return absl::StatusCode::kUnavailable;
   if (s3_code == "BadDigest" || s3_code == "XAmzContentSHA256Mismatch") {
     return absl::StatusCode::kDataLoss;
   }

@@ -34,7 +34,7 @@ std::string CompleteMultipartBody(const std::vector<std::string>& etags);
 // An S3 error answer as a Status: `status` the HTTP code, `body` the <Error>
 // document (may be empty, as for HEAD). Unavailable for 5xx and 429 (the
 // store is down or busy: callers retry), NotFound for a missing key,
-// FailedPrecondition for a missing bucket, PermissionDenied for 401/403,
+// Unavailable for a missing bucket too (jobs retry), PermissionDenied for 401/403,
 // OutOfRange for 416, DataLoss when the store found the body's SHA-256
 // wrong; the message says what was asked (`what`), the code and the store's
 // own words.
