@@ -95,9 +95,12 @@ test('an upload through the page survives the network going offline midway, comp
   assert.ok(patches.length >= 3, `PATCH offsets: ${patches}`);
   assert.equal(patches.filter((offset) => offset === 0).length, 1, `PATCH offsets: ${patches}`);
 
-  await waitForVideo(web.url, 'Offline-Walk', (video) => video.playable);
+  // The whole ladder, and the DASH player attached: a play() before dash.js
+  // loads its source is cut short by that load ("interrupted by a new load").
+  await waitForVideo(web.url, 'Offline-Walk', (video) => video.state === 'ready');
   await page.click('#upload-status a');
   await page.waitForURL(`${web.url}/videos/Offline-Walk`);
+  await page.waitForFunction(() => window.dvsPlayer, null, { timeout: 30000 });
   await page.evaluate(() => { const video = document.getElementById('player'); video.muted = true; return video.play(); });
   await page.waitForFunction(() => document.getElementById('player').currentTime > 1, null, { timeout: 60000 });
   assert.deepEqual(errors, []);
