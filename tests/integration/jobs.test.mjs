@@ -155,12 +155,8 @@ test('web server A killed -9 during its job: B takes the job over once the lease
 });
 
 // Web servers A and B (running jobs) are stopped first: they share the
-// queue, and took the job (or the killed worker's task) themselves, which is
-// why this test failed 3 of 5 runs before. Still todo until it has passed 5
-// runs in a row with that fix.
-test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, the other finishes it', {
-  todo: 'fix (web servers A and B stopped first) not yet confirmed over 5 runs',
-}, async () => {
+// queue, and would take the job (or the killed worker's task) themselves.
+test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, the other finishes it', async () => {
   await webs.a.stop();
   await webs.b.stop();
   const web = await startWeb(await folder('c'), ['--jobs', '0', '--replicas', '3', 'etcd', etcd.endpoints(), 'nw',
