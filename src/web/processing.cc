@@ -67,6 +67,11 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
   runner.can_run = [this](const jobs::JobRecord& record) {
     return sources_.Reachable(record.source);
   };
+  // A work folder too full for a job's files: claim nothing, look again
+  // later (the web server and `dvs worker` alike, --min-free-mb).
+  runner.ready_to_claim = [this] {
+    return CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes);
+  };
   runner.maintenance = [this] { DropExpiredSources(); };
   runner_ = std::make_unique<jobs::JobRunner>(
       metadata_, options_.now_ms, std::move(runner),
@@ -204,7 +209,8 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   if (meta.state != metadata::VideoState::kProcessing) {
     return absl::CancelledError(absl::StrCat("video ", job.id, " is not processing any more"));
   }
-  // A full work folder is retried later (ResourceExhausted), not failed.
+  // Checked before the claim too; a folder that filled up since is retried
+  // later (ResourceExhausted), not failed.
   RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes));
   {
     std::lock_guard<std::mutex> fetching(fetch_mutex_);
