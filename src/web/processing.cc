@@ -65,7 +65,7 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
   runner.on_failed = [this](const jobs::JobRecord& record) { OnJobFailed(record); };
   // A source in a work folder is only this server's to transcode.
   runner.can_run = [this](const jobs::JobRecord& record) {
-    return sources_.Reachable(record.source);
+    return sources_.Reachable(record.source, SourcePath(record.video_id));
   };
   // A work folder too full for a job's files: claim nothing, look again
   // later (the web server and `dvs worker` alike, --min-free-mb).
@@ -387,7 +387,7 @@ void VideoProcessor::DropExpiredSources() {
   }
   const int64_t now = options_.now_ms();
   for (const jobs::JobRecord& job : *all) {
-    if (job.state != jobs::JobState::kFailed || !sources_.Reachable(job.source) ||
+    if (job.state != jobs::JobState::kFailed || !sources_.Reachable(job.source, SourcePath(job.video_id)) ||
         job.finished_at_ms + options_.jobs.keep_failed_ms > now) {
       continue;
     }

@@ -55,6 +55,18 @@ async function fetchAll(web, id) {
   return { video, failures };
 }
 
+// waitForVideo until `id` is no longer processing, with the logs of the web
+// servers in the error when it does not settle in time.
+async function settle(web, id, timeoutMs) {
+  try {
+    return await waitForVideo(web.url, id, (v) => v.state !== 'processing', timeoutMs);
+  } catch (error) {
+    const logs = Object.entries(webs).map(([name, w]) => `--- web ${name}:\n${w.log().slice(-6000)}`);
+    error.message += `\n${logs.join('\n')}`;
+    throw error;
+  }
+}
+
 before(async () => {
   dir = await makeTempDir('dvs-jobs-');
   etcd = await startEtcdCluster(await folder('etcd'));
@@ -80,7 +92,7 @@ test('two of three storage servers paused for 8 s while a video is stored: it is
   for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGSTOP');
   await sleep(8000);
   for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGCONT');
-  const video = await waitForVideo(webs.a.url, 'blip', (v) => v.state !== 'processing', 120000);
+  const video = await settle(webs.a, 'blip', 120000);
   assert.equal(video.state, 'ready', `${video.error}\n${webs.a.log().slice(-3000)}`);
   assert.match(webs.a.log(), /job of blip failed \(will retry\)/, 'the blip was met, and retried');
   const { failures } = await fetchAll(webs.a, 'blip');
