@@ -33,7 +33,8 @@ class JobSourcesTest : public ::testing::Test {
 
   const fs::path dir_ =
       fs::path(::testing::TempDir()) /
-      ("job_sources_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+      ("job_sources_" +
+       std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   const fs::path a_source_ = dir_ / "a" / "work" / "jobs" / "clip" / "source";
   const fs::path b_source_ = dir_ / "b" / "work" / "jobs" / "clip" / "source";
   std::unique_ptr<content::FsContentService> content_;

@@ -11,8 +11,8 @@
 #include "common/status.h"
 #include "media/ladder.h"
 #include "media/transcoder.h"
-#include "web/disk_space.h"
 #include "spdlog/spdlog.h"
+#include "web/disk_space.h"
 
 namespace dvs::web {
 namespace {
@@ -38,7 +38,6 @@ absl::StatusOr<std::vector<std::string>> OutputFiles(const fs::path& out_dir) {
   });
   return names;
 }
-
 
 void RemoveAll(const fs::path& path) {
   std::error_code ec;
@@ -387,7 +386,8 @@ void VideoProcessor::DropExpiredSources() {
   }
   const int64_t now = options_.now_ms();
   for (const jobs::JobRecord& job : *all) {
-    if (job.state != jobs::JobState::kFailed || !sources_.Reachable(job.source, SourcePath(job.video_id)) ||
+    if (job.state != jobs::JobState::kFailed ||
+        !sources_.Reachable(job.source, SourcePath(job.video_id)) ||
         job.finished_at_ms + options_.jobs.keep_failed_ms > now) {
       continue;
     }
