@@ -226,10 +226,10 @@ fi
 
 if wants workers; then
   log "bench/workers.mjs --seconds $workers_seconds"
-  status=0
+  status=0 started=$(date -u +%FT%TZ) load_start=$(load)
   job node bench/workers.mjs --seconds "$workers_seconds" >"$tmp/workers.out" 2>&1 || status=$?
   fragment workers "Workers" \
-    "A ${workers_seconds} s 720p H.264/AAC clip made by ffmpeg, uploaded to \`dvs web --jobs 0\` on a local cluster (1 etcd member, 3 storage servers): the time from the end of the upload until the whole ladder is ready, with one \`dvs worker\` and then two sharing its tasks (one per rendition, the audio, the packaging); then each task's time. Measured $(date -u +%FT%TZ), load average $(load) at the start." \
+    "A ${workers_seconds} s 720p H.264/AAC clip made by ffmpeg, uploaded to \`dvs web --jobs 0\` on a local cluster (1 etcd member, 3 storage servers): the time from the end of the upload until the whole ladder is ready, with one \`dvs worker\` and then two sharing its tasks (one per rendition, the audio, the packaging); then each task's time. Measured $started, load average $load_start at the start and $(load) at the end." \
     "$tmp/workers.out" "node bench/workers.mjs --seconds $workers_seconds   # DVS_BINARY=<copy of build/dvs>" "$status"
   [ "$status" = 0 ] || failed=1
 fi

@@ -11,7 +11,7 @@
 //
 // --size: the clip's; its ladder is it and each standard rung below it.
 // --jobs: slots per worker. DVS_BINARY picks the binary (build/dvs).
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, startWorker, upload, waitForVideo } from '../tests/integration/harness.mjs';
@@ -49,6 +49,7 @@ try {
   const nodes = [];
   for (const name of ['s1', 's2', 's3']) nodes.push(await startStorage(path.join(dir, name)));
   const content = ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',');
+  await mkdir(path.join(dir, 'web'));
   const web = await startWeb(path.join(dir, 'web'), ['--jobs', '0', '--replicas', '3',
     'etcd', etcd.endpoints(), 'nw', content]);
   const clip = await makeClip(path.join(dir, 'long.mp4'), { width, height, seconds });

@@ -164,7 +164,7 @@ up() {
   for ((i = 0; i < workers; i++)); do start_worker "$i"; done
   say ""
   say "dvs is up:"
-  say "  web        http://$host:$web_port/"
+  say "  web        http://$host:$web_port/   (user admin, password in $dir/web-work/admin-password)"
   say "  admin      $host:$admin_port   (e.g. build/dvs admin status $host:$admin_port)"
   say "  storage    $(storage_nodes)   (cluster token in $token_file)"
   say "  etcd       $(etcd_endpoints)"
@@ -190,6 +190,18 @@ names() {
   worker_names
 }
 
+# A worker serves no HTTP: its log since its last start says whether it
+# claims jobs (a work folder under --min-free-mb claims none).
+worker_health() {
+  local line
+  line=$(awk '/\(worker\) runs up to/ { last = "" } /claims no jobs for now|claims jobs again/ { last = $0 }
+    END { print last }' "$dir/logs/$1.log" 2>/dev/null)
+  case $line in
+    *"claims no jobs"*) echo "claims no jobs: ${line#*): }" ;;
+    *) echo "claims jobs" ;;
+  esac
+}
+
 status() {
   local name pid health
   printf '%-10s %-8s %-8s %s\n' PROCESS PID STATE HEALTH
@@ -199,6 +211,7 @@ status() {
       etcd-*) health=$(curl -fsS -m 2 "http://$host:${etcd_ports[${name#etcd-}]}/health" 2>&1 || true) ;;
       web) health=$(curl -fsS -m 5 "http://$host:$web_port/readyz" 2>&1 || true) ;;
       storage-*) health="$host:${storage_ports[${name#storage-}]}" ;;
+      worker-*) health=$(worker_health "$name") ;;
     esac
     if pid=$(live_pid "$name"); then
       printf '%-10s %-8s %-8s %s\n' "$name" "$pid" running "$health"

@@ -293,6 +293,12 @@ void AddWorkerCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFl
       ->envname("DVS_TIMEOUT_FACTOR")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
+  worker
+      ->add_option("--min-free-mb", config.min_free_mb,
+                   "MiB kept free on the work folder's disk: below it no job is claimed")
+      ->envname("DVS_MIN_FREE_MB")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   worker->add_option("--retry-for", config.retry_for_s, "Seconds retryable errors are retried")
       ->envname("DVS_RETRY_FOR")
       ->check(CLI::Range(0, 30 * 86400))

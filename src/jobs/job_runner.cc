@@ -118,10 +118,24 @@ void JobRunner::Wake() {
 }
 
 absl::StatusOr<bool> JobRunner::RunOne() {
+  if (!ReadyToClaim()) return false;
   ASSIGN_OR_RETURN(std::shared_ptr<Running> running, ClaimNext());
   if (running == nullptr) return false;
   Execute(running);
   return true;
+}
+
+bool JobRunner::ReadyToClaim() {
+  const absl::Status ready = options_.ready_to_claim ? options_.ready_to_claim() : absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ready.ok() && refusing_) {
+    spdlog::info("process {} claims jobs again", options_.process_id);
+  } else if (!ready.ok() && !refusing_) {
+    spdlog::warn("process {} claims no jobs for now (it looks again every {} ms): {}",
+                 options_.process_id, options_.poll_interval.count(), ready.message());
+  }
+  refusing_ = !ready.ok();
+  return ready.ok();
 }
 
 absl::StatusOr<std::shared_ptr<JobRunner::Running>> JobRunner::ClaimNext() {

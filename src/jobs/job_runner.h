@@ -81,6 +81,11 @@ class JobRunner {
     // Can this process run the job at all (has it the source)? Jobs it
     // cannot are left for the others, unclaimed. Unset: every job.
     std::function<bool(const JobRecord& job)> can_run;
+    // Can this process take on any job now (is there room on its work
+    // folder)? An error: it claims nothing this round and looks again after
+    // poll_interval; the reason is logged when it starts and when it ends.
+    // Unset: always.
+    std::function<absl::Status()> ready_to_claim;
     // Housekeeping (dropping the sources of long-failed jobs, say), run on
     // the heartbeat thread soon after Start and then every
     // maintenance_interval.
@@ -111,7 +116,7 @@ class JobRunner {
 
   // One step of a slot, in the caller's thread (the slots call it; tests
   // too): claims the first claimable job in queue order and runs it. false
-  // when there was none to claim.
+  // when there was none to claim, or ready_to_claim said no.
   [[nodiscard]] absl::StatusOr<bool> RunOne();
   // One step of the heartbeat: renews the lease of every job running here.
   void RenewLeases();
@@ -127,6 +132,8 @@ class JobRunner {
     std::atomic<bool> cancel{false};
   };
 
+  // ready_to_claim's verdict now; logs when it turns to no and back to yes.
+  bool ReadyToClaim();
   // Claims the next job and registers it as running here; nullptr if none.
   absl::StatusOr<std::shared_ptr<Running>> ClaimNext();
   // Claims `job`'s task job.task by compare-and-set; nullopt when another
@@ -170,6 +177,7 @@ class JobRunner {
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   uint64_t wakes_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool refusing_ ABSL_GUARDED_BY(mutex_) = false;  // ready_to_claim said no last time
   std::mt19937_64 random_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_;
 };

@@ -204,6 +204,26 @@ TYPED_TEST(JobRunnerTest, ALiveOwnersJobIsLeftAloneAndAnExpiredOnesIsTakenOver) 
   EXPECT_TRUE(this->Gone("clip"));
 }
 
+TYPED_TEST(JobRunnerTest, AProcessNotReadyToClaimLeavesTheJobQueuedUntilItIs) {
+  this->Add("clip");
+  std::atomic<bool> full{true};
+  JobRunner::Options options = this->Fast();
+  options.ready_to_claim = [&full] {
+    return full ? absl::ResourceExhaustedError("the work folder is full") : absl::OkStatus();
+  };
+  auto runner = this->Runner(*this->store_, this->recorder_.Succeed(), options);
+  EXPECT_FALSE(*runner->RunOne());
+  EXPECT_FALSE(*runner->RunOne());
+  EXPECT_EQ(this->recorder_.Runs("clip"), 0);
+  const JobRecord queued = this->Read("clip");
+  EXPECT_TRUE(queued.owner.empty()) << queued.owner;
+  EXPECT_EQ(queued.attempts, 0);
+  full = false;
+  EXPECT_TRUE(*runner->RunOne());
+  EXPECT_EQ(this->recorder_.Runs("clip"), 1);
+  EXPECT_TRUE(this->Gone("clip"));
+}
+
 TYPED_TEST(JobRunnerTest, AProcessResumesItsOwnJobAfterARestartWithoutWaiting) {
   JobRecord job = this->Add("clip");
   job.owner = "0123456789abcdef";

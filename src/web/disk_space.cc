@@ -49,6 +49,12 @@ uint64_t UploadNeeds(std::optional<uint64_t> declared_length) {
 
 absl::Status SpaceVerdict(uint64_t free, uint64_t needed, uint64_t min_free, const fs::path& dir) {
   if (free >= min_free && free - min_free >= needed) return absl::OkStatus();
+  if (needed == 0) {  // the check before a job: the reserve alone
+    return common::InsufficientStorageError(absl::StrFormat(
+        "not enough free space on the server: %s free in %s, under the %s kept free "
+        "(--min-free-mb)",
+        Megabytes(free), dir.string(), Megabytes(min_free)));
+  }
   return common::InsufficientStorageError(absl::StrFormat(
       "not enough free space on the server: %s needed in %s, %s free of which %s is kept free "
       "(--min-free-mb)",

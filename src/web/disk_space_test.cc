@@ -24,7 +24,9 @@ TEST(DiskSpaceTest, WhatWouldEatIntoTheReserveIs507WithTheNumbers) {
 }
 
 TEST(DiskSpaceTest, ADiskAlreadyUnderTheReserveRefusesEvenNothing) {
-  EXPECT_EQ(common::HttpStatusOf(SpaceVerdict(100 * kMiB, 0, 300 * kMiB, "/w")), 507);
+  absl::Status status = SpaceVerdict(100 * kMiB, 0, 300 * kMiB, "/w");
+  EXPECT_EQ(common::HttpStatusOf(status), 507);
+  EXPECT_THAT(status.message(), HasSubstr("100.0 MiB free in /w, under the 300.0 MiB kept free"));
 }
 
 TEST(DiskSpaceTest, OtherResourceExhaustedErrorsStay429) {

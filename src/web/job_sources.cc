@@ -22,6 +22,15 @@ constexpr size_t kChunk = 1 << 20;
 
 fs::path MarkerOf(const fs::path& local) { return local.parent_path() / "source-generation"; }
 
+// Is `source` (a local path a job record names) the file at `local`, in
+// this server's work folder? Another server's work folder may be on this
+// machine too (the local cluster): its files are not this server's to take.
+bool IsOwnLocalFile(std::string_view source, const fs::path& local) {
+  std::error_code ec;
+  const fs::path own = fs::absolute(local, ec);
+  return !ec && fs::path(source) == own && fs::is_regular_file(own, ec);
+}
+
 }  // namespace
 
 JobSources::JobSources(content::VideoContentService& content, bool shared)
@@ -49,19 +58,14 @@ std::string JobSources::Keep(std::string_view id, std::string_view generation,
   return absl::StrCat(kContentPrefix, folder, "/", kFileName);
 }
 
-bool JobSources::Reachable(std::string_view source) const {
-  if (absl::StartsWith(common::AsAbsl(source), kContentPrefix)) return true;
-  std::error_code ec;
-  return fs::is_regular_file(fs::path(source), ec);
+bool JobSources::Reachable(std::string_view source, const fs::path& local) const {
+  return absl::StartsWith(common::AsAbsl(source), kContentPrefix) || IsOwnLocalFile(source, local);
 }
 
 absl::Status JobSources::Fetch(std::string_view source, std::string_view id,
                                std::string_view generation, const fs::path& local) {
   if (!absl::StartsWith(common::AsAbsl(source), kContentPrefix)) {
-    std::error_code ec;
-    if (fs::path(source) == fs::absolute(local) && fs::is_regular_file(local, ec)) {
-      return absl::OkStatus();
-    }
+    if (IsOwnLocalFile(source, local)) return absl::OkStatus();
     return absl::UnavailableError(absl::StrCat("the source of video ", common::AsAbsl(id),
                                                " is in another server's work folder (",
                                                common::AsAbsl(source), ")"));

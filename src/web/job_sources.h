@@ -39,8 +39,10 @@ class JobSources {
   std::string Keep(std::string_view id, std::string_view generation,
                    const std::filesystem::path& local);
   // Can this process run a job with `source`: is it in the content
-  // service, or a file here?
-  bool Reachable(std::string_view source) const;
+  // service, or this server's own file `local` (where Fetch wants it)? A
+  // file in another server's work folder is not, though it may be on this
+  // machine (the local cluster).
+  bool Reachable(std::string_view source, const std::filesystem::path& local) const;
   // Makes `local` hold the job's source: as it is when it is of this
   // generation, else fetched from the content service. Unavailable when the
   // source is another server's local file.

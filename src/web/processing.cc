@@ -11,8 +11,8 @@
 #include "common/status.h"
 #include "media/ladder.h"
 #include "media/transcoder.h"
-#include "web/disk_space.h"
 #include "spdlog/spdlog.h"
+#include "web/disk_space.h"
 
 namespace dvs::web {
 namespace {
@@ -39,7 +39,6 @@ absl::StatusOr<std::vector<std::string>> OutputFiles(const fs::path& out_dir) {
   return names;
 }
 
-
 void RemoveAll(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
@@ -65,7 +64,12 @@ VideoProcessor::VideoProcessor(const AppOptions& options, metadata::VideoMetadat
   runner.on_failed = [this](const jobs::JobRecord& record) { OnJobFailed(record); };
   // A source in a work folder is only this server's to transcode.
   runner.can_run = [this](const jobs::JobRecord& record) {
-    return sources_.Reachable(record.source);
+    return sources_.Reachable(record.source, SourcePath(record.video_id));
+  };
+  // A work folder too full for a job's files: claim nothing, look again
+  // later (the web server and `dvs worker` alike, --min-free-mb).
+  runner.ready_to_claim = [this] {
+    return CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes);
   };
   runner.maintenance = [this] { DropExpiredSources(); };
   runner_ = std::make_unique<jobs::JobRunner>(
@@ -204,7 +208,8 @@ absl::Status VideoProcessor::RunJob(const jobs::JobRecord& record,
   if (meta.state != metadata::VideoState::kProcessing) {
     return absl::CancelledError(absl::StrCat("video ", job.id, " is not processing any more"));
   }
-  // A full work folder is retried later (ResourceExhausted), not failed.
+  // Checked before the claim too; a folder that filled up since is retried
+  // later (ResourceExhausted), not failed.
   RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, 0, options_.min_free_bytes));
   {
     std::lock_guard<std::mutex> fetching(fetch_mutex_);
@@ -381,7 +386,8 @@ void VideoProcessor::DropExpiredSources() {
   }
   const int64_t now = options_.now_ms();
   for (const jobs::JobRecord& job : *all) {
-    if (job.state != jobs::JobState::kFailed || !sources_.Reachable(job.source) ||
+    if (job.state != jobs::JobState::kFailed ||
+        !sources_.Reachable(job.source, SourcePath(job.video_id)) ||
         job.finished_at_ms + options_.jobs.keep_failed_ms > now) {
       continue;
     }

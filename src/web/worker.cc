@@ -39,6 +39,7 @@ sigset_t BlockStopSignals() {
 
 AppOptions WorkerOptions(const WebConfig& config, const std::string& process_id) {
   AppOptions options{.work_dir = config.work_dir};
+  options.min_free_bytes = uint64_t{static_cast<uint32_t>(config.min_free_mb)} << 20;
   options.now_ms = SystemNowMs;
   options.transcode.time_limit = std::chrono::seconds(config.transcode_timeout_s);
   options.jobs = {.slots = config.transcode_jobs,

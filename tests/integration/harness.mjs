@@ -101,6 +101,8 @@ const running = new Set();
 function track(child) {
   running.add(child);
   child.on('exit', () => running.delete(child));
+  // One that could not be started (a missing cwd, say) never exits.
+  child.on('error', () => running.delete(child));
   return child;
 }
 

@@ -55,6 +55,18 @@ async function fetchAll(web, id) {
   return { video, failures };
 }
 
+// waitForVideo until `id` is no longer processing, with the logs of the web
+// servers in the error when it does not settle in time.
+async function settle(web, id, timeoutMs) {
+  try {
+    return await waitForVideo(web.url, id, (v) => v.state !== 'processing', timeoutMs);
+  } catch (error) {
+    const logs = Object.entries(webs).map(([name, w]) => `--- web ${name}:\n${w.log().slice(-6000)}`);
+    error.message += `\n${logs.join('\n')}`;
+    throw error;
+  }
+}
+
 before(async () => {
   dir = await makeTempDir('dvs-jobs-');
   etcd = await startEtcdCluster(await folder('etcd'));
@@ -80,7 +92,7 @@ test('two of three storage servers paused for 8 s while a video is stored: it is
   for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGSTOP');
   await sleep(8000);
   for (const node of nodes.slice(1)) process.kill(node.pid, 'SIGCONT');
-  const video = await waitForVideo(webs.a.url, 'blip', (v) => v.state !== 'processing', 120000);
+  const video = await settle(webs.a, 'blip', 120000);
   assert.equal(video.state, 'ready', `${video.error}\n${webs.a.log().slice(-3000)}`);
   assert.match(webs.a.log(), /job of blip failed \(will retry\)/, 'the blip was met, and retried');
   const { failures } = await fetchAll(webs.a, 'blip');
@@ -155,12 +167,8 @@ test('web server A killed -9 during its job: B takes the job over once the lease
 });
 
 // Web servers A and B (running jobs) are stopped first: they share the
-// queue, and took the job (or the killed worker's task) themselves, which is
-// why this test failed 3 of 5 runs before. Still todo until it has passed 5
-// runs in a row with that fix.
-test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, the other finishes it', {
-  todo: 'fix (web servers A and B stopped first) not yet confirmed over 5 runs',
-}, async () => {
+// queue, and would take the job (or the killed worker's task) themselves.
+test('dvs web --jobs 0 with two workers: kill -9 of the worker running the job, the other finishes it', async () => {
   await webs.a.stop();
   await webs.b.stop();
   const web = await startWeb(await folder('c'), ['--jobs', '0', '--replicas', '3', 'etcd', etcd.endpoints(), 'nw',
