@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/strings.h"
+#include "content/network/holdings_scanner.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::content {
@@ -28,29 +29,6 @@ void ProgressReporter::Step(std::string_view message) {
   ++progress_.done;
   progress_.message = std::string(message);
   if (callback_) callback_(progress_);
-}
-
-NodeHoldings GatherHoldings(NodePool& pool, const std::vector<std::string>& nodes) {
-  std::vector<std::vector<std::string>> keys(nodes.size());
-  std::vector<absl::Status> results(nodes.size());
-  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
-    results[i] = pool.Client(nodes[i]).ListEach("", [&](const storage::BlobInfo& blob) {
-      keys[i].push_back(blob.key);
-      return absl::OkStatus();
-    });
-    pool.Report(nodes[i], results[i]);
-  });
-  NodeHoldings holdings;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!results[i].ok()) {
-      spdlog::warn("cannot list storage node {}; counting its files as absent: {}", nodes[i],
-                   results[i].message());
-      holdings.unlisted.push_back({nodes[i], results[i]});
-      continue;
-    }
-    for (const std::string& key : keys[i]) holdings.stored[key].insert(nodes[i]);
-  }
-  return holdings;
 }
 
 CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, size_t parallelism,
@@ -121,6 +99,27 @@ DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& de
     }
   });
   return DeleteResults{deleted.load(), failed.load()};
+}
+
+ChangeCopies CopyForChange(NodePool& pool, const HashRing& old_ring, const HashRing& new_ring,
+                           const std::vector<std::string>& nodes, size_t parallelism,
+                           ProgressReporter& progress, const std::atomic<bool>* stop,
+                           const std::function<bool()>& stopped) {
+  ChangeCopies outcome;
+  HoldingsScanner scanner(pool, nodes);
+  for (StoredKeys batch = scanner.Next(); !batch.empty() && !stopped(); batch = scanner.Next()) {
+    MigrationPlan plan = PlanMigration(old_ring, new_ring, batch);
+    for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
+    CopyResults copies = ExecuteCopies(pool, plan.copies, parallelism, true, progress, stop);
+    outcome.files_to_migrate += plan.files_to_migrate;
+    outcome.made += copies.made;
+    outcome.deletions.insert(outcome.deletions.end(), plan.deletions.begin(), plan.deletions.end());
+    if (!copies.failed.empty()) {
+      outcome.failed = std::move(copies.failed);
+      break;
+    }
+  }
+  return outcome;
 }
 
 std::string DescribeFailedCopies(const std::vector<FailedCopy>& failed) {
