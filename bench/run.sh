@@ -223,7 +223,7 @@ if wants cluster; then
     cluster_what="$cluster_clips uploaded ${cluster_seconds} s 720p clips"
   fi
   log "ring_bench $ring_keys; bench/cluster.mjs $cluster_args"
-  status=0
+  status=0 cluster_load=$(load)
   { echo "**Ring balance** (\`ring_bench $ring_keys\`):"; echo; } >"$tmp/cluster.out"
   "$ring_bench" "$ring_keys" >>"$tmp/cluster.out" 2>&1 || status=$?
   { echo; echo "**Migration**: 3 \`dvs storage\` + \`dvs web ... nw\` (replicas 3), $cluster_what," \
@@ -231,7 +231,7 @@ if wants cluster; then
   # shellcheck disable=SC2086
   [ "$status" = 0 ] && { job node bench/cluster.mjs $cluster_args --json "$tmp/cluster-targets.json" \
     >>"$tmp/cluster.out" 2>&1 || status=$?; }
-  fragment cluster "Cluster" "Measured $(date -u +%FT%TZ), load average $(load) at the start." "$tmp/cluster.out" \
+  fragment cluster "Cluster" "Measured $(date -u +%FT%TZ), load average $cluster_load at the start, $(load) at the end (the machine is shared)." "$tmp/cluster.out" \
     "$( [ -x build/bench/ring_bench ] && echo "build/bench/ring_bench $ring_keys" || echo "g++ -std=c++20 -O2 -Isrc -o ring_bench bench/ring_bench.cc src/content/network/hash_ring.cc src/common/sha256.cc -labsl_statusor -labsl_status -labsl_strings -labsl_cord -lcrypto && ./ring_bench $ring_keys")
 node bench/cluster.mjs $cluster_args   # DVS_BINARY=<copy of build/dvs>" "$status" "$tmp/cluster-targets.json"
   [ "$status" = 0 ] || failed=1

@@ -20,13 +20,15 @@ constexpr size_t kFailuresInMessage = 5;
 
 void ProgressReporter::Phase(std::string_view phase, uint64_t total, std::string_view message) {
   std::lock_guard lock(mutex_);
-  progress_ = ClusterProgress{std::string(phase), 0, total, std::string(message)};
+  progress_ = ClusterProgress{std::string(phase), 0, total, std::string(message), bytes_copied_};
   if (callback_) callback_(progress_);
 }
 
-void ProgressReporter::Step(std::string_view message) {
+void ProgressReporter::Step(std::string_view message, uint64_t bytes) {
   std::lock_guard lock(mutex_);
   ++progress_.done;
+  bytes_copied_ += bytes;
+  progress_.bytes_copied = bytes_copied_;
   progress_.message = std::string(message);
   if (callback_) callback_(progress_);
 }
@@ -43,9 +45,10 @@ CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, s
     if (stop != nullptr && stop->load()) return;
     started[i] = 1;  // each index is written by exactly one worker
     const CopyTask& task = copies[i];
-    results[i] = CopyBlob(pool, task.key, task.sources, task.destination);
+    absl::StatusOr<uint64_t> copied = CopyBlob(pool, task.key, task.sources, task.destination);
+    results[i] = copied.status();
     if (!results[i].ok()) failed = true;
-    progress.Step(absl::StrCat(task.key, " -> ", task.destination));
+    progress.Step(absl::StrCat(task.key, " -> ", task.destination), copied.value_or(0));
   });
   CopyResults outcome;
   for (size_t i = 0; i < copies.size(); ++i) {

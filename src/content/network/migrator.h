@@ -29,13 +29,14 @@ class ProgressReporter {
   explicit ProgressReporter(const ClusterProgressCallback& callback) : callback_(callback) {}
   // Starts a phase of `total` units.
   void Phase(std::string_view phase, uint64_t total, std::string_view message = "");
-  // One more unit done.
-  void Step(std::string_view message = "");
+  // One more unit done, which copied `bytes`.
+  void Step(std::string_view message = "", uint64_t bytes = 0);
 
  private:
   const ClusterProgressCallback& callback_;
   std::mutex mutex_;
   ClusterProgress progress_;
+  uint64_t bytes_copied_ = 0;  // kept across phases
 };
 
 struct FailedCopy {

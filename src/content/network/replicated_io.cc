@@ -157,8 +157,9 @@ absl::StatusOr<ReplicatedPutResult> ReplicatedPut(NodePool& pool, const RingPlac
   return result;
 }
 
-absl::Status CopyBlob(NodePool& pool, std::string_view key, const std::vector<std::string>& sources,
-                      const std::string& destination) {
+absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
+                                  const std::vector<std::string>& sources,
+                                  const std::string& destination) {
   std::vector<NodeAttempt> attempts;
   for (const std::string& source : sources) {
     // The destination checks the bytes against blob.sha256: no hashing here.
@@ -180,7 +181,7 @@ absl::Status CopyBlob(NodePool& pool, std::string_view key, const std::vector<st
               if (!more.ok()) source_error = more.status();
               return more;
             });
-    if (put.ok()) return absl::OkStatus();
+    if (put.ok()) return blob.size;
     if (source_error.ok()) {
       pool.Report(destination, put.status());
       return absl::Status(put.status().code(),
