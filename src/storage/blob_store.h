@@ -85,8 +85,8 @@ class BlobWriter {
   uint64_t written_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback has been started
   uint64_t dropped_ = 0;  // bytes on disk and out of the page cache
-  bool closed_ = false;  // Commit was called: no more Append or Commit
-  bool stored_ = false;  // the temp file became the blob
+  bool closed_ = false;   // Commit was called: no more Append or Commit
+  bool stored_ = false;   // the temp file became the blob
 };
 
 // A byte range of one blob, yielded block by block after each block's

@@ -351,8 +351,7 @@ absl::Status StorageClient::ListEach(std::string_view folder,
   return ListEach(folder, "", 0, visit);
 }
 
-absl::Status StorageClient::ListEach(std::string_view folder, std::string_view after,
-                                     size_t limit,
+absl::Status StorageClient::ListEach(std::string_view folder, std::string_view after, size_t limit,
                                      const std::function<absl::Status(const BlobInfo&)>& visit) {
   if (!folder.empty()) RETURN_IF_ERROR(common::ValidateFolder(folder));
   if (limit > UINT32_MAX) return absl::InvalidArgumentError("a list page is at most 2^32-1 blobs");

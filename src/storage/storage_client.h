@@ -138,8 +138,7 @@ class StorageClient {
   [[nodiscard]] absl::Status ListEach(std::string_view folder,
                                       const std::function<absl::Status(const BlobInfo&)>& visit);
   // As ListEach, from after `after` and for at most `limit` blobs (0: all).
-  [[nodiscard]] absl::Status ListEach(std::string_view folder, std::string_view after,
-                                      size_t limit,
+  [[nodiscard]] absl::Status ListEach(std::string_view folder, std::string_view after, size_t limit,
                                       const std::function<absl::Status(const BlobInfo&)>& visit);
   [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> List(std::string_view folder = "");
   // One page of the listing: up to `limit` (at least 1) blobs whose keys sort

@@ -21,7 +21,8 @@ using testing::TestCluster;
 NodePool MakePool() {
   storage::StorageClientOptions options;
   options.call_timeout = std::chrono::seconds(3);
-  return NodePool(options, [] { return int64_t{0}; }, std::chrono::milliseconds(100));
+  return NodePool(
+      options, [] { return int64_t{0}; }, std::chrono::milliseconds(100));
 }
 
 // Puts key i on the nodes its bits pick (at least one), and returns where each went.
@@ -50,7 +51,7 @@ TEST(HoldingsScannerTest, SmallPagesHandOutEveryKeyOnceWithAllItsHolders) {
   size_t batches = 0;
   for (StoredKeys batch = scanner.Next(); !batch.empty(); batch = scanner.Next()) {
     ++batches;
-    EXPECT_LE(batch.size(), 3u * 16u);  // bounded by the pages, not the key count
+    EXPECT_LE(batch.size(), 3u * 16u);      // bounded by the pages, not the key count
     EXPECT_GT(batch.begin()->first, last);  // in key order, nothing twice
     last = batch.rbegin()->first;
     seen.merge(batch);

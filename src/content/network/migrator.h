@@ -1,13 +1,13 @@
 // The steps of a ring change or repair that touch the nodes: carry out a
 // MigrationPlan's copies (in parallel, bounded) and its deletions, batch by
-// batch for a ring change (CopyForChange), and report progress. The decisions (what to copy, when to
-// commit or abort) are NetworkContentService's.
+// batch for a ring change (CopyForChange), and report progress. The decisions (what to copy, when
+// to commit or abort) are NetworkContentService's.
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>

@@ -176,11 +176,12 @@ absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
     const storage::BlobInfo blob = (*stream)->blob();
     absl::StatusOr<storage::PutResult> put =
         pool.Client(destination)
-            .PutChunks(key, blob.size, blob.sha256, [&](std::string& chunk) -> absl::StatusOr<bool> {
-              absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
-              if (!more.ok()) source_error = more.status();
-              return more;
-            });
+            .PutChunks(key, blob.size, blob.sha256,
+                       [&](std::string& chunk) -> absl::StatusOr<bool> {
+                         absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
+                         if (!more.ok()) source_error = more.status();
+                         return more;
+                       });
     if (put.ok()) return blob.size;
     if (source_error.ok()) {
       pool.Report(destination, put.status());

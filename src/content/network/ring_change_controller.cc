@@ -248,8 +248,8 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   progress.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
   ChangeCopies copies = CopyForChange(pool_, placement->current(), placement->target(),
-                                      AllNodesOf(next), options_.copy_parallelism, progress,
-                                      &stop_, [&] { return stop_ || lease.lost(); });
+                                      AllNodesOf(next), options_.copy_parallelism, progress, &stop_,
+                                      [&] { return stop_ || lease.lost(); });
   if (stop_ || lease.lost()) {
     // Stopping, or another server may own the ring now: store nothing more.
     // The transition stays stored; whoever holds the lock next resumes it.
