@@ -11,7 +11,7 @@
 #
 #   bench/run.sh [--only serve,viewers,upload,pipeline,cluster,profile,library,workers] [--duration 10]
 #                [--connections 16,256] [--repeat 1] [--viewers 1000] [--upload-gb 2] [--clip-seconds 12]
-#                [--pipeline-durations 30] [--cluster-clips 2] [--cluster-seconds 30]
+#                [--pipeline-durations 30] [--cluster-files 24] [--cluster-clips 2] [--cluster-seconds 30]
 #                [--ring-keys 200000] [--library-sizes 10000,100000] [--workers-seconds 180]
 #                [--wait-idle 300] [--nice N]
 #                [--out bench/RESULTS.md]
@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 
 only=serve,viewers,upload,pipeline,cluster,profile,library,workers,s3
 duration=10 connections=16,256 repeat=1 viewers=1000 upload_gb=2 clip_seconds=12
-pipeline_durations=30 cluster_clips=2 cluster_seconds=30 ring_keys=200000 library_sizes=10000,100000
+pipeline_durations=30 cluster_files=24 cluster_clips=2 cluster_seconds=30 ring_keys=200000 library_sizes=10000,100000
 workers_seconds=180
 wait_idle=300 nice_level="" out=bench/RESULTS.md
 command_line="bench/run.sh $*"
@@ -46,6 +46,7 @@ while [ $# -gt 0 ]; do
     --upload-gb) upload_gb=$2 ;;
     --clip-seconds) clip_seconds=$2 ;;
     --pipeline-durations) pipeline_durations=$2 ;;
+    --cluster-files) cluster_files=$2 ;;
     --cluster-clips) cluster_clips=$2 ;;
     --cluster-seconds) cluster_seconds=$2 ;;
     --ring-keys) ring_keys=$2 ;;
@@ -184,9 +185,13 @@ if [ -n "$serve_sections" ]; then
     >"$tmp/serve.out" || { failed=1; log "serve.mjs failed; see its sections"; }
 fi
 
-# Writes FRAGMENT.md from a title line, an intro, a command's output and the command.
+# Writes FRAGMENT.md from a title line, an intro, a command's output and the command;
+# the targets come from a JSON file ({"targets": [...]}) when one is given.
 fragment() {
-  local name=$1 title=$2 intro=$3 output=$4 commands=$5 status=$6
+  local name=$1 title=$2 intro=$3 output=$4 commands=$5 status=$6 targets_file=${7:-} targets='[]'
+  if [ "$status" = 0 ] && [ -s "$targets_file" ]; then
+    targets=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).targets))' "$targets_file")
+  fi
   {
     echo "$intro"
     echo
@@ -195,7 +200,7 @@ fragment() {
     echo
     printf '<details><summary>exact commands</summary>\n\n```sh\n%s\n```\n\n</details>\n' "$commands"
   } >"$frag/$name.md"
-  printf '{"title": "%s", "targets": [], "failed": %s}\n' "$title" "$([ "$status" = 0 ] && echo false || echo true)" \
+  printf '{"title": "%s", "targets": %s, "failed": %s}\n' "$title" "$targets" "$([ "$status" = 0 ] && echo false || echo true)" \
     >"$frag/$name.json"
 }
 
@@ -210,17 +215,25 @@ if wants pipeline; then
 fi
 
 if wants cluster; then
-  log "ring_bench $ring_keys; bench/cluster.mjs --clips $cluster_clips --seconds $cluster_seconds"
-  status=0
+  if [ "$cluster_files" -gt 0 ]; then
+    cluster_args="--files $cluster_files --file-seconds 1"
+    cluster_what="$cluster_files uploaded 1 s uncompressed 720p videos (41 MB each, kept whole as sources by \`dvs web --jobs 0\`)"
+  else
+    cluster_args="--clips $cluster_clips --seconds $cluster_seconds"
+    cluster_what="$cluster_clips uploaded ${cluster_seconds} s 720p clips"
+  fi
+  log "ring_bench $ring_keys; bench/cluster.mjs $cluster_args"
+  status=0 cluster_load=$(load)
   { echo "**Ring balance** (\`ring_bench $ring_keys\`):"; echo; } >"$tmp/cluster.out"
   "$ring_bench" "$ring_keys" >>"$tmp/cluster.out" 2>&1 || status=$?
-  { echo; echo "**Migration**: 3 \`dvs storage\` + \`dvs web ... nw\` (replicas 3), $cluster_clips uploaded" \
-      "${cluster_seconds} s 720p clips, then \`dvs admin add\` of a fourth storage server, timed:"; echo; } >>"$tmp/cluster.out"
-  [ "$status" = 0 ] && { job node bench/cluster.mjs --clips "$cluster_clips" --seconds "$cluster_seconds" \
+  { echo; echo "**Migration**: 3 \`dvs storage\` + \`dvs web ... nw\` (replicas 3), $cluster_what," \
+      "then \`dvs admin add\` of a fourth storage server, timed, beside the disk's own write speed with fsync in the same run:"; echo; } >>"$tmp/cluster.out"
+  # shellcheck disable=SC2086
+  [ "$status" = 0 ] && { job node bench/cluster.mjs $cluster_args --json "$tmp/cluster-targets.json" \
     >>"$tmp/cluster.out" 2>&1 || status=$?; }
-  fragment cluster "Cluster" "Measured $(date -u +%FT%TZ)." "$tmp/cluster.out" \
+  fragment cluster "Cluster" "Measured $(date -u +%FT%TZ), load average $cluster_load at the start, $(load) at the end (the machine is shared)." "$tmp/cluster.out" \
     "$( [ -x build/bench/ring_bench ] && echo "build/bench/ring_bench $ring_keys" || echo "g++ -std=c++20 -O2 -Isrc -o ring_bench bench/ring_bench.cc src/content/network/hash_ring.cc src/common/sha256.cc -labsl_statusor -labsl_status -labsl_strings -labsl_cord -lcrypto && ./ring_bench $ring_keys")
-node bench/cluster.mjs --clips $cluster_clips --seconds $cluster_seconds   # DVS_BINARY=<copy of build/dvs>" "$status"
+node bench/cluster.mjs $cluster_args   # DVS_BINARY=<copy of build/dvs>" "$status" "$tmp/cluster-targets.json"
   [ "$status" = 0 ] || failed=1
 fi
 

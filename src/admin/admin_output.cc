@@ -15,9 +15,16 @@ constexpr int kBarWidth = 30;
 constexpr auto kPlainLineInterval = std::chrono::seconds(1);
 constexpr std::string_view kClearToEndOfLine = "\x1b[K";
 
+// "3/20" (and ", 1.5 GiB copied" once bytes have moved).
 std::string Counts(const v1::ChangeProgress& progress) {
-  if (progress.total() == 0) return "";
-  return std::to_string(progress.done()) + "/" + std::to_string(progress.total());
+  std::string counts;
+  if (progress.total() != 0) {
+    counts = std::to_string(progress.done()) + "/" + std::to_string(progress.total());
+  }
+  if (progress.bytes_copied() != 0) {
+    counts += (counts.empty() ? "" : ", ") + FormatBytes(progress.bytes_copied()) + " copied";
+  }
+  return counts;
 }
 
 std::string Bar(uint64_t done, uint64_t total) {
@@ -57,8 +64,8 @@ void ProgressDisplay::Update(const v1::ChangeProgress& progress) {
 
 void ProgressDisplay::DrawBar(const v1::ChangeProgress& progress) {
   err_ << '\r' << title_ << ": " << progress.phase();
-  if (progress.total() != 0)
-    err_ << ' ' << Bar(progress.done(), progress.total()) << ' ' << Counts(progress);
+  if (progress.total() != 0) err_ << ' ' << Bar(progress.done(), progress.total());
+  if (!Counts(progress).empty()) err_ << ' ' << Counts(progress);
   if (!progress.message().empty()) err_ << "  " << progress.message();
   err_ << kClearToEndOfLine << std::flush;
   bar_drawn_ = true;
@@ -66,7 +73,7 @@ void ProgressDisplay::DrawBar(const v1::ChangeProgress& progress) {
 
 void ProgressDisplay::PrintLine(const v1::ChangeProgress& progress) {
   err_ << title_ << ": " << progress.phase();
-  if (progress.total() != 0) err_ << ' ' << Counts(progress);
+  if (!Counts(progress).empty()) err_ << ' ' << Counts(progress);
   if (!progress.message().empty()) err_ << " (" << progress.message() << ')';
   err_ << '\n' << std::flush;
 }

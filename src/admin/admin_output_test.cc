@@ -50,6 +50,21 @@ TEST(ProgressDisplayTest, PlainOutputPrintsPhaseChangesWithoutControlCharacters)
   EXPECT_EQ(err.str(), "repair: copying 1/1000\nrepair: committing\n");
 }
 
+TEST(ProgressDisplayTest, ShowsTheBytesCopiedBesideTheCounts) {
+  std::ostringstream err;
+  ProgressDisplay display(err, /*terminal=*/false, "adding n:1");
+  v1::ChangeProgress progress = Copying(3, 4);
+  progress.set_bytes_copied(1536);
+  display.Update(progress);
+  v1::ChangeProgress cleaning;
+  cleaning.set_phase("cleaning up");
+  cleaning.set_bytes_copied(1536);
+  display.Update(cleaning);
+  EXPECT_EQ(err.str(),
+            "adding n:1: copying 3/4, 1.5 KiB copied\n"
+            "adding n:1: cleaning up 1.5 KiB copied\n");
+}
+
 TEST(PrintStatusTest, ShowsTheTransitionInProgress) {
   v1::StatusResponse status;
   status.mutable_ring()->set_epoch(2);

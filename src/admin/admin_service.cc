@@ -40,6 +40,7 @@ v1::ChangeProgress ToProto(const content::ClusterProgress& progress) {
   message.set_done(progress.done);
   message.set_total(progress.total);
   message.set_message(progress.message);
+  message.set_bytes_copied(progress.bytes_copied);
   return message;
 }
 

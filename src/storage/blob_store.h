@@ -71,6 +71,9 @@ class BlobWriter {
   BlobWriter(BlobStore* store, BlobInfo expected, std::filesystem::path temp_path,
              common::UniqueFd fd);
   void FinishBlock();
+  // Starts writing bytes [flushed_, end) to disk once they are a few MiB,
+  // and drops the stretch before from the page cache once it is written.
+  void StartWriteback(uint64_t end);
 
   BlobStore* store_;
   BlobInfo expected_;
@@ -80,8 +83,10 @@ class BlobWriter {
   std::optional<common::Sha256> block_;
   std::string block_sha256_;
   uint64_t written_ = 0;
-  bool closed_ = false;  // Commit was called: no more Append or Commit
-  bool stored_ = false;  // the temp file became the blob
+  uint64_t flushed_ = 0;  // bytes whose writeback has been started
+  uint64_t dropped_ = 0;  // bytes on disk and out of the page cache
+  bool closed_ = false;   // Commit was called: no more Append or Commit
+  bool stored_ = false;   // the temp file became the blob
 };
 
 // A byte range of one blob, yielded block by block after each block's

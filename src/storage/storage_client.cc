@@ -132,6 +132,17 @@ absl::StatusOr<PutResult> StorageClient::PutFile(std::string_view key,
 
 absl::StatusOr<PutResult> StorageClient::PutFrom(std::string_view key, uint64_t size,
                                                  std::string_view sha256, const PutSource& source) {
+  return PutChunks(key, size, sha256, [&source](std::string& chunk) -> absl::StatusOr<bool> {
+    chunk.resize(kBlockSize);
+    ASSIGN_OR_RETURN(size_t got, source(chunk.data(), chunk.size()));
+    chunk.resize(got);
+    return got > 0;
+  });
+}
+
+absl::StatusOr<PutResult> StorageClient::PutChunks(std::string_view key, uint64_t size,
+                                                   std::string_view sha256,
+                                                   const ChunkSource& source) {
   RETURN_IF_ERROR(ValidateKey(key));
   grpc::ClientContext context;
   auto transfer = std::chrono::duration<double>(
@@ -150,16 +161,13 @@ absl::StatusOr<PutResult> StorageClient::PutFrom(std::string_view key, uint64_t 
   // A failed Write means the server has ended the call; Finish says why.
   bool open = writer->Write(request);
   while (open) {
-    std::string* chunk = request.mutable_chunk();
-    chunk->resize(kBlockSize);
-    absl::StatusOr<size_t> got = source(chunk->data(), chunk->size());
-    if (!got.ok()) {
+    absl::StatusOr<bool> more = source(*request.mutable_chunk());
+    if (!more.ok()) {
       context.TryCancel();     // the node then stores nothing
       (void)writer->Finish();  // CANCELLED, by us; the source's error is the one to report
-      return got.status();
+      return more.status();
     }
-    if (*got == 0) break;
-    chunk->resize(*got);
+    if (!*more) break;
     open = writer->Write(request);
   }
   if (open) writer->WritesDone();
@@ -248,9 +256,36 @@ absl::StatusOr<size_t> BlobStream::Read(char* buffer, size_t max) {
   return take;
 }
 
+absl::StatusOr<bool> BlobStream::TakeChunk(std::string& chunk) {
+  while (call_->pending.empty()) {
+    if (!call_->Fetch()) {
+      RETURN_IF_ERROR(*call_->end);
+      return false;
+    }
+  }
+  std::string* whole = call_->message.mutable_chunk();
+  if (call_->pending.data() == whole->data() && call_->pending.size() == whole->size()) {
+    std::swap(chunk, *whole);  // the usual case: hand over the message's buffer
+  } else {
+    chunk.assign(call_->pending);
+  }
+  call_->pending = std::string_view();
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenRead(std::string_view key,
                                                                     uint64_t offset,
                                                                     uint64_t length) {
+  return Open(key, offset, length, /*hash_whole=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenCopySource(std::string_view key) {
+  return Open(key, 0, 0, /*hash_whole=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::Open(std::string_view key,
+                                                                uint64_t offset, uint64_t length,
+                                                                bool hash_whole) {
   RETURN_IF_ERROR(ValidateKey(key));
   auto call = std::make_unique<BlobStream::Call>();
   call->address = address_;
@@ -269,7 +304,7 @@ absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenRead(std::string_
   }
   call->blob = FromProto(call->message.blob());
   call->size = call->message.range_length();
-  if (offset == 0 && call->size == call->blob.size) call->whole.emplace();
+  if (hash_whole && offset == 0 && call->size == call->blob.size) call->whole.emplace();
   call->Accept();
   return std::unique_ptr<BlobStream>(new BlobStream(std::move(call)));
 }
@@ -313,11 +348,19 @@ absl::StatusOr<BlobInfo> StorageClient::Stat(std::string_view key) {
 
 absl::Status StorageClient::ListEach(std::string_view folder,
                                      const std::function<absl::Status(const BlobInfo&)>& visit) {
+  return ListEach(folder, "", 0, visit);
+}
+
+absl::Status StorageClient::ListEach(std::string_view folder, std::string_view after, size_t limit,
+                                     const std::function<absl::Status(const BlobInfo&)>& visit) {
   if (!folder.empty()) RETURN_IF_ERROR(common::ValidateFolder(folder));
+  if (limit > UINT32_MAX) return absl::InvalidArgumentError("a list page is at most 2^32-1 blobs");
   grpc::ClientContext context;
   Prepare(context, options_, options_.stream_timeout);
   v1::ListRequest request;
   request.set_video_id(std::string(folder));  // the field carries a folder
+  request.set_start_after(std::string(after));
+  request.set_limit(static_cast<uint32_t>(limit));
   std::unique_ptr<grpc::ClientReader<v1::ListResponse>> reader =
       channel_->stub->List(&context, request);
   v1::ListResponse response;
@@ -338,6 +381,18 @@ absl::Status StorageClient::ListEach(std::string_view folder,
 absl::StatusOr<std::vector<BlobInfo>> StorageClient::List(std::string_view folder) {
   std::vector<BlobInfo> blobs;
   RETURN_IF_ERROR(ListEach(folder, [&blobs](const BlobInfo& blob) {
+    blobs.push_back(blob);
+    return absl::OkStatus();
+  }));
+  return blobs;
+}
+
+absl::StatusOr<std::vector<BlobInfo>> StorageClient::ListPage(std::string_view folder,
+                                                              std::string_view after,
+                                                              size_t limit) {
+  if (limit == 0) return absl::InvalidArgumentError("a list page holds at least one blob");
+  std::vector<BlobInfo> blobs;
+  RETURN_IF_ERROR(ListEach(folder, after, limit, [&blobs](const BlobInfo& blob) {
     blobs.push_back(blob);
     return absl::OkStatus();
   }));

@@ -54,6 +54,11 @@ struct StorageClientOptions {
 // count, 0 at the end.
 using PutSource = std::function<absl::StatusOr<size_t>(char* buffer, size_t max)>;
 
+// Pulls a Put's bytes a chunk at a time, without a copy: replaces `chunk`
+// with the next piece (at most kBlockSize bytes) and returns true, or returns
+// false at the end.
+using ChunkSource = std::function<absl::StatusOr<bool>(std::string& chunk)>;
+
 // One Get in progress: the bytes of a range, pulled as the caller needs them,
 // so a blob can be relayed (to an HTTP response, to another node) without
 // being held whole. Destroying it early cancels the call.
@@ -73,6 +78,9 @@ class BlobStream {
   [[nodiscard]] absl::StatusOr<std::string_view> Next();
   // Fills up to `max` bytes; 0 at the end. Same errors as Next.
   [[nodiscard]] absl::StatusOr<size_t> Read(char* buffer, size_t max);
+  // Moves the next chunk (at most 1 MiB) into `chunk` instead of copying it;
+  // false at the end. Same errors as Next. For relaying to a Put (ChunkSource).
+  [[nodiscard]] absl::StatusOr<bool> TakeChunk(std::string& chunk);
 
  private:
   friend class StorageClient;
@@ -100,12 +108,21 @@ class StorageClient {
   // (InvalidArgument) unless they match `size` and `sha256`.
   [[nodiscard]] absl::StatusOr<PutResult> PutFrom(std::string_view key, uint64_t size,
                                                   std::string_view sha256, const PutSource& source);
+  // As PutFrom, with the bytes moved in whole chunks (no copy here).
+  [[nodiscard]] absl::StatusOr<PutResult> PutChunks(std::string_view key, uint64_t size,
+                                                    std::string_view sha256,
+                                                    const ChunkSource& source);
 
   // Opens a read of `length` bytes from `offset` (length 0: to the end).
   // NotFound, OutOfRange and a damaged first chunk are reported here.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> OpenRead(std::string_view key,
                                                                      uint64_t offset = 0,
                                                                      uint64_t length = 0);
+  // A whole-blob read for a copy to another node: the node still verifies
+  // every block before it sends it (DataLoss), but this client does not hash
+  // the bytes again, since the destination's Put checks them against
+  // blob().sha256 before it keeps them. Only for relaying to such a Put.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> OpenCopySource(std::string_view key);
   // Delivers the range to `sink` chunk by chunk; an error from `sink` cancels
   // the read and is returned.
   [[nodiscard]] absl::Status Get(std::string_view key, uint64_t offset, uint64_t length,
@@ -120,7 +137,16 @@ class StorageClient {
   // passed to `visit` as they arrive; an error from `visit` stops.
   [[nodiscard]] absl::Status ListEach(std::string_view folder,
                                       const std::function<absl::Status(const BlobInfo&)>& visit);
+  // As ListEach, from after `after` and for at most `limit` blobs (0: all).
+  [[nodiscard]] absl::Status ListEach(std::string_view folder, std::string_view after, size_t limit,
+                                      const std::function<absl::Status(const BlobInfo&)>& visit);
   [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> List(std::string_view folder = "");
+  // One page of the listing: up to `limit` (at least 1) blobs whose keys sort
+  // after `after` (empty: from the start), in key order. A page shorter than
+  // `limit` is the last.
+  [[nodiscard]] absl::StatusOr<std::vector<BlobInfo>> ListPage(std::string_view folder,
+                                                               std::string_view after,
+                                                               size_t limit);
   // Removes one blob; the count removed (0 when it was not there).
   [[nodiscard]] absl::StatusOr<uint64_t> Delete(std::string_view key);
   // Removes every blob directly in the video folder `folder` (not the other
@@ -130,6 +156,11 @@ class StorageClient {
 
  private:
   struct Channel;
+  // OpenRead and OpenCopySource; `hash_whole`: check a whole-blob read's
+  // SHA-256 here too.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> Open(std::string_view key,
+                                                                 uint64_t offset, uint64_t length,
+                                                                 bool hash_whole);
   const std::string address_;
   const StorageClientOptions options_;
   std::unique_ptr<Channel> channel_;

@@ -1,5 +1,7 @@
 #include "storage/storage_service.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -138,17 +140,21 @@ grpc::Status StorageService::Stat(grpc::ServerContext* context, const v1::StatRe
 grpc::Status StorageService::List(grpc::ServerContext* context, const v1::ListRequest* request,
                                   grpc::ServerWriter<v1::ListResponse>* writer) {
   if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
-  std::string after;
-  while (true) {
-    absl::StatusOr<std::vector<BlobInfo>> page =
-        store_.ListPage(request->video_id(), after, kListBatch);
+  std::string after = request->start_after();
+  // 0: every blob; a page otherwise.
+  uint64_t left = request->limit() == 0 ? UINT64_MAX : request->limit();
+  while (left > 0) {
+    absl::StatusOr<std::vector<BlobInfo>> page = store_.ListPage(
+        request->video_id(), after, static_cast<size_t>(std::min<uint64_t>(kListBatch, left)));
     if (!page.ok()) return Reply(page.status(), "List");
     if (page->empty()) return grpc::Status::OK;
     v1::ListResponse response;
     for (const BlobInfo& blob : *page) ToProto(blob, response.add_blobs());
     if (!writer->Write(response)) return kClientGone;
     after = page->back().key;
+    left -= page->size();
   }
+  return grpc::Status::OK;
 }
 
 grpc::Status StorageService::Delete(grpc::ServerContext* context, const v1::DeleteRequest* request,

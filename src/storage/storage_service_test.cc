@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/sha256.h"
 #include "proto/storage.grpc.pb.h"
 #include "storage/storage_client.h"
@@ -100,6 +102,44 @@ TEST_F(StorageServiceTest, MultiMiBBlobGoesThroughEveryCall) {
   EXPECT_EQ(client_->Delete("v1/chunk-1.m4s").value(), 1u);
   EXPECT_EQ(client_->Stat("v1/chunk-1.m4s").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client_->Info()->blob_count, 0u);
+}
+
+// The copy path: a whole-blob read relayed chunk by chunk (moved, not
+// copied) into another key's put, which checks the bytes itself.
+TEST_F(StorageServiceTest, CopySourceRelaysIntoAPutChunkByChunk) {
+  std::string bytes = RandomBytes(3 * kBlockSize + 99, 4);
+  ASSERT_TRUE(client_->Put("v1/source.mp4", bytes).ok());
+  auto source = client_->OpenCopySource("v1/source.mp4");
+  ASSERT_TRUE(source.ok()) << source.status();
+  const BlobInfo blob = (*source)->blob();
+  size_t chunks = 0;
+  auto put = client_->PutChunks("v2/source.mp4", blob.size, blob.sha256,
+                                [&](std::string& chunk) -> absl::StatusOr<bool> {
+                                  ASSIGN_OR_RETURN(bool more, (*source)->TakeChunk(chunk));
+                                  if (more) EXPECT_LE(chunk.size(), kBlockSize);
+                                  chunks += more ? 1 : 0;
+                                  return more;
+                                });
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(put->blob, (BlobInfo{"v2/source.mp4", bytes.size(), common::Sha256Hex(bytes)}));
+  EXPECT_EQ(chunks, 4u);
+  EXPECT_EQ(client_->GetBytes("v2/source.mp4").value(), bytes);
+}
+
+// The destination is what checks a relayed copy: bytes that do not match the
+// declared SHA-256 are refused, and nothing is stored.
+TEST_F(StorageServiceTest, RelayedChunksThatDoNotMatchTheDigestAreRefused) {
+  std::string bytes = RandomBytes(kBlockSize + 5, 5);
+  bool sent = false;
+  auto put = client_->PutChunks("v3/source.mp4", bytes.size(), common::Sha256Hex("other"),
+                                [&](std::string& chunk) -> absl::StatusOr<bool> {
+                                  if (sent) return false;
+                                  chunk = bytes.substr(0, kBlockSize);
+                                  sent = true;
+                                  return true;
+                                });
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument) << put.status();
+  EXPECT_EQ(client_->Stat("v3/source.mp4").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(StorageServiceTest, RangedReadPullsExactlyTheRangeInSmallReads) {
@@ -352,6 +392,39 @@ TEST_F(StorageServiceTest, ListAndDeleteByTwoLevelFolder) {
   EXPECT_EQ(client_->GetBytes("v/g2/a").value_or("?"), "v/g2/a");
   EXPECT_TRUE(absl::IsInvalidArgument(client_->List("v/g/h").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(client_->DeleteVideo("v/").status()));
+}
+
+// Pages walk every key exactly once, in order, whatever the page size, also
+// across the server's own internal batches (256 blobs per message).
+TEST_F(StorageServiceTest, ListPagesWalkEveryKeyOnceInOrder) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 600; ++i) {
+    std::string key = absl::StrCat("v", i % 7, "/f-", 1000 + i);
+    ASSERT_TRUE(client_->Put(key, key).ok());
+    keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (size_t page_size : {1u, 7u, 256u, 300u, 600u, 1000u}) {
+    std::vector<std::string> walked;
+    std::string after;
+    size_t pages = 0;
+    while (true) {
+      auto page = client_->ListPage("", after, page_size);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_LE(page->size(), page_size);
+      ++pages;
+      for (const BlobInfo& blob : *page) walked.push_back(blob.key);
+      if (page->size() < page_size) break;
+      after = page->back().key;
+    }
+    EXPECT_EQ(walked, keys) << "page size " << page_size;
+    EXPECT_EQ(pages, keys.size() / page_size + 1) << "page size " << page_size;
+  }
+  auto folder = client_->ListPage("v3", "v3/f-1100", 5);
+  ASSERT_TRUE(folder.ok()) << folder.status();
+  ASSERT_EQ(folder->size(), 5u);
+  EXPECT_EQ((*folder)[0].key, "v3/f-1101");
+  EXPECT_TRUE(absl::IsInvalidArgument(client_->ListPage("", "", 0).status()));
 }
 
 TEST_F(StorageServiceTest, ServerRefusesBadFoldersInListAndDelete) {

@@ -26,6 +26,8 @@ struct ClusterProgress {
   uint64_t done = 0;
   uint64_t total = 0;
   std::string message;
+  // Bytes copied so far by the whole operation (every batch and phase).
+  uint64_t bytes_copied = 0;
 };
 using ClusterProgressCallback = std::function<void(const ClusterProgress&)>;
 

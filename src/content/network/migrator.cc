@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/strings.h"
+#include "content/network/holdings_scanner.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::content {
@@ -19,38 +20,17 @@ constexpr size_t kFailuresInMessage = 5;
 
 void ProgressReporter::Phase(std::string_view phase, uint64_t total, std::string_view message) {
   std::lock_guard lock(mutex_);
-  progress_ = ClusterProgress{std::string(phase), 0, total, std::string(message)};
+  progress_ = ClusterProgress{std::string(phase), 0, total, std::string(message), bytes_copied_};
   if (callback_) callback_(progress_);
 }
 
-void ProgressReporter::Step(std::string_view message) {
+void ProgressReporter::Step(std::string_view message, uint64_t bytes) {
   std::lock_guard lock(mutex_);
   ++progress_.done;
+  bytes_copied_ += bytes;
+  progress_.bytes_copied = bytes_copied_;
   progress_.message = std::string(message);
   if (callback_) callback_(progress_);
-}
-
-NodeHoldings GatherHoldings(NodePool& pool, const std::vector<std::string>& nodes) {
-  std::vector<std::vector<std::string>> keys(nodes.size());
-  std::vector<absl::Status> results(nodes.size());
-  ParallelFor(nodes.size(), nodes.size(), [&](size_t i) {
-    results[i] = pool.Client(nodes[i]).ListEach("", [&](const storage::BlobInfo& blob) {
-      keys[i].push_back(blob.key);
-      return absl::OkStatus();
-    });
-    pool.Report(nodes[i], results[i]);
-  });
-  NodeHoldings holdings;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!results[i].ok()) {
-      spdlog::warn("cannot list storage node {}; counting its files as absent: {}", nodes[i],
-                   results[i].message());
-      holdings.unlisted.push_back({nodes[i], results[i]});
-      continue;
-    }
-    for (const std::string& key : keys[i]) holdings.stored[key].insert(nodes[i]);
-  }
-  return holdings;
 }
 
 CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, size_t parallelism,
@@ -65,9 +45,10 @@ CopyResults ExecuteCopies(NodePool& pool, const std::vector<CopyTask>& copies, s
     if (stop != nullptr && stop->load()) return;
     started[i] = 1;  // each index is written by exactly one worker
     const CopyTask& task = copies[i];
-    results[i] = CopyBlob(pool, task.key, task.sources, task.destination);
+    absl::StatusOr<uint64_t> copied = CopyBlob(pool, task.key, task.sources, task.destination);
+    results[i] = copied.status();
     if (!results[i].ok()) failed = true;
-    progress.Step(absl::StrCat(task.key, " -> ", task.destination));
+    progress.Step(absl::StrCat(task.key, " -> ", task.destination), copied.value_or(0));
   });
   CopyResults outcome;
   for (size_t i = 0; i < copies.size(); ++i) {
@@ -121,6 +102,27 @@ DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& de
     }
   });
   return DeleteResults{deleted.load(), failed.load()};
+}
+
+ChangeCopies CopyForChange(NodePool& pool, const HashRing& old_ring, const HashRing& new_ring,
+                           const std::vector<std::string>& nodes, size_t parallelism,
+                           ProgressReporter& progress, const std::atomic<bool>* stop,
+                           const std::function<bool()>& stopped) {
+  ChangeCopies outcome;
+  HoldingsScanner scanner(pool, nodes);
+  for (StoredKeys batch = scanner.Next(); !batch.empty() && !stopped(); batch = scanner.Next()) {
+    MigrationPlan plan = PlanMigration(old_ring, new_ring, batch);
+    for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
+    CopyResults copies = ExecuteCopies(pool, plan.copies, parallelism, true, progress, stop);
+    outcome.files_to_migrate += plan.files_to_migrate;
+    outcome.made += copies.made;
+    outcome.deletions.insert(outcome.deletions.end(), plan.deletions.begin(), plan.deletions.end());
+    if (!copies.failed.empty()) {
+      outcome.failed = std::move(copies.failed);
+      break;
+    }
+  }
+  return outcome;
 }
 
 std::string DescribeFailedCopies(const std::vector<FailedCopy>& failed) {

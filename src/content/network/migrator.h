@@ -1,12 +1,13 @@
-// The steps of a ring change or repair that touch the nodes: list what every
-// node holds, carry out a MigrationPlan's copies (in parallel, bounded) and
-// its deletions, and report progress. The decisions (what to copy, when to
-// commit or abort) are NetworkContentService's.
+// The steps of a ring change or repair that touch the nodes: carry out a
+// MigrationPlan's copies (in parallel, bounded) and its deletions, batch by
+// batch for a ring change (CopyForChange), and report progress. The decisions (what to copy, when
+// to commit or abort) are NetworkContentService's.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -28,24 +29,15 @@ class ProgressReporter {
   explicit ProgressReporter(const ClusterProgressCallback& callback) : callback_(callback) {}
   // Starts a phase of `total` units.
   void Phase(std::string_view phase, uint64_t total, std::string_view message = "");
-  // One more unit done.
-  void Step(std::string_view message = "");
+  // One more unit done, which copied `bytes`.
+  void Step(std::string_view message = "", uint64_t bytes = 0);
 
  private:
   const ClusterProgressCallback& callback_;
   std::mutex mutex_;
   ClusterProgress progress_;
+  uint64_t bytes_copied_ = 0;  // kept across phases
 };
-
-struct NodeHoldings {
-  StoredKeys stored;
-  // Nodes that could not be listed; their holdings count as absent, so the
-  // plan copies their keys from others and deletes nothing from them.
-  std::vector<NodeAttempt> unlisted;
-};
-
-// Lists every blob of each of `nodes`, in parallel.
-NodeHoldings GatherHoldings(NodePool& pool, const std::vector<std::string>& nodes);
 
 struct FailedCopy {
   CopyTask task;
@@ -77,6 +69,24 @@ struct DeleteResults {
 DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& deletions,
                                size_t parallelism, const std::set<std::string>& keep,
                                ProgressReporter& progress);
+
+struct ChangeCopies {
+  uint64_t files_to_migrate = 0;  // distinct keys copied (MigrationPlan's count)
+  uint64_t made = 0;
+  std::vector<FailedCopy> failed;  // non-empty: the change must abort
+  // The plan's deletions, for after the commit: one per copy that leaves
+  // the key's replica set, not one per key listed.
+  std::vector<DeleteTask> deletions;
+};
+
+// The copies of a move from `old_ring` to `new_ring`, planned and made batch
+// by batch as a HoldingsScanner walks `nodes` in key order (memory bounded by
+// the batch, not the key count). Stops at the first failed batch, and before
+// the next batch once `stopped` returns true.
+ChangeCopies CopyForChange(NodePool& pool, const HashRing& old_ring, const HashRing& new_ring,
+                           const std::vector<std::string>& nodes, size_t parallelism,
+                           ProgressReporter& progress, const std::atomic<bool>* stop,
+                           const std::function<bool()>& stopped);
 
 // One line for an error message: the first few failed copies.
 std::string DescribeFailedCopies(const std::vector<FailedCopy>& failed);

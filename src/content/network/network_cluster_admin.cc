@@ -7,12 +7,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "content/network/holdings_scanner.h"
 #include "content/network/migrator.h"
 #include "content/network/network_content_service.h"
 #include "content/network/node_pool.h"
 #include "spdlog/spdlog.h"
 
 namespace dvs::content {
+namespace {
+
+// Failed copies kept for a repair's error message (the count says the rest).
+constexpr size_t kFailuresKept = 5;
+
+}  // namespace
 
 absl::StatusOr<std::vector<std::string>> NetworkContentService::ListNodes() {
   return ring_state().nodes;
@@ -79,19 +86,33 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
   reporter.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
   const HashRing& ring = placement->current();
-  NodeHoldings holdings = GatherHoldings(*pool_, ring.nodes());
-  ASSIGN_OR_RETURN(uint64_t unreferenced, DropUnreferencedKeys(holdings.stored));
-  MigrationPlan plan = PlanMigration(ring, ring, holdings.stored);
-  CopyResults copies =
-      ExecuteCopies(*pool_, plan.copies, options_.copy_parallelism, false, reporter);
-  std::set<std::string> keep;
-  for (const FailedCopy& failed : copies.failed) keep.insert(failed.task.key);
-  DeleteResults deleted =
-      ExecuteDeletions(*pool_, plan.deletions, options_.copy_parallelism, keep, reporter);
-  RepairReport report{.keys_checked = holdings.stored.size(),
-                      .copies_made = copies.made,
-                      .copies_deleted = deleted.deleted,
-                      .lost_keys = plan.lost_keys};
+  // Batch by batch in key order: memory stays bounded however many keys.
+  HoldingsScanner scanner(*pool_, ring.nodes());
+  RepairReport report;
+  uint64_t unreferenced = 0;
+  uint64_t copies_failed = 0;
+  uint64_t deletions_failed = 0;
+  std::vector<FailedCopy> failures;  // the first few, for the message
+  for (StoredKeys batch = scanner.Next(); !batch.empty(); batch = scanner.Next()) {
+    ASSIGN_OR_RETURN(uint64_t dropped, DropUnreferencedKeys(batch));
+    unreferenced += dropped;
+    report.keys_checked += batch.size();
+    MigrationPlan plan = PlanMigration(ring, ring, batch);
+    CopyResults copies =
+        ExecuteCopies(*pool_, plan.copies, options_.copy_parallelism, false, reporter);
+    std::set<std::string> keep;
+    for (const FailedCopy& failed : copies.failed) keep.insert(failed.task.key);
+    DeleteResults deleted =
+        ExecuteDeletions(*pool_, plan.deletions, options_.copy_parallelism, keep, reporter);
+    report.copies_made += copies.made;
+    report.copies_deleted += deleted.deleted;
+    report.lost_keys.insert(report.lost_keys.end(), plan.lost_keys.begin(), plan.lost_keys.end());
+    copies_failed += copies.failed.size();
+    deletions_failed += deleted.failed;
+    for (FailedCopy& failed : copies.failed) {
+      if (failures.size() < kFailuresKept) failures.push_back(std::move(failed));
+    }
+  }
   spdlog::info(
       "repair: {} keys checked, {} copies made, {} stray copies deleted; {} keys no record "
       "references left to garbage collection; {} deletes still pending",
@@ -103,12 +124,12 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
   } else if (!absl::IsFailedPrecondition(gc.status())) {
     spdlog::warn("repair: garbage collection: {}", gc.status().message());
   }
-  if (copies.failed.empty() && holdings.unlisted.empty() && deleted.failed == 0) return report;
+  if (copies_failed == 0 && scanner.unlisted().empty() && deletions_failed == 0) return report;
   return absl::UnavailableError(absl::StrCat(
       "repair incomplete (", report.copies_made, " copies made, ", report.copies_deleted,
-      " deleted): ", holdings.unlisted.size(), " nodes could not be listed, ", copies.failed.size(),
-      " copies and ", deleted.failed, " deletions failed", copies.failed.empty() ? "" : ": ",
-      DescribeFailedCopies(copies.failed)));
+      " deleted): ", scanner.unlisted().size(), " nodes could not be listed, ", copies_failed,
+      " copies and ", deletions_failed, " deletions failed", failures.empty() ? "" : ": ",
+      DescribeFailedCopies(failures)));
 }
 
 }  // namespace dvs::content

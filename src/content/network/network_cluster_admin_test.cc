@@ -228,6 +228,9 @@ TEST_F(NetworkClusterAdminTest, RepairRestoresAMissingReplicaAndDeletesAStray) {
   EXPECT_EQ(report->copies_deleted, 1u);
   EXPECT_TRUE(report->lost_keys.empty());
   EXPECT_THAT(progress, Contains(Field(&ClusterProgress::phase, "copying")));
+  // The one copy's bytes are reported, and stay reported in later phases.
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().bytes_copied, cluster_.Client(owners[0]).Stat(key)->size);
   ExpectExactPlacement();
 
   auto again = service_->Repair(nullptr);

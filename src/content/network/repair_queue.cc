@@ -64,7 +64,7 @@ void RepairQueue::Run() {
 
 void RepairQueue::RunTask(const RepairTask& task) {
   if (still_wanted_ && !still_wanted_(task.key, task.bad_node)) return;
-  absl::Status copied = CopyBlob(pool_, task.key, {task.good_node}, task.bad_node);
+  absl::Status copied = CopyBlob(pool_, task.key, {task.good_node}, task.bad_node).status();
   if (copied.ok()) {
     ++repaired_;
     spdlog::info("read repair: copied {} from {} to {}", task.key, task.good_node, task.bad_node);

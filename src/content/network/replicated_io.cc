@@ -157,11 +157,14 @@ absl::StatusOr<ReplicatedPutResult> ReplicatedPut(NodePool& pool, const RingPlac
   return result;
 }
 
-absl::Status CopyBlob(NodePool& pool, std::string_view key, const std::vector<std::string>& sources,
-                      const std::string& destination) {
+absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
+                                  const std::vector<std::string>& sources,
+                                  const std::string& destination) {
   std::vector<NodeAttempt> attempts;
   for (const std::string& source : sources) {
-    absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream = pool.Client(source).OpenRead(key);
+    // The destination checks the bytes against blob.sha256: no hashing here.
+    absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream =
+        pool.Client(source).OpenCopySource(key);
     pool.Report(source, stream.status());
     if (!stream.ok()) {
       attempts.push_back({source, stream.status()});
@@ -173,13 +176,13 @@ absl::Status CopyBlob(NodePool& pool, std::string_view key, const std::vector<st
     const storage::BlobInfo blob = (*stream)->blob();
     absl::StatusOr<storage::PutResult> put =
         pool.Client(destination)
-            .PutFrom(key, blob.size, blob.sha256,
-                     [&](char* buffer, size_t max) -> absl::StatusOr<size_t> {
-                       absl::StatusOr<size_t> got = (*stream)->Read(buffer, max);
-                       if (!got.ok()) source_error = got.status();
-                       return got;
-                     });
-    if (put.ok()) return absl::OkStatus();
+            .PutChunks(key, blob.size, blob.sha256,
+                       [&](std::string& chunk) -> absl::StatusOr<bool> {
+                         absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
+                         if (!more.ok()) source_error = more.status();
+                         return more;
+                       });
+    if (put.ok()) return blob.size;
     if (source_error.ok()) {
       pool.Report(destination, put.status());
       return absl::Status(put.status().code(),

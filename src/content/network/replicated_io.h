@@ -69,10 +69,10 @@ struct ReplicatedPutResult {
 // Streams `key` from the first of `sources` that serves it whole into
 // `destination`, which checks the declared size and SHA-256 before keeping
 // it. A failing source moves on to the next; a failing destination ends the
-// copy, since another source would not help.
-[[nodiscard]] absl::Status CopyBlob(NodePool& pool, std::string_view key,
-                                    const std::vector<std::string>& sources,
-                                    const std::string& destination);
+// copy, since another source would not help. The bytes copied.
+[[nodiscard]] absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
+                                                const std::vector<std::string>& sources,
+                                                const std::string& destination);
 
 // Told when `bad_node` was found missing or damaged for `key` while
 // `good_node` served it, so the bad replica can be repaired.

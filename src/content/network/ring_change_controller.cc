@@ -247,11 +247,9 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   }
   progress.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
-  NodeHoldings holdings = GatherHoldings(pool_, AllNodesOf(next));
-  MigrationPlan plan = PlanMigration(placement->current(), placement->target(), holdings.stored);
-  for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
-  CopyResults copies =
-      ExecuteCopies(pool_, plan.copies, options_.copy_parallelism, true, progress, &stop_);
+  ChangeCopies copies = CopyForChange(pool_, placement->current(), placement->target(),
+                                      AllNodesOf(next), options_.copy_parallelism, progress, &stop_,
+                                      [&] { return stop_ || lease.lost(); });
   if (stop_ || lease.lost()) {
     // Stopping, or another server may own the ring now: store nothing more.
     // The transition stays stored; whoever holds the lock next resumes it.
@@ -280,14 +278,14 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   ++committed_;
   progress.Step();
   spdlog::info("ring change {} committed (epoch {}); {} files migrated with {} copies", change,
-               committed.epoch, plan.files_to_migrate, copies.made);
+               committed.epoch, copies.files_to_migrate, copies.made);
   // Other web servers may still read by the old ring until they hear of
   // the commit.
   if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
   DeleteResults deleted =
-      ExecuteDeletions(pool_, plan.deletions, options_.copy_parallelism, {}, progress);
+      ExecuteDeletions(pool_, copies.deletions, options_.copy_parallelism, {}, progress);
   cleanup_failures_ += deleted.failed;
-  return plan.files_to_migrate;
+  return copies.files_to_migrate;
 }
 
 // When the aborted state cannot be stored, the transition stays in force
