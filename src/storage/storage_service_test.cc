@@ -116,7 +116,9 @@ TEST_F(StorageServiceTest, CopySourceRelaysIntoAPutChunkByChunk) {
   auto put = client_->PutChunks("v2/source.mp4", blob.size, blob.sha256,
                                 [&](std::string& chunk) -> absl::StatusOr<bool> {
                                   ASSIGN_OR_RETURN(bool more, (*source)->TakeChunk(chunk));
-                                  if (more) EXPECT_LE(chunk.size(), kBlockSize);
+                                  if (more) {
+                                    EXPECT_LE(chunk.size(), kBlockSize);
+                                  }
                                   chunks += more ? 1 : 0;
                                   return more;
                                 });
