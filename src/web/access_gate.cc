@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace dvs::web {
@@ -48,6 +49,13 @@ absl::StatusOr<access::Principal> AccessGate::Identify(const http::Request& requ
   }
   credentials.address = request.remote_address;
   return accounts_.Identify(credentials);
+}
+
+absl::StatusOr<access::Principal> AccessGate::Authorize(const http::Request& request,
+                                                        access::Action action) {
+  ASSIGN_OR_RETURN(access::Principal who, Identify(request));
+  RETURN_IF_ERROR(Check(who, action));
+  return who;
 }
 
 access::Principal AccessGate::Viewer(const http::Request& request) {

@@ -40,7 +40,11 @@ class AccessGate {
   [[nodiscard]] absl::Status Check(const access::Principal& who, access::Action action,
                                    std::string_view owner = {}) const;
 
-  // The answer for a failed Identify or Check: 401/403 as Response::Error,
+  // Identify, then Check: who asks when they may, else the refusal's status.
+  [[nodiscard]] absl::StatusOr<access::Principal> Authorize(const http::Request& request,
+                                                            access::Action action);
+
+  // The answer for a failed Identify, Check or Authorize: 401/403 as Response::Error,
   // and 429 with Retry-After while logins are rate-limited.
   static http::Response Refusal(const http::Request& request, const absl::Status& status);
 

@@ -99,13 +99,12 @@ absl::StatusOr<Json> JsonBody(const http::Request& request) {
 
 // Basic or a session: a password-holder's act. A token cannot mint tokens.
 http::Response PostToken(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageTokens) : who.status();
-  if (allowed.ok() && who->via == access::Via::kToken) {
-    allowed = absl::PermissionDeniedError(
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageTokens);
+  if (who.ok() && who->via == access::Via::kToken) {
+    who = absl::PermissionDeniedError(
         "make tokens with a password (HTTP Basic) or a session, not with a token");
   }
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   absl::StatusOr<Json> body = JsonBody(request);
   if (!body.ok()) return http::Response::Error(request, body.status());
   std::vector<std::string> scopes;
@@ -134,9 +133,8 @@ http::Response PostToken(http::Request& request, AccessGate& gate) {
 }
 
 http::Response ListTokens(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageTokens) : who.status();
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageTokens);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   absl::StatusOr<std::vector<access::Token>> tokens = gate.accounts().tokens().ListFor(who->user);
   if (!tokens.ok()) return http::Response::Error(request, tokens.status());
   Json list = Json::array();
@@ -145,9 +143,8 @@ http::Response ListTokens(http::Request& request, AccessGate& gate) {
 }
 
 http::Response DeleteToken(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageTokens) : who.status();
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageTokens);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   // Administrators may revoke anyone's token; others only their own.
   bool any = gate.Check(*who, access::Action::kManageUsers).ok();
   absl::Status revoked =
@@ -161,9 +158,8 @@ Json UserJson(const access::User& user) {
 }
 
 http::Response PostUser(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageUsers);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   absl::StatusOr<Json> body = JsonBody(request);
   if (!body.ok()) return http::Response::Error(request, body.status());
   const Json& name = (*body)["name"];
@@ -182,9 +178,8 @@ http::Response PostUser(http::Request& request, AccessGate& gate) {
 }
 
 http::Response ListUsers(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageUsers);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   absl::StatusOr<std::vector<access::User>> users = gate.accounts().users().List();
   if (!users.ok()) return http::Response::Error(request, users.status());
   Json list = Json::array();
@@ -230,9 +225,8 @@ http::Response PatchUser(http::Request& request, AccessGate& gate) {
 }
 
 http::Response DeleteUser(http::Request& request, AccessGate& gate) {
-  absl::StatusOr<access::Principal> who = gate.Identify(request);
-  absl::Status allowed = who.ok() ? gate.Check(*who, access::Action::kManageUsers) : who.status();
-  if (!allowed.ok()) return AccessGate::Refusal(request, allowed);
+  absl::StatusOr<access::Principal> who = gate.Authorize(request, access::Action::kManageUsers);
+  if (!who.ok()) return AccessGate::Refusal(request, who.status());
   absl::Status deleted = gate.accounts().DeleteUser(*who, request.params.at(0));
   if (!deleted.ok()) return http::Response::Error(request, deleted);
   return http::Response::Text(204, "");

@@ -108,10 +108,9 @@ void App::RegisterRoutes(http::Router& router) {
   router.Add("GET", "/static/:file", bind(&App::Static));
   // Answered on the I/O thread: liveness never waits behind busy handlers.
   auto alive = [](http::Request&) { return http::Response::Text(200, "ok\n"); };
-  router.Add("GET", "/healthz", alive,
-             [alive](http::Request& request) -> std::optional<http::Response> {
-               return alive(request);
-             });
+  router.Add(
+      "GET", "/healthz", alive,
+      [alive](http::Request& request) -> std::optional<http::Response> { return alive(request); });
   router.Add("GET", "/readyz", bind(&App::Ready));
   playback_->Register(router);
   tus_->Register(router);
@@ -133,8 +132,7 @@ std::optional<uint64_t> DeclaredLength(const http::Request& request) {
 // The policy is asked before any of the body is read, and the free space
 // before any of it is stored (507 when the declared length does not fit).
 absl::StatusOr<std::unique_ptr<http::BodySink>> App::StartUpload(http::Request& request) {
-  ASSIGN_OR_RETURN(access::Principal who, gate_.Identify(request));
-  RETURN_IF_ERROR(gate_.Check(who, access::Action::kUpload));
+  ASSIGN_OR_RETURN(access::Principal who, gate_.Authorize(request, access::Action::kUpload));
   RETURN_IF_ERROR(CheckFreeSpace(options_.work_dir, UploadNeeds(DeclaredLength(request)),
                                  options_.min_free_bytes));
   RETURN_IF_ERROR(processor_->Admit());

@@ -150,9 +150,7 @@ http::Response TusRoutes::Options(http::Request&) {
 }
 
 absl::StatusOr<access::Principal> TusRoutes::Uploader(const http::Request& request) {
-  ASSIGN_OR_RETURN(access::Principal who, gate_.Identify(request));
-  RETURN_IF_ERROR(gate_.Check(who, access::Action::kUpload));
-  return who;
+  return gate_.Authorize(request, access::Action::kUpload);
 }
 
 absl::StatusOr<TusUpload> TusRoutes::OwnUpload(const http::Request& request,
