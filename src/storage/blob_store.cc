@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -286,9 +287,19 @@ absl::StatusOr<NodeInfo> BlobStore::Info() {
   return NodeInfo{node_id_, totals.bytes, free_bytes, totals.blob_count};
 }
 
-void BlobStore::MarkCorrupt(std::string_view key) {
+bool BlobStore::MarkCorrupt(const BlobReader& damaged) {
+  // Under the lock: a put renames its file before it clears the mark, so
+  // either this sees the new file, or the put's clear comes after the mark.
   std::lock_guard lock(corrupt_mutex_);
-  corrupt_.emplace(key);
+  struct stat read_file {};
+  struct stat stored_file {};
+  if (::fstat(damaged.fd_.get(), &read_file) != 0 ||
+      ::stat(damaged.path_.c_str(), &stored_file) != 0 || read_file.st_ino != stored_file.st_ino ||
+      read_file.st_dev != stored_file.st_dev) {
+    return false;
+  }
+  corrupt_.emplace(damaged.blob().key);
+  return true;
 }
 
 void BlobStore::ClearCorrupt(std::string_view key) {

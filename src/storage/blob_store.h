@@ -156,9 +156,11 @@ class BlobStore {
   [[nodiscard]] absl::StatusOr<NodeInfo> Info();
 
   // Blobs found damaged (by the scrubber): a key stays listed until a put
-  // stores it again (a repair) or it is deleted. Kept in memory only; after
-  // a restart the next scrub pass finds the damage again.
-  void MarkCorrupt(std::string_view key);
+  // stores it again (a repair) or it is deleted. Kept in memory here (the
+  // scrubber checkpoints them). Marks the blob `damaged` read only when it is
+  // still the one stored under its key: a put or delete that came while it
+  // was being read is not undone by a stale mark. True when marked.
+  bool MarkCorrupt(const BlobReader& damaged);
   // Up to `limit` of the keys marked corrupt, in key order, and how many
   // there are in all.
   std::pair<std::vector<std::string>, uint64_t> CorruptKeys(size_t limit) const;

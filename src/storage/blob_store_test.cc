@@ -110,6 +110,25 @@ TEST_F(BlobStoreTest, LargePutStreamedInOddPiecesReadsBackWhole) {
   EXPECT_EQ(ReadAll("v1/source.mkv").value(), bytes);
 }
 
+TEST_F(BlobStoreTest, ADamageMarkIsTakenOnlyForTheBlobStillStored) {
+  const std::string bytes = RandomBytes(kBlockSize + 5, 9);
+  ASSERT_TRUE(Put("v/f", bytes).ok());
+  auto stale = store_->Read("v/f");
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  // Stored again (a repair) while the first reader was reading: its finding
+  // is about bytes that are gone, and must not mark the repaired blob.
+  ASSERT_TRUE(Put("v/f", bytes).ok());
+  EXPECT_FALSE(store_->MarkCorrupt(**stale));
+  EXPECT_EQ(store_->CorruptKeys(10).second, 0u);
+  auto current = store_->Read("v/f");
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(store_->MarkCorrupt(**current));
+  EXPECT_EQ(store_->CorruptKeys(10).second, 1u);
+  ASSERT_TRUE(store_->Delete("v/f").ok());
+  EXPECT_FALSE(store_->MarkCorrupt(**current));
+  EXPECT_EQ(store_->CorruptKeys(10).second, 0u);
+}
+
 TEST_F(BlobStoreTest, EmptyBlobRoundTrips) {
   ASSERT_TRUE(Put("v1/empty", "").ok());
   EXPECT_EQ(ReadAll("v1/empty").value(), "");

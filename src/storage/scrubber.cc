@@ -196,9 +196,10 @@ bool Scrubber::VerifyBlob(const std::string& key) {
     left -= piece->size();
     bytes_verified_ += piece->size();
   }
-  if (status.code() == absl::StatusCode::kDataLoss) {
+  if (status.code() == absl::StatusCode::kDataLoss && !store_.MarkCorrupt(**reader)) {
+    spdlog::info("scrub: blob {} was stored again or deleted while it was read", key);
+  } else if (status.code() == absl::StatusCode::kDataLoss) {
     ++corrupt_found_;
-    store_.MarkCorrupt(key);
     spdlog::error("scrub: blob {} is damaged; reported through Info for repair", key);
     Checkpoint();
   } else if (!status.ok()) {
