@@ -113,44 +113,46 @@ async function patch(url, offset, bytes, extra = {}, headers = authHeaders(web.u
   });
 }
 
-// Starts a PATCH at offset 0 that announces the whole big video but sends
-// only `sent` bytes of it and stalls; resolves with its socket.
-async function stalledPatch(baseUrl, url, sent) {
+// Starts a PATCH at `offset` that announces the rest of the big video but
+// sends only `sent` bytes of it and stalls; resolves with its socket.
+async function stalledPatch(baseUrl, url, sent, offset = 0) {
   const { hostname, port, pathname } = new URL(url);
   const socket = net.connect(Number(port), hostname);
   await new Promise((resolve) => socket.on('connect', resolve));
   const auth = authHeaders(baseUrl).Authorization;
   socket.write(`PATCH ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: ${auth}\r\n` +
-    'Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n' +
-    `Content-Length: ${bigBytes.length}\r\n\r\n`);
-  socket.write(bigBytes.subarray(0, sent));
+    `Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: ${offset}\r\n` +
+    `Content-Length: ${bigBytes.length - offset}\r\n\r\n`);
+  socket.write(bigBytes.subarray(offset, offset + sent));
   return socket;
 }
 
 // Keeps a stalled PATCH (see stalledPatch) running while `probe` is tried
 // until it says yes. A probe sent before the server took up the stalled
-// PATCH may hold what it needs at that moment (the upload, an upload place),
-// so that the stalled one is refused: then it is sent again. Resolves with
-// the stalled PATCH's socket.
-async function whileStalled(baseUrl, url, sent, probe, what) {
+// PATCH may hold what it needs at that moment (the upload, an upload place):
+// the stalled one is then refused, and its answer waits for the body it
+// announced, which never comes. So while the probes fail, the stalled PATCH
+// is sent again every 2 s. Resolves with the stalled PATCH's socket.
+async function whileStalled(baseUrl, url, sent, probe, what, server) {
   let socket;
-  let answer = '';
+  let startedAt = 0;
   const start = async () => {
     socket?.destroy();
-    answer = '';
-    socket = await stalledPatch(baseUrl, url, sent);
-    socket.on('data', (chunk) => { answer += chunk; });
+    // From the upload's offset: a stalled PATCH that held the upload keeps
+    // what it sent when it is cut.
+    const offset = Number((await head(url, authHeaders(baseUrl))).headers.get('upload-offset'));
+    socket = await stalledPatch(baseUrl, url, sent, offset);
+    startedAt = Date.now();
   };
   await start();
   let last = '';
   await eventually(async () => {
-    if (answer) {
-      await start();
-      return false;
-    }
+    if (Date.now() - startedAt > 2000) await start();
     last = await probe();
     return last === true;
-  }, what, 30000).catch((error) => { throw new Error(`${error.message}; the last probe: ${last}`); });
+  }, what, 30000).catch((error) => {
+    throw new Error(`${error.message}; the last probe: ${last}; the server's log:\n${server?.log().slice(-4000)}`);
+  });
   return socket;
 }
 
@@ -163,7 +165,7 @@ async function rawExchange(baseUrl, method, pathname, headers, body) {
   let answer = '';
   socket.on('data', (chunk) => { answer += chunk; });
   const fields = { Host: `${hostname}:${port}`, ...authHeaders(baseUrl), ...headers,
-    'Content-Length': String(body.length) };
+    'Content-Length': String(body.length), Connection: 'close' };
   socket.write(`${method} ${pathname} HTTP/1.1\r\n` +
     Object.entries(fields).map(([name, value]) => `${name}: ${value}\r\n`).join('') + '\r\n');
   socket.write(body);
@@ -315,7 +317,7 @@ test('a PATCH at the wrong offset is 409, one while another runs is 423, a cut o
   const socket = await whileStalled(web.url, url, sent, async () => {
     const response = await patch(url, 5, smallBytes.subarray(0, 10));
     return response.status === 423 || `${response.status} ${await response.text()}`;
-  }, 'a concurrent PATCH to be refused with 423');
+  }, 'a concurrent PATCH to be refused with 423', web);
   socket.end();  // the connection ends mid-body
   // What arrived of the cut chunk is kept (synced first), so a client goes on from there.
   let offset = 0;
@@ -323,7 +325,7 @@ test('a PATCH at the wrong offset is 409, one while another runs is 423, a cut o
     offset = Number((await head(url)).headers.get('upload-offset'));
     return offset > 0;
   }, 'the offset to count bytes of the cut PATCH', 20000);
-  assert.ok(offset <= sent, `offset ${offset}`);
+  assert.ok(offset < bigBytes.length, `offset ${offset}`);
   const { patches } = await tusUpload(web.url, bigBytes, 'contended.mp4', { uploadUrl: url });
   assert.equal(patches[0], offset);
   assert.equal(sha256(await sourceOf(path.join(dir, 'a'), 'contended')), sha256(bigBytes));
@@ -341,7 +343,7 @@ test('a tus chunk being received takes one of the --max-uploads places, like a f
       const answer = await rawExchange(one.url, 'PATCH', new URL(other).pathname,
         { ...CHUNK, 'Upload-Offset': '5' }, smallBytes.subarray(0, 10));
       return /^HTTP\/1\.1 429 [^]*too many uploads at once/.test(answer) || answer.split('\r\n')[0];
-    }, 'a second chunk to be refused with 429');
+    }, 'a second chunk to be refused with 429', one);
     assert.match(await rawFormUpload(one.url, 'form.mp4', smallBytes), /^HTTP\/1\.1 429 [^]*too many uploads/);
     socket.destroy();
     // The place is free again once the stalled chunk has ended.
