@@ -379,18 +379,18 @@ absl::Status StorageClient::ListEach(std::string_view folder, std::string_view a
 }
 
 absl::StatusOr<std::vector<BlobInfo>> StorageClient::List(std::string_view folder) {
-  std::vector<BlobInfo> blobs;
-  RETURN_IF_ERROR(ListEach(folder, [&blobs](const BlobInfo& blob) {
-    blobs.push_back(blob);
-    return absl::OkStatus();
-  }));
-  return blobs;
+  return Collect(folder, "", 0);
 }
 
 absl::StatusOr<std::vector<BlobInfo>> StorageClient::ListPage(std::string_view folder,
                                                               std::string_view after,
                                                               size_t limit) {
   if (limit == 0) return absl::InvalidArgumentError("a list page holds at least one blob");
+  return Collect(folder, after, limit);
+}
+
+absl::StatusOr<std::vector<BlobInfo>> StorageClient::Collect(std::string_view folder,
+                                                             std::string_view after, size_t limit) {
   std::vector<BlobInfo> blobs;
   RETURN_IF_ERROR(ListEach(folder, after, limit, [&blobs](const BlobInfo& blob) {
     blobs.push_back(blob);

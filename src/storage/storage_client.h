@@ -155,6 +155,9 @@ class StorageClient {
   [[nodiscard]] absl::StatusOr<NodeInfo> Info();
 
  private:
+  // ListEach into a vector.
+  absl::StatusOr<std::vector<BlobInfo>> Collect(std::string_view folder, std::string_view after,
+                                                size_t limit);
   struct Channel;
   // OpenRead and OpenCopySource; `hash_whole`: check a whole-blob read's
   // SHA-256 here too.

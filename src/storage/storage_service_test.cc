@@ -318,10 +318,8 @@ TEST_F(StorageServiceTest, DamagedBytesOnDiskAreDataLossOverTheWire) {
 TEST_F(StorageServiceTest, InfoReportsWhatTheScrubberFoundUntilAPutRepairsIt) {
   fs::path dir = dir_.string() + "-scrubbed";
   fs::remove_all(dir);
-  auto server = StorageServer::Start({.host = "127.0.0.1",
-                                      .port = 0,
-                                      .dir = dir,
-                                      .scrub_every = std::chrono::milliseconds(100)});
+  auto server = StorageServer::Start(
+      {.host = "127.0.0.1", .port = 0, .dir = dir, .scrub_every = std::chrono::milliseconds(100)});
   ASSERT_TRUE(server.ok()) << server.status();
   StorageClient client((*server)->address());
   std::string bytes = RandomBytes(kBlockSize + 10, 7);

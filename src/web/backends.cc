@@ -349,10 +349,9 @@ absl::Status Backends::OpenS3(const WebConfig& config) {
       content::S3ContentService::Open(std::move(options));
   if (!s3.ok()) {
     // Not InvalidArgument (exit 2): the form was right, the store said no.
-    return absl::Status(
-        absl::IsInvalidArgument(s3.status()) ? absl::StatusCode::kFailedPrecondition
-                                             : s3.status().code(),
-        absl::StrCat("cannot use the S3 store: ", s3.status().message()));
+    return absl::Status(absl::IsInvalidArgument(s3.status()) ? absl::StatusCode::kFailedPrecondition
+                                                             : s3.status().code(),
+                        absl::StrCat("cannot use the S3 store: ", s3.status().message()));
   }
   s3_ = s3->get();
   s3_content_ = std::move(*s3);

@@ -19,7 +19,7 @@ struct WebConfig {
   std::filesystem::path work_dir = "./data/work";
   std::filesystem::path static_dir;  // empty: static/ beside the executable
   uint64_t upload_limit_bytes = 8ull << 30;
-  int upload_expiry_s = 86400;  // an unfinished tus upload, after its last chunk
+  int upload_expiry_s = 86400;    // an unfinished tus upload, after its last chunk
   int transcode_jobs = 1;         // --jobs; 0: transcode nothing (workers do)
   int max_queued = 1000;          // videos waiting to be processed; more uploads get 429
   int retry_for_s = 3600;         // how long a retryable error is retried
@@ -37,7 +37,7 @@ struct WebConfig {
   int upload_rate_window_s = 60;
   int upload_deadline_s = 6 * 3600;
   int min_free_mb = 256;
-  int cache_mb = 256;          // hot files kept in memory (0: none)
+  int cache_mb = 256;  // hot files kept in memory (0: none)
   // s3 mode: files of public videos from this size up answered with a 307
   // to a presigned URL of the store, valid for s3_redirect_expiry_s.
   bool s3_redirect = false;

@@ -57,8 +57,8 @@ TEST(S3ProtocolTest, ErrorsMapToCodesCallersActOn) {
   EXPECT_TRUE(absl::IsUnavailable(ErrorFromResponse(429, "", "x")));
   EXPECT_TRUE(
       absl::IsNotFound(ErrorFromResponse(404, "<Error><Code>NoSuchKey</Code></Error>", "x")));
-  EXPECT_TRUE(absl::IsUnavailable(
-      ErrorFromResponse(404, "<Error><Code>NoSuchBucket</Code></Error>", "x")));
+  EXPECT_TRUE(
+      absl::IsUnavailable(ErrorFromResponse(404, "<Error><Code>NoSuchBucket</Code></Error>", "x")));
   EXPECT_TRUE(absl::IsOutOfRange(ErrorFromResponse(416, "", "x")));
   EXPECT_TRUE(absl::IsDataLoss(
       ErrorFromResponse(400, "<Error><Code>XAmzContentSHA256Mismatch</Code></Error>", "x")));
