@@ -25,6 +25,12 @@ namespace dvs::storage {
 // read verifies only the blocks it covers, and no message exceeds a block.
 inline constexpr size_t kBlockSize = 1 << 20;
 
+// A copy carries its source's block checksums (64 hex digits a block) in
+// one message only up to this many blocks (16 GiB): that message stays at
+// 1 MiB plus a chunk. Larger blobs are copied as checked reads, hashed again
+// block by block where they land.
+inline constexpr uint64_t kMaxCopyChecksumBlocks = 16384;
+
 struct BlobInfo {
   std::string key;  // "folder/filename"
   uint64_t size = 0;
@@ -88,6 +94,19 @@ inline std::string MakeKey(std::string_view folder, std::string_view filename) {
   for (char c : hex) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError("sha256 must be 64 lowercase hex digits");
+}
+
+// OK for the block checksums of a blob of `size` bytes: 64 lowercase hex
+// digits for each kBlockSize block (the last one may be short).
+[[nodiscard]] inline absl::Status ValidateBlockSha256(std::string_view hex, uint64_t size) {
+  const uint64_t blocks = (size + kBlockSize - 1) / kBlockSize;
+  if (hex.size() != blocks * 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("block checksums must be 64 hex digits for each ", kBlockSize,
+                     "-byte block: ", blocks, " blocks, got ", hex.size(), " digits"));
+  }
+  for (size_t i = 0; i < hex.size(); i += 64) RETURN_IF_ERROR(ValidateSha256Hex(hex.substr(i, 64)));
+  return absl::OkStatus();
 }
 
 }  // namespace dvs::storage

@@ -151,9 +151,11 @@ absl::StatusOr<UniqueFd> BlobStore::CreateTempFile(std::string_view folder,
 }
 
 absl::StatusOr<std::unique_ptr<BlobWriter>> BlobStore::BeginPut(std::string_view key, uint64_t size,
-                                                                std::string_view sha256) {
+                                                                std::string_view sha256,
+                                                                std::string_view block_sha256) {
   ASSIGN_OR_RETURN(auto parts, SplitKey(key));
   RETURN_IF_ERROR(ValidateSha256Hex(sha256));
+  if (!block_sha256.empty()) RETURN_IF_ERROR(ValidateBlockSha256(block_sha256, size));
   ASSIGN_OR_RETURN(uint64_t bytes_free, FreeBytes(dir_));
   if (size > bytes_free) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -162,8 +164,8 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> BlobStore::BeginPut(std::string_view
   fs::path temp_path;
   ASSIGN_OR_RETURN(UniqueFd fd, CreateTempFile(parts.first, parts.second, temp_path));
   BlobInfo expected{std::string(key), size, std::string(sha256)};
-  return std::unique_ptr<BlobWriter>(
-      new BlobWriter(this, std::move(expected), std::move(temp_path), std::move(fd)));
+  return std::unique_ptr<BlobWriter>(new BlobWriter(
+      this, std::move(expected), std::string(block_sha256), std::move(temp_path), std::move(fd)));
 }
 
 absl::StatusOr<PutResult> BlobStore::Put(std::string_view key, std::string_view bytes,
@@ -217,6 +219,12 @@ absl::StatusOr<std::unique_ptr<BlobReader>> BlobStore::Read(std::string_view key
   RETURN_IF_ERROR(fd.status());
   return std::unique_ptr<BlobReader>(
       new BlobReader(std::move(*fd), path, std::move(*entry), offset, offset + length));
+}
+
+absl::StatusOr<std::unique_ptr<BlobReader>> BlobStore::ReadForCopy(std::string_view key) {
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, Read(key));
+  reader->verify_ = reader->size() > kMaxCopyChecksumBlocks * kBlockSize;
+  return reader;
 }
 
 absl::StatusOr<BlobInfo> BlobStore::Stat(std::string_view key) {

@@ -14,7 +14,8 @@
 //   content again is OK (and rewrites the file, which repairs a damaged
 //   copy); different content replaces the old atomically.
 // - A read yields only bytes whose block checksum matches; otherwise
-//   DataLoss, never data.
+//   DataLoss, never data. (ReadForCopy is the one exception: its receiver
+//   checks every byte against the blob's SHA-256 instead.)
 // - Open cleans up after a crash: temp files are removed, and the index is
 //   reconciled with the files (see Recover in blob_store.cc).
 //
@@ -54,6 +55,12 @@ class BlobStore;
 // writer that was not committed removes its temp file (and its video folder,
 // and a two-level folder's <video_id> parent, when that leaves them empty):
 // nothing is stored.
+//
+// Large puts and copies bypass the page cache (O_DIRECT, where the file
+// system allows it): the bytes gather in an aligned block-sized buffer that
+// goes to disk whole, which costs a fraction of the CPU time of copying every
+// byte into the page cache and writing it back later. Other puts are written
+// through the page cache, so a segment just stored is served from memory.
 class BlobWriter {
  public:
   ~BlobWriter();
@@ -63,30 +70,44 @@ class BlobWriter {
   // InvalidArgument when the bytes run past the declared size.
   [[nodiscard]] absl::Status Append(std::string_view bytes);
   // InvalidArgument ("size/checksum does not match") unless the bytes match
-  // the declared size and SHA-256; then nothing is stored.
+  // the declared size and SHA-256; then nothing is stored. For a copy (block
+  // checksums given to BeginPut), a SHA-256 mismatch is DataLoss instead:
+  // the source sent damaged bytes.
   [[nodiscard]] absl::StatusOr<PutResult> Commit();
 
  private:
   friend class BlobStore;
-  BlobWriter(BlobStore* store, BlobInfo expected, std::filesystem::path temp_path,
-             common::UniqueFd fd);
+  struct FreeDeleter {
+    void operator()(char* buffer) const;
+  };
+  // `block_sha256` empty: the block checksums are computed here.
+  BlobWriter(BlobStore* store, BlobInfo expected, std::string block_sha256,
+             std::filesystem::path temp_path, common::UniqueFd fd);
+  // Turns on the aligned-buffer path, with O_DIRECT when the file system
+  // takes it.
+  void UseDirectWrites();
+  // Feeds bytes that follow the ones hashed so far to the checksums.
+  void Hash(std::string_view bytes);
   void FinishBlock();
-  // Starts writing bytes [flushed_, end) to disk once they are a few MiB,
-  // and drops the stretch before from the page cache once it is written.
-  void StartWriteback(uint64_t end);
+  // Writes the buffer's bytes at their place in the file (rounded up to the
+  // alignment O_DIRECT needs; Commit truncates the padding away).
+  [[nodiscard]] absl::Status WriteBuffer();
 
   BlobStore* store_;
   BlobInfo expected_;
   std::filesystem::path temp_path_;
   common::UniqueFd fd_;
   common::Sha256 whole_;
-  std::optional<common::Sha256> block_;
+  std::optional<common::Sha256> block_;  // unset when the checksums were given
   std::string block_sha256_;
-  uint64_t written_ = 0;
-  uint64_t flushed_ = 0;  // bytes whose writeback has been started
-  uint64_t dropped_ = 0;  // bytes on disk and out of the page cache
-  bool closed_ = false;   // Commit was called: no more Append or Commit
-  bool stored_ = false;   // the temp file became the blob
+  uint64_t written_ = 0;  // bytes appended (and hashed)
+  // The aligned-buffer path: the buffer, its bytes not yet written, and the
+  // file offset they go to.
+  std::unique_ptr<char, FreeDeleter> buffer_;
+  size_t buffered_ = 0;
+  uint64_t buffer_offset_ = 0;
+  bool closed_ = false;  // Commit was called: no more Append or Commit
+  bool stored_ = false;  // the temp file became the blob
 };
 
 // A byte range of one blob, yielded block by block after each block's
@@ -96,15 +117,27 @@ class BlobReader {
   const BlobInfo& blob() const { return entry_.blob; }
   // Bytes in the range.
   uint64_t size() const { return end_ - begin_; }
+  // False only for a reader from ReadForCopy, which leaves the checks to
+  // the receiver.
+  bool checked() const { return verify_; }
+  // The stored SHA-256 of each kBlockSize block, 64 hex digits each.
+  const std::string& block_sha256() const { return entry_.block_sha256; }
   // The next piece of the range (at most kBlockSize bytes), valid until the
   // next call; empty at the end. DataLoss when the stored bytes fail their
   // checksum.
   [[nodiscard]] absl::StatusOr<std::string_view> Next();
+  // As Next, with the piece read straight into `out` (replacing what it
+  // held) rather than copied out of the reader's own buffer.
+  [[nodiscard]] absl::Status NextInto(std::string& out);
 
  private:
   friend class BlobStore;
   BlobReader(common::UniqueFd fd, std::filesystem::path path, IndexEntry entry, uint64_t begin,
              uint64_t end);
+  // Reads the block holding position_ into `buffer` (room for kBlockSize),
+  // checks it unless verify_ is off, and moves past the range's part of it:
+  // that part's offset in `buffer` and its length.
+  [[nodiscard]] absl::StatusOr<std::pair<size_t, size_t>> ReadBlock(char* buffer);
 
   common::UniqueFd fd_;
   std::filesystem::path path_;
@@ -112,6 +145,7 @@ class BlobReader {
   uint64_t begin_;
   uint64_t end_;
   uint64_t position_;
+  bool verify_ = true;  // off only for BlobStore::ReadForCopy
   std::vector<char> block_;
 };
 
@@ -129,9 +163,13 @@ class BlobStore {
 
   // Starts a put of `size` bytes whose SHA-256 is `sha256`. InvalidArgument
   // for a bad key or digest; ResourceExhausted when the disk lacks the space.
-  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobWriter>> BeginPut(std::string_view key,
-                                                                     uint64_t size,
-                                                                     std::string_view sha256);
+  // A copy from another node passes the source's `block_sha256` (64 hex
+  // digits per block, as BlobReader::block_sha256 gives them): the writer
+  // then checks the whole SHA-256 only, which proves the bytes are the
+  // blob's, and keeps these block checksums.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobWriter>> BeginPut(
+      std::string_view key, uint64_t size, std::string_view sha256,
+      std::string_view block_sha256 = "");
   // BeginPut + Append + Commit of bytes in memory.
   [[nodiscard]] absl::StatusOr<PutResult> Put(std::string_view key, std::string_view bytes,
                                               std::string_view sha256);
@@ -140,6 +178,13 @@ class BlobStore {
   [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobReader>> Read(std::string_view key,
                                                                  uint64_t offset = 0,
                                                                  uint64_t length = 0);
+  // The whole blob for a copy to another node: its bytes are not checked
+  // against their block checksums here, since the receiver checks them all
+  // against the blob's SHA-256 (BeginPut with this reader's block_sha256) and
+  // refuses a damaged copy. Hashing once instead of twice is what makes
+  // copies cheap; nothing else may use this. A blob of more than
+  // kMaxCopyChecksumBlocks blocks is read checked all the same.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobReader>> ReadForCopy(std::string_view key);
   [[nodiscard]] absl::StatusOr<BlobInfo> Stat(std::string_view key);
   // Up to `limit` blobs with keys after `after`, in key order; only those
   // directly in `folder` unless it is empty. The legacy folder "clip" does

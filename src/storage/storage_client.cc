@@ -142,7 +142,8 @@ absl::StatusOr<PutResult> StorageClient::PutFrom(std::string_view key, uint64_t 
 
 absl::StatusOr<PutResult> StorageClient::PutChunks(std::string_view key, uint64_t size,
                                                    std::string_view sha256,
-                                                   const ChunkSource& source) {
+                                                   const ChunkSource& source,
+                                                   std::string_view block_sha256) {
   RETURN_IF_ERROR(ValidateKey(key));
   grpc::ClientContext context;
   auto transfer = std::chrono::duration<double>(
@@ -158,6 +159,7 @@ absl::StatusOr<PutResult> StorageClient::PutChunks(std::string_view key, uint64_
   header->set_key(std::string(key));
   header->set_size(size);
   header->set_sha256(std::string(sha256));
+  header->set_block_sha256(std::string(block_sha256));
   // A failed Write means the server has ended the call; Finish says why.
   bool open = writer->Write(request);
   while (open) {
@@ -184,6 +186,7 @@ struct BlobStream::Call {
   std::string address;
   BlobInfo blob;
   uint64_t size = 0;
+  std::string block_sha256;  // a copy source's, from the first message
   v1::GetResponse message;
   std::string_view pending;  // the undelivered part of message.chunk()
   uint64_t received = 0;
@@ -231,6 +234,7 @@ BlobStream::~BlobStream() = default;
 
 const BlobInfo& BlobStream::blob() const { return call_->blob; }
 uint64_t BlobStream::size() const { return call_->size; }
+const std::string& BlobStream::block_sha256() const { return call_->block_sha256; }
 
 absl::StatusOr<std::string_view> BlobStream::Next() {
   while (call_->pending.empty()) {
@@ -276,16 +280,16 @@ absl::StatusOr<bool> BlobStream::TakeChunk(std::string& chunk) {
 absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenRead(std::string_view key,
                                                                     uint64_t offset,
                                                                     uint64_t length) {
-  return Open(key, offset, length, /*hash_whole=*/true);
+  return Open(key, offset, length, /*for_copy=*/false);
 }
 
 absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::OpenCopySource(std::string_view key) {
-  return Open(key, 0, 0, /*hash_whole=*/false);
+  return Open(key, 0, 0, /*for_copy=*/true);
 }
 
 absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::Open(std::string_view key,
                                                                 uint64_t offset, uint64_t length,
-                                                                bool hash_whole) {
+                                                                bool for_copy) {
   RETURN_IF_ERROR(ValidateKey(key));
   auto call = std::make_unique<BlobStream::Call>();
   call->address = address_;
@@ -294,6 +298,7 @@ absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::Open(std::string_view
   request.set_key(std::string(key));
   request.set_offset(offset);
   request.set_length(length);
+  request.set_for_copy(for_copy);
   call->reader = channel_->stub->Get(&call->context, request);
   if (!call->reader->Read(&call->message)) {
     call->end = call->Finish();
@@ -304,7 +309,9 @@ absl::StatusOr<std::unique_ptr<BlobStream>> StorageClient::Open(std::string_view
   }
   call->blob = FromProto(call->message.blob());
   call->size = call->message.range_length();
-  if (hash_whole && offset == 0 && call->size == call->blob.size) call->whole.emplace();
+  call->block_sha256 = std::move(*call->message.mutable_block_sha256());
+  // A copy's bytes are checked by the node they go to.
+  if (!for_copy && offset == 0 && call->size == call->blob.size) call->whole.emplace();
   call->Accept();
   return std::unique_ptr<BlobStream>(new BlobStream(std::move(call)));
 }

@@ -72,6 +72,10 @@ class BlobStream {
   const BlobInfo& blob() const;
   // Bytes this stream yields in all.
   uint64_t size() const;
+  // For OpenCopySource: the source's block checksums, to pass to PutChunks
+  // (empty when the node checked the blocks itself: an older node, or a
+  // blob of more than kMaxCopyChecksumBlocks blocks).
+  const std::string& block_sha256() const;
   // The next chunk (at most 1 MiB), valid until the next call; empty at the
   // end. DataLoss when the node finds its stored bytes damaged (or, for a
   // whole-blob read, when they do not hash to blob().sha256).
@@ -108,20 +112,24 @@ class StorageClient {
   // (InvalidArgument) unless they match `size` and `sha256`.
   [[nodiscard]] absl::StatusOr<PutResult> PutFrom(std::string_view key, uint64_t size,
                                                   std::string_view sha256, const PutSource& source);
-  // As PutFrom, with the bytes moved in whole chunks (no copy here).
+  // As PutFrom, with the bytes moved in whole chunks (no copy here). A copy
+  // from another node passes its BlobStream::block_sha256: the node then
+  // hashes the bytes once, as a whole, and refuses a mismatch with DataLoss.
   [[nodiscard]] absl::StatusOr<PutResult> PutChunks(std::string_view key, uint64_t size,
                                                     std::string_view sha256,
-                                                    const ChunkSource& source);
+                                                    const ChunkSource& source,
+                                                    std::string_view block_sha256 = "");
 
   // Opens a read of `length` bytes from `offset` (length 0: to the end).
   // NotFound, OutOfRange and a damaged first chunk are reported here.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> OpenRead(std::string_view key,
                                                                      uint64_t offset = 0,
                                                                      uint64_t length = 0);
-  // A whole-blob read for a copy to another node: the node still verifies
-  // every block before it sends it (DataLoss), but this client does not hash
-  // the bytes again, since the destination's Put checks them against
-  // blob().sha256 before it keeps them. Only for relaying to such a Put.
+  // A whole-blob read for a copy to another node (GetRequest.for_copy):
+  // neither the node nor this client hashes the bytes, since the
+  // destination's Put (PutChunks with the stream's block_sha256) checks them
+  // all against blob().sha256 before it keeps them. Only for relaying to
+  // such a Put.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> OpenCopySource(std::string_view key);
   // Delivers the range to `sink` chunk by chunk; an error from `sink` cancels
   // the read and is returned.
@@ -159,11 +167,11 @@ class StorageClient {
   absl::StatusOr<std::vector<BlobInfo>> Collect(std::string_view folder, std::string_view after,
                                                 size_t limit);
   struct Channel;
-  // OpenRead and OpenCopySource; `hash_whole`: check a whole-blob read's
-  // SHA-256 here too.
+  // OpenRead (which checks a whole-blob read's SHA-256 here too) and
+  // OpenCopySource.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobStream>> Open(std::string_view key,
                                                                  uint64_t offset, uint64_t length,
-                                                                 bool hash_whole);
+                                                                 bool for_copy);
   const std::string address_;
   const StorageClientOptions options_;
   std::unique_ptr<Channel> channel_;

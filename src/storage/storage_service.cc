@@ -77,8 +77,9 @@ absl::StatusOr<PutResult> StorageService::ReceivePut(grpc::ServerContext* contex
     return absl::InvalidArgumentError("the first message of a put must be its header");
   }
   const v1::PutHeader& header = request.header();
-  ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer,
-                   store_.BeginPut(header.key(), header.size(), header.sha256()));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<BlobWriter> writer,
+      store_.BeginPut(header.key(), header.size(), header.sha256(), header.block_sha256()));
   // Dropping `writer` on any return below removes its temp file.
   while (reader->Read(&request)) {
     if (!request.has_chunk()) {
@@ -102,23 +103,37 @@ grpc::Status StorageService::Get(grpc::ServerContext* context, const v1::GetRequ
   return Reply(SendRange(context, *request, writer), "Get");
 }
 
+absl::StatusOr<std::unique_ptr<BlobReader>> StorageService::OpenRange(
+    const v1::GetRequest& request) {
+  if (!request.for_copy()) return store_.Read(request.key(), request.offset(), request.length());
+  if (request.offset() != 0 || request.length() != 0) {
+    return absl::InvalidArgumentError(
+        "a read for a copy is of the whole blob (no offset or length)");
+  }
+  return store_.ReadForCopy(request.key());
+}
+
 absl::Status StorageService::SendRange(grpc::ServerContext* context, const v1::GetRequest& request,
                                        grpc::ServerWriter<v1::GetResponse>* writer) {
-  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader,
-                   store_.Read(request.key(), request.offset(), request.length()));
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, OpenRange(request));
   v1::GetResponse response;
   ToProto(reader->blob(), response.mutable_blob());
   response.set_range_length(reader->size());
+  // The checksums go along with bytes that were not checked against them.
+  if (!reader->checked()) response.set_block_sha256(reader->block_sha256());
   // The first message carries the first verified chunk too, so a caller
-  // learns of damage at the start before it commits to anything.
-  while (true) {
-    ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
-    bool first = response.has_blob();
-    if (piece.empty() && !first) return absl::OkStatus();
-    response.set_chunk(piece.data(), piece.size());
+  // learns of damage at the start before it commits to anything. The chunk's
+  // string is kept from message to message: the reader fills it in place.
+  for (bool first = true;; first = false) {
+    RETURN_IF_ERROR(reader->NextInto(*response.mutable_chunk()));
+    if (response.chunk().empty() && !first) return absl::OkStatus();
     if (!writer->Write(response)) return absl::CancelledError("the client went away");
-    if (piece.empty()) return absl::OkStatus();
-    response.Clear();
+    if (response.chunk().empty()) return absl::OkStatus();
+    if (first) {
+      response.clear_blob();
+      response.clear_range_length();
+      response.clear_block_sha256();
+    }
   }
 }
 

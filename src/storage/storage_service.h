@@ -46,6 +46,9 @@ class StorageService final : public v1::Storage::Service {
  private:
   [[nodiscard]] absl::StatusOr<PutResult> ReceivePut(grpc::ServerContext* context,
                                                      grpc::ServerReader<v1::PutRequest>* reader);
+  // The reader a Get asks for: a checked range, or a whole blob for a copy.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<BlobReader>> OpenRange(
+      const v1::GetRequest& request);
   [[nodiscard]] absl::Status SendRange(grpc::ServerContext* context, const v1::GetRequest& request,
                                        grpc::ServerWriter<v1::GetResponse>* writer);
 

@@ -113,16 +113,19 @@ TEST_F(StorageServiceTest, CopySourceRelaysIntoAPutChunkByChunk) {
   ASSERT_TRUE(source.ok()) << source.status();
   const BlobInfo blob = (*source)->blob();
   size_t chunks = 0;
-  auto put = client_->PutChunks("v2/source.mp4", blob.size, blob.sha256,
-                                [&](std::string& chunk) -> absl::StatusOr<bool> {
-                                  ASSIGN_OR_RETURN(bool more, (*source)->TakeChunk(chunk));
-                                  if (more) {
-                                    EXPECT_LE(chunk.size(), kBlockSize);
-                                  }
-                                  chunks += more ? 1 : 0;
-                                  return more;
-                                });
+  auto put = client_->PutChunks(
+      "v2/source.mp4", blob.size, blob.sha256,
+      [&](std::string& chunk) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(bool more, (*source)->TakeChunk(chunk));
+        if (more) {
+          EXPECT_LE(chunk.size(), kBlockSize);
+        }
+        chunks += more ? 1 : 0;
+        return more;
+      },
+      (*source)->block_sha256());
   ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ((*source)->block_sha256().size(), 4u * 64);
   EXPECT_EQ(put->blob, (BlobInfo{"v2/source.mp4", bytes.size(), common::Sha256Hex(bytes)}));
   EXPECT_EQ(chunks, 4u);
   EXPECT_EQ(client_->GetBytes("v2/source.mp4").value(), bytes);
@@ -290,6 +293,44 @@ TEST_F(StorageServiceTest, PutMustStartWithAHeaderAndKeepChunksSmall) {
     EXPECT_EQ(writer->Finish().error_code(), grpc::INVALID_ARGUMENT);
   }
   EXPECT_EQ(client_->Stat("v/big").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A copy's source sends its bytes unchecked, with its block checksums; the
+// destination's check of the whole SHA-256 finds the damage (DataLoss: the
+// source's fault, so the caller tries another copy), and nothing is stored.
+TEST_F(StorageServiceTest, ADamagedCopySourceIsRefusedByTheDestination) {
+  std::string bytes = RandomBytes(2 * kBlockSize + 7, 8);
+  ASSERT_TRUE(client_->Put("v/f", bytes).ok());
+  {
+    std::fstream file(dir_ / "blobs" / "v" / "f", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(kBlockSize + 1);
+    file.put(static_cast<char>(bytes[kBlockSize + 1] ^ 0x40));
+  }
+  auto source = client_->OpenCopySource("v/f");
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto put = client_->PutChunks(
+      "w/f", bytes.size(), (*source)->blob().sha256,
+      [&](std::string& chunk) { return (*source)->TakeChunk(chunk); }, (*source)->block_sha256());
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kDataLoss) << put.status();
+  EXPECT_THAT(std::string(put.status().message()), HasSubstr("damaged"));
+  EXPECT_EQ(client_->Stat("w/f").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(FilesOf("w"), 0u);
+}
+
+TEST_F(StorageServiceTest, AReadForACopyIsOfTheWholeBlob) {
+  ASSERT_TRUE(client_->Put("v/f", RandomBytes(100, 9)).ok());
+  auto stub = RawStub();
+  grpc::ClientContext context;
+  v1::GetRequest request;
+  request.set_key("v/f");
+  request.set_offset(10);
+  request.set_for_copy(true);
+  auto reader = stub->Get(&context, request);
+  v1::GetResponse response;
+  EXPECT_FALSE(reader->Read(&response));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("whole blob"));
 }
 
 TEST_F(StorageServiceTest, DamagedBytesOnDiskAreDataLossOverTheWire) {

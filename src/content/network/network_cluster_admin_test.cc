@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "content/network/network_content_service.h"
@@ -236,6 +237,28 @@ TEST_F(NetworkClusterAdminTest, RepairRestoresAMissingReplicaAndDeletesAStray) {
   auto again = service_->Repair(nullptr);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->copies_made + again->copies_deleted, 0u);
+}
+
+// Copies are checked where they land, not where they are read: a source whose
+// bytes rotted is found by the destination, and the next holder serves.
+TEST_F(NetworkClusterAdminTest, RepairCopiesPastADamagedSource) {
+  Open(3, 3);
+  WriteFiles();
+  std::string key = PlacementKey("v", FileName(3));
+  auto placement = RingPlacement::Create(service_->ring_state());
+  std::vector<std::string> owners = placement->current().ReplicaSetFor(key);
+  ASSERT_EQ(cluster_.Client(owners[2]).Delete(key).value_or(0), 1u);
+  {
+    // The first source tried (the first owner) has a flipped byte.
+    std::fstream file(cluster_.BlobPath(owners[0], "v", FileName(3)),
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);
+    file.put(static_cast<char>(TestBytes(203, 3)[100] ^ 0x01));
+  }
+  auto report = service_->Repair(nullptr);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->copies_made, 1u);
+  EXPECT_EQ(cluster_.Client(owners[2]).GetBytes(key).value_or("?"), TestBytes(203, 3));
 }
 
 TEST_F(NetworkClusterAdminTest, StatusReportsEveryNodesHealth) {

@@ -171,18 +171,26 @@ absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
       continue;
     }
     // Tells the source's errors apart from the destination's: only the
-    // former are worth another source.
+    // former are worth another source. The destination's DataLoss is the
+    // source's too: the bytes it sent do not hash to the blob's SHA-256.
     absl::Status source_error;
     const storage::BlobInfo blob = (*stream)->blob();
     absl::StatusOr<storage::PutResult> put =
         pool.Client(destination)
-            .PutChunks(key, blob.size, blob.sha256,
-                       [&](std::string& chunk) -> absl::StatusOr<bool> {
-                         absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
-                         if (!more.ok()) source_error = more.status();
-                         return more;
-                       });
+            .PutChunks(
+                key, blob.size, blob.sha256,
+                [&](std::string& chunk) -> absl::StatusOr<bool> {
+                  absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
+                  if (!more.ok()) source_error = more.status();
+                  return more;
+                },
+                (*stream)->block_sha256());
     if (put.ok()) return blob.size;
+    if (absl::IsDataLoss(put.status()) && source_error.ok()) {
+      source_error = absl::DataLossError(
+          absl::StrCat("the copy on ", source, " is damaged (", put.status().message(), ")"));
+      spdlog::error("copy of {} from {}: {}", key, source, source_error.message());
+    }
     if (source_error.ok()) {
       pool.Report(destination, put.status());
       return absl::Status(put.status().code(),
