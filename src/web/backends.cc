@@ -267,8 +267,8 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   }
   ASSIGN_OR_RETURN(admin::HostPort admin_address, admin::ParseHostPort(parts[0], true));
   if (config.copy_parallelism < 1 || config.copy_parallelism > 64) {
-    return absl::InvalidArgumentError(absl::StrCat("--copy-parallelism must be 1..64, not ",
-                                                   config.copy_parallelism));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--copy-parallelism must be 1..64, not ", config.copy_parallelism));
   }
   for (size_t i = 1; i < parts.size(); ++i) {
     RETURN_IF_ERROR(admin::ParseHostPort(parts[i]).status());

@@ -139,8 +139,8 @@ CleanupResults CleanUpAfterChange(NodePool& pool, const HashRing& ring, const No
       // Summed up by the caller: a node that cannot be listed would log
       // every key it owns here.
       if (keep.insert(copy.key).second) {
-        spdlog::debug("{} is missing on {}: its copies outside its replica set are kept",
-                      copy.key, copy.destination);
+        spdlog::debug("{} is missing on {}: its copies outside its replica set are kept", copy.key,
+                      copy.destination);
       }
     }
     for (const DeleteTask& task : plan.deletions) outcome.kept_copies += keep.contains(task.key);

@@ -97,9 +97,9 @@ ChangeCopies CopyForChange(NodePool& pool, const HashRing& old_ring, const HashR
 struct CleanupResults {
   uint64_t keys_checked = 0;
   uint64_t deleted = 0;
-  uint64_t failed = 0;       // deletions that failed (logged)
-  uint64_t kept_keys = 0;    // keys a node of their replica set lacks: every copy kept
-  uint64_t kept_copies = 0;  // copies outside the replica set kept for those keys
+  uint64_t failed = 0;          // deletions that failed (logged)
+  uint64_t kept_keys = 0;       // keys a node of their replica set lacks: every copy kept
+  uint64_t kept_copies = 0;     // copies outside the replica set kept for those keys
   uint64_t unlisted_nodes = 0;  // nodes whose listing failed: nothing deleted past the failure
   bool stopped = false;         // ended early, before the last batch
 };

@@ -284,17 +284,16 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   // Other web servers may still read by the old ring until they hear of
   // the commit.
   if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
-  CleanUp(change, placement->target(), walk.nodes, lease, progress);
+  CleanUp(change, placement->target(), walk, stopped, progress);
   return copies.files_to_migrate;
 }
 
 void RingChangeController::CleanUp(const std::string& change, const HashRing& ring,
-                                   const std::vector<std::string>& nodes,
-                                   const RingChangeLease& lease, ProgressReporter& progress) {
+                                   const NodeWalk& walk, const std::function<bool()>& stopped,
+                                   ProgressReporter& progress) {
   progress.Phase("cleaning up", 0, "listing the files on every node");
-  CleanupResults cleaned = CleanUpAfterChange(
-      pool_, ring, NodeWalk{.nodes = nodes, .page_size = options_.scan_page_size},
-      options_.copy_parallelism, progress, [&] { return stop_ || lease.lost(); });
+  CleanupResults cleaned =
+      CleanUpAfterChange(pool_, ring, walk, options_.copy_parallelism, progress, stopped);
   cleanup_failures_ += cleaned.failed + cleaned.kept_copies;
   spdlog::info("ring change {} cleaned up: {} keys checked, {} old copies deleted", change,
                cleaned.keys_checked, cleaned.deleted);

@@ -67,6 +67,7 @@ namespace dvs::content {
 
 class NodePool;
 class ProgressReporter;
+struct NodeWalk;
 
 struct RingChangeOptions {
   std::shared_ptr<RingChangeLock> change_lock;  // never empty
@@ -145,11 +146,10 @@ class RingChangeController {
                                                    const RingChangeLease& lease,
                                                    ProgressReporter& progress, bool resuming);
   // After the commit of `change`: deletes the copies the committed `ring`
-  // no longer wants (CleanUpAfterChange over `nodes`), unless stopping or
-  // the lease is lost; what is left, a repair removes.
-  void CleanUp(const std::string& change, const HashRing& ring,
-               const std::vector<std::string>& nodes, const RingChangeLease& lease,
-               ProgressReporter& progress);
+  // no longer wants (CleanUpAfterChange), until `stopped` (stopping, or the
+  // lease lost); what is left, a repair removes.
+  void CleanUp(const std::string& change, const HashRing& ring, const NodeWalk& walk,
+               const std::function<bool()>& stopped, ProgressReporter& progress);
   [[nodiscard]] absl::Status AbortChange(const RingState& transition, const RingChangeLease& lease,
                                          const absl::Status& why);
   // OK when `node` answers Info (after a few tries); else Unavailable.

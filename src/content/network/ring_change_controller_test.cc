@@ -237,7 +237,6 @@ TEST_F(RingChangeControllerTest, AStateOfferedTwiceNeverReusesAVersion) {
   ExpectStrictlyIncreasing(versions);
 }
 
-
 constexpr int kManyFiles = 300;
 constexpr size_t kSmallPage = 16;  // a batch holds about 3 * 16 keys: many batches
 
