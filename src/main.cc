@@ -199,6 +199,11 @@ void AddWebCommand(CLI::App& dvs, dvs::web::WebConfig& config, ClusterTokenFlags
       ->envname("DVS_VNODES")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  web->add_option("--copy-parallelism", config.copy_parallelism,
+                  "nw: files a ring change or repair copies (and deletes) at once")
+      ->envname("DVS_COPY_PARALLELISM")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   web->add_option("--upkeep-every", config.upkeep_every_s,
                   "nw: seconds between retries of unfinished deletes (nodes that were down) and "
                   "checks of the storage nodes for blobs their scrubbers found damaged")

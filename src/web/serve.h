@@ -46,6 +46,8 @@ struct WebConfig {
   // nw mode: the ring a first start seeds, and the admin server's policy.
   int replicas = 3;
   int vnodes = 128;
+  // nw mode: copies and deletes a ring change or repair runs at once.
+  int copy_parallelism = 4;
   // nw mode, upkeep (content::ContentJanitor): how often pending deletes are
   // retried and the nodes asked for damaged blobs; how often garbage is
   // collected (0: only by `dvs admin repair`) and after how long a folder

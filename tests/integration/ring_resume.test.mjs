@@ -1,11 +1,11 @@
 // A ring change survives a crash of the web server running it: kill -9 in
 // the middle of `dvs admin remove`, restart, and the restarted server
-// finishes the change by itself; every file is then served, also with the
-// removed storage server gone.
+// finishes the change by itself and empties the removed storage server; every
+// file is then served, also with that server gone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   admin, killLeftoverServers, makeClip, makeTempDir, removeDir, startStorage, startWeb, upload,
@@ -19,7 +19,8 @@ let video;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 function webArgs() {
-  return ['--replicas', '2', '--cache-mb', '0', 'sqlite', './data/metadata.db', 'nw',
+  return ['--replicas', '2', '--cache-mb', '0', '--copy-parallelism', '2',
+    'sqlite', './data/metadata.db', 'nw',
     ['127.0.0.1:0', ...nodes.map((n) => n.address)].join(',')];
 }
 
@@ -81,6 +82,10 @@ test('kill -9 of the web server during admin remove: after its restart the chang
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual(list.output.nodes, nodes.slice(0, 2).map((n) => n.address).sort());
   assert.deepEqual(await fetchAll(), []);
+  // The resumed change's clean-up empties the removed server.
+  await waitForLog(web, new RegExp(`ring change remove ${leaving.address} cleaned up`));
+  const left = await readdir(path.join(dir, 's3', 'blobs'), { recursive: true, withFileTypes: true });
+  assert.deepEqual(left.filter((entry) => entry.isFile()).map((entry) => entry.name), []);
 
   // Served without the removed server: its files were copied, not left there.
   await leaving.stop('SIGKILL');

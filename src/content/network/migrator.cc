@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -105,23 +106,52 @@ DeleteResults ExecuteDeletions(NodePool& pool, const std::vector<DeleteTask>& de
 }
 
 ChangeCopies CopyForChange(NodePool& pool, const HashRing& old_ring, const HashRing& new_ring,
-                           const std::vector<std::string>& nodes, size_t parallelism,
-                           ProgressReporter& progress, const std::atomic<bool>* stop,
-                           const std::function<bool()>& stopped) {
+                           const NodeWalk& walk, size_t parallelism, ProgressReporter& progress,
+                           const std::atomic<bool>* stop, const std::function<bool()>& stopped) {
   ChangeCopies outcome;
-  HoldingsScanner scanner(pool, nodes);
+  HoldingsScanner scanner(pool, walk.nodes, walk.page_size);
   for (StoredKeys batch = scanner.Next(); !batch.empty() && !stopped(); batch = scanner.Next()) {
     MigrationPlan plan = PlanMigration(old_ring, new_ring, batch);
     for (const std::string& key : plan.lost_keys) spdlog::error("{} has no copy on any node", key);
     CopyResults copies = ExecuteCopies(pool, plan.copies, parallelism, true, progress, stop);
     outcome.files_to_migrate += plan.files_to_migrate;
     outcome.made += copies.made;
-    outcome.deletions.insert(outcome.deletions.end(), plan.deletions.begin(), plan.deletions.end());
     if (!copies.failed.empty()) {
       outcome.failed = std::move(copies.failed);
       break;
     }
   }
+  return outcome;
+}
+
+// A copy still to make (planned with the committed ring as both rings) means
+// a node of the key's replica set lacks it: its other copies are all kept.
+CleanupResults CleanUpAfterChange(NodePool& pool, const HashRing& ring, const NodeWalk& walk,
+                                  size_t parallelism, ProgressReporter& progress,
+                                  const std::function<bool()>& stopped) {
+  CleanupResults outcome;
+  HoldingsScanner scanner(pool, walk.nodes, walk.page_size);
+  StoredKeys batch = scanner.Next();
+  for (; !batch.empty() && !stopped(); batch = scanner.Next()) {
+    MigrationPlan plan = PlanMigration(ring, ring, batch);
+    std::set<std::string> keep;
+    for (const CopyTask& copy : plan.copies) {
+      // Summed up by the caller: a node that cannot be listed would log
+      // every key it owns here.
+      if (keep.insert(copy.key).second) {
+        spdlog::debug("{} is missing on {}: its copies outside its replica set are kept", copy.key,
+                      copy.destination);
+      }
+    }
+    for (const DeleteTask& task : plan.deletions) outcome.kept_copies += keep.contains(task.key);
+    DeleteResults deleted = ExecuteDeletions(pool, plan.deletions, parallelism, keep, progress);
+    outcome.keys_checked += batch.size();
+    outcome.kept_keys += keep.size();
+    outcome.deleted += deleted.deleted;
+    outcome.failed += deleted.failed;
+  }
+  outcome.stopped = !batch.empty();
+  outcome.unlisted_nodes = scanner.unlisted().size();
   return outcome;
 }
 

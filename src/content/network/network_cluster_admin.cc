@@ -87,7 +87,7 @@ absl::StatusOr<RepairReport> NetworkContentService::Repair(
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
   const HashRing& ring = placement->current();
   // Batch by batch in key order: memory stays bounded however many keys.
-  HoldingsScanner scanner(*pool_, ring.nodes());
+  HoldingsScanner scanner(*pool_, ring.nodes(), options_.scan_page_size);
   RepairReport report;
   uint64_t unreferenced = 0;
   uint64_t copies_failed = 0;

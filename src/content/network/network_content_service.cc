@@ -79,6 +79,9 @@ absl::StatusOr<std::unique_ptr<NetworkContentService>> NetworkContentService::Op
   if (options.copy_parallelism < 1) {
     return absl::InvalidArgumentError("copy parallelism must be at least 1");
   }
+  if (options.scan_page_size < 1) {
+    return absl::InvalidArgumentError("the scan page size must be at least 1");
+  }
   if (!options.now_ms) options.now_ms = SystemNowMs;
   if (!options.change_lock) options.change_lock = std::make_shared<InProcessRingChangeLock>();
   ASSIGN_OR_RETURN(RingState state,
@@ -98,6 +101,7 @@ NetworkContentService::NetworkContentService(NetworkContentOptions options, Ring
       placement_(std::move(placement)),
       ring_(RingChangeOptions{.change_lock = options_.change_lock,
                               .copy_parallelism = options_.copy_parallelism,
+                              .scan_page_size = options_.scan_page_size,
                               .now_ms = options_.now_ms,
                               .shared_store = options_.shared_store,
                               .cleanup_delay = options_.cleanup_delay,

@@ -45,6 +45,7 @@
 #include "content/network/cluster_admin.h"
 #include "content/network/content_janitor.h"
 #include "content/network/content_records.h"
+#include "content/network/holdings_scanner.h"
 #include "content/network/live_placement.h"
 #include "content/network/migration_plan.h"
 #include "content/network/ring_change_controller.h"
@@ -64,8 +65,12 @@ struct NetworkContentOptions {
   int vnodes = kDefaultVirtualNodes;  // for seeding; a stored ring keeps its own
   int replicas = kDefaultReplicas;    // likewise
   storage::StorageClientOptions client;
-  // Copies (and deletions) run at once during a ring change or repair.
+  // Copies (and deletions) run at once during a ring change or repair
+  // (`dvs web --copy-parallelism`).
   size_t copy_parallelism = 4;
+  // Keys per listing call when a ring change or repair walks the nodes
+  // (HoldingsScanner); memory grows with it, not with the key count.
+  size_t scan_page_size = HoldingsScanner::kDefaultPageSize;
   // How long a node that failed to answer is tried last by reads.
   std::chrono::milliseconds down_for{std::chrono::seconds(3)};
   // Read repairs waiting at most; more are dropped (and counted).

@@ -247,9 +247,11 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   }
   progress.Phase("planning", 0, "listing the files on every node");
   std::shared_ptr<const RingPlacement> placement = placement_.Current();
-  ChangeCopies copies = CopyForChange(pool_, placement->current(), placement->target(),
-                                      AllNodesOf(next), options_.copy_parallelism, progress, &stop_,
-                                      [&] { return stop_ || lease.lost(); });
+  // The removed node of a remove is walked too: it is the one to empty.
+  const NodeWalk walk{.nodes = AllNodesOf(next), .page_size = options_.scan_page_size};
+  const std::function<bool()> stopped = [&] { return stop_ || lease.lost(); };
+  ChangeCopies copies = CopyForChange(pool_, placement->current(), placement->target(), walk,
+                                      options_.copy_parallelism, progress, &stop_, stopped);
   if (stop_ || lease.lost()) {
     // Stopping, or another server may own the ring now: store nothing more.
     // The transition stays stored; whoever holds the lock next resumes it.
@@ -282,10 +284,27 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   // Other web servers may still read by the old ring until they hear of
   // the commit.
   if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
-  DeleteResults deleted =
-      ExecuteDeletions(pool_, copies.deletions, options_.copy_parallelism, {}, progress);
-  cleanup_failures_ += deleted.failed;
+  CleanUp(change, placement->target(), walk, stopped, progress);
   return copies.files_to_migrate;
+}
+
+void RingChangeController::CleanUp(const std::string& change, const HashRing& ring,
+                                   const NodeWalk& walk, const std::function<bool()>& stopped,
+                                   ProgressReporter& progress) {
+  progress.Phase("cleaning up", 0, "listing the files on every node");
+  CleanupResults cleaned =
+      CleanUpAfterChange(pool_, ring, walk, options_.copy_parallelism, progress, stopped);
+  cleanup_failures_ += cleaned.failed + cleaned.kept_copies;
+  spdlog::info("ring change {} cleaned up: {} keys checked, {} old copies deleted", change,
+               cleaned.keys_checked, cleaned.deleted);
+  if (cleaned.failed + cleaned.kept_copies + cleaned.unlisted_nodes > 0 || cleaned.stopped) {
+    spdlog::warn(
+        "ring change {}: old copies are left ({} deletions failed; {} copies kept because {} keys "
+        "lack a copy on their replica set; {} nodes could not be listed{}); on the ring's nodes "
+        "`dvs admin repair` removes them",
+        change, cleaned.failed, cleaned.kept_copies, cleaned.kept_keys, cleaned.unlisted_nodes,
+        cleaned.stopped ? "; stopped before the end" : "");
+  }
 }
 
 // When the aborted state cannot be stored, the transition stays in force

@@ -6,8 +6,10 @@
 //
 // A change runs as a transition: the state is stored with the transition,
 // reads and writes switch to it at once, the keys that move are copied, then
-// the new ring is committed and only then are old copies deleted. A failed
-// copy aborts the change: the old ring stays in force.
+// the new ring is committed and only then are old copies deleted: the nodes
+// are walked again batch by batch (CleanUpAfterChange), so neither step
+// holds a list the size of the library. A failed copy aborts the change:
+// the old ring stays in force.
 //
 // Crashes: the stored transition is the change's progress. Its copies are
 // found again by listing the nodes (a copy already made is not planned
@@ -17,7 +19,11 @@
 // has lapsed. A background thread looks every `takeover_every` for a
 // transition in force with the lock free; the next change or repair resumes
 // one too before it starts. Until then reads and writes use both rings of
-// the transition, so nothing is missed meanwhile.
+// the transition, so nothing is missed meanwhile. A crash after the commit
+// but before the clean-up ended leaves copies outside the committed ring's
+// replica sets (never read, only taking space): the stored ring does not
+// say that a clean-up is owed, so `dvs admin repair` removes those on the
+// ring's nodes; a removed node is out of the ring and may just be wiped.
 //
 // Fencing: every ring-state write of a change is RingStateStore::StoreFenced
 // under the change lease, so a server whose lease lapsed (a partition) can
@@ -52,6 +58,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "content/network/cluster_admin.h"
+#include "content/network/holdings_scanner.h"
 #include "content/network/live_placement.h"
 #include "content/network/ring_change_lock.h"
 #include "content/network/ring_state.h"
@@ -60,10 +67,13 @@ namespace dvs::content {
 
 class NodePool;
 class ProgressReporter;
+struct NodeWalk;
 
 struct RingChangeOptions {
   std::shared_ptr<RingChangeLock> change_lock;  // never empty
   size_t copy_parallelism = 4;
+  // Keys per listing call when a change walks the nodes (HoldingsScanner).
+  size_t scan_page_size = HoldingsScanner::kDefaultPageSize;
   std::function<int64_t()> now_ms;  // never empty
   bool shared_store = false;
   // After a commit, how long old copies stay for other servers to hear of it.
@@ -94,7 +104,8 @@ class RingChangeController {
   RingChangeController(RingChangeOptions options, RingStateStore& store, NodePool& pool,
                        LivePlacement& placement);
   // Stops the takeover thread, and a change it runs (that change's
-  // transition stays stored and is resumed later).
+  // transition stays stored and is resumed later, and a clean-up it runs
+  // stops before its next batch).
   ~RingChangeController();
   RingChangeController(const RingChangeController&) = delete;
   RingChangeController& operator=(const RingChangeController&) = delete;
@@ -134,6 +145,11 @@ class RingChangeController {
   [[nodiscard]] absl::StatusOr<uint64_t> RunChange(const RingState& next,
                                                    const RingChangeLease& lease,
                                                    ProgressReporter& progress, bool resuming);
+  // After the commit of `change`: deletes the copies the committed `ring`
+  // no longer wants (CleanUpAfterChange), until `stopped` (stopping, or the
+  // lease lost); what is left, a repair removes.
+  void CleanUp(const std::string& change, const HashRing& ring, const NodeWalk& walk,
+               const std::function<bool()>& stopped, ProgressReporter& progress);
   [[nodiscard]] absl::Status AbortChange(const RingState& transition, const RingChangeLease& lease,
                                          const absl::Status& why);
   // OK when `node` answers Info (after a few tries); else Unavailable.

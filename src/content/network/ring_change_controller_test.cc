@@ -1,15 +1,19 @@
 // RingChangeController through NetworkContentService against real storage
 // servers in this process: a change left unfinished is resumed and finished,
-// fenced writes that are refused store nothing and delete nothing, and the
-// versions of stored states strictly increase.
+// fenced writes that are refused store nothing and delete nothing, the
+// versions of stored states strictly increase, and the clean-up after a
+// commit leaves exactly the new ring's copies (or, cut short, repair does).
 #include "content/network/ring_change_controller.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 
 #include "common/status.h"
 #include "content/network/network_content_service.h"
@@ -80,9 +84,12 @@ class ScriptedStore final : public RingStateStore {
   std::vector<uint64_t> versions_;
 };
 
+bool Has(const std::vector<std::string>& nodes, const std::string& node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
 bool IsCommitOf(const RingState& state, const std::string& node) {
-  return !state.in_transition() &&
-         std::find(state.nodes.begin(), state.nodes.end(), node) != state.nodes.end();
+  return !state.in_transition() && Has(state.nodes, node);
 }
 
 class RingChangeControllerTest : public ::testing::Test {
@@ -91,12 +98,14 @@ class RingChangeControllerTest : public ::testing::Test {
     if (nodes_.empty()) nodes_ = cluster_.StartNodes(3);
     NetworkContentOptions options = FastOptions(nodes_, 2);
     options.takeover_every = std::chrono::milliseconds(200);
+    options.scan_page_size = page_size_;
+    options.cleanup_delay = cleanup_delay_;
     auto service = NetworkContentService::Open(options, store_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = std::move(*service);
   }
-  void WriteFiles() {
-    for (int i = 0; i < kFiles; ++i) {
+  void WriteFiles(int count = kFiles) {
+    for (int i = 0; i < count; ++i) {
       ASSERT_TRUE(service_->Write("v", std::to_string(i), TestBytes(300 + i, i)).ok()) << i;
       keys_.push_back(PlacementKey("v", std::to_string(i)));
     }
@@ -129,6 +138,8 @@ class RingChangeControllerTest : public ::testing::Test {
     }
   }
 
+  size_t page_size_ = HoldingsScanner::kDefaultPageSize;
+  std::chrono::milliseconds cleanup_delay_{0};
   TestCluster cluster_;
   ScriptedStore store_;
   std::vector<std::string> nodes_;
@@ -224,6 +235,115 @@ TEST_F(RingChangeControllerTest, AStateOfferedTwiceNeverReusesAVersion) {
   std::vector<uint64_t> versions = store_.versions();
   ASSERT_GE(versions.size(), 5u);  // seed, begin, commit (lost answer), commit again, begin, abort
   ExpectStrictlyIncreasing(versions);
+}
+
+constexpr int kManyFiles = 300;
+constexpr size_t kSmallPage = 16;  // a batch holds about 3 * 16 keys: many batches
+
+// The clean-up walks the nodes again in small batches after the commit: it
+// leaves exactly the new ring's copies, except for a key that one node of its
+// new replica set lost after the copying (deleted here as the commit starts):
+// that key keeps its old copies, and repair then finishes it.
+TEST_F(RingChangeControllerTest, CleanUpInSmallBatchesLeavesExactlyTheNewRingsCopies) {
+  page_size_ = kSmallPage;
+  Open();
+  WriteFiles(kManyFiles);
+  const RingState before = service_->ring_state();
+  const std::string added = cluster_.StartNode();
+  auto old_ring = RingPlacement::Create(before);
+  auto new_ring = RingPlacement::Create(*before.BeginAdd(added, 0));
+  ASSERT_TRUE(old_ring.ok() && new_ring.ok());
+  std::string lacking;  // a key the added node is to hold
+  for (const std::string& key : keys_) {
+    if (Has(new_ring->target().ReplicaSetFor(key), added)) lacking = key;
+  }
+  ASSERT_FALSE(lacking.empty());
+  bool deleted = false;
+  auto migrated = service_->AddNode(added, [&](const ClusterProgress& progress) {
+    if (progress.phase == "committing" && !deleted) {
+      deleted = cluster_.Client(added).Delete(lacking).value_or(0) == 1;
+    }
+  });
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  ASSERT_TRUE(deleted);
+  const RingState after = service_->ring_state();
+  ASSERT_TRUE(IsCommitOf(after, added));
+
+  std::vector<std::string> others;
+  for (const std::string& key : keys_) {
+    if (key != lacking) others.push_back(key);
+  }
+  std::sort(others.begin(), others.end());
+  std::map<std::string, std::vector<std::string>> expected = ExpectedHoldings(after, others);
+  // `lacking` stays where it was, and on the new replicas that have it.
+  std::set<std::string> holders;
+  for (const std::string& node : old_ring->current().ReplicaSetFor(lacking)) holders.insert(node);
+  for (const std::string& node : new_ring->target().ReplicaSetFor(lacking)) {
+    if (node != added) holders.insert(node);
+  }
+  uint64_t kept = 0;
+  for (const std::string& node : holders) {
+    expected[node].push_back(lacking);
+    std::sort(expected[node].begin(), expected[node].end());
+    kept += !Has(new_ring->target().ReplicaSetFor(lacking), node);
+  }
+  ASSERT_GT(kept, 0u);  // the added node took a replica from an old holder
+  for (const auto& [node, keys] : expected) EXPECT_EQ(cluster_.KeysOn(node), keys) << node;
+  EXPECT_EQ(service_->stats().cleanup_failures, kept);
+
+  auto repaired = service_->Repair(nullptr);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(repaired->copies_made, 1u);
+  EXPECT_EQ(repaired->copies_deleted, kept);
+  EXPECT_TRUE(PlacementIsExact(after));
+}
+
+TEST_F(RingChangeControllerTest, RemoveInSmallBatchesEmptiesTheRemovedNode) {
+  page_size_ = kSmallPage;
+  Open();
+  WriteFiles(kManyFiles);
+  const std::string removed = nodes_[1];
+  auto migrated = service_->RemoveNode(removed, nullptr);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  EXPECT_GT(*migrated, 0u);
+  EXPECT_THAT(service_->ring_state().nodes, Not(Contains(removed)));
+  EXPECT_TRUE(cluster_.KeysOn(removed).empty());
+  EXPECT_TRUE(PlacementIsExact(service_->ring_state()));
+  EXPECT_EQ(service_->stats().cleanup_failures, 0u);
+}
+
+// A server that stops after the commit, before its clean-up (here: during
+// the clean-up delay), leaves old copies: the stored ring does not say a
+// clean-up is owed, so nothing removes them by itself; repair does.
+TEST_F(RingChangeControllerTest, RepairRemovesTheOldCopiesOfACleanUpCutShort) {
+  Open();
+  WriteFiles();
+  const std::string added = cluster_.StartNode();
+  store_.Script([](const RingState& state) {
+    return state.in_transition() ? Fenced::kStore : Fenced::kRefuse;
+  });
+  EXPECT_FALSE(service_->AddNode(added, nullptr).ok());
+  service_.reset();
+
+  // The restart resumes the change; it stops while waiting to clean up.
+  store_.Script(nullptr);
+  cleanup_delay_ = std::chrono::seconds(3);
+  Open();
+  ASSERT_TRUE(Eventually([&] { return IsCommitOf(store_.state(), added); }, kSettleDeadline));
+  service_.reset();
+  const RingState committed = store_.state();
+  ExpectNothingDeleted(committed);
+  EXPECT_FALSE(PlacementIsExact(committed));  // the old copies are there
+
+  cleanup_delay_ = std::chrono::milliseconds(0);
+  Open();
+  EXPECT_EQ(service_->ring_state(), committed);
+  auto repaired = service_->Repair(nullptr);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_GT(repaired->copies_deleted, 0u);
+  EXPECT_EQ(repaired->copies_made, 0u);
+  EXPECT_TRUE(PlacementIsExact(committed));
+  ExpectAllReadable();
 }
 
 }  // namespace
