@@ -178,6 +178,32 @@ absl::StatusOr<PutResult> StorageClient::PutChunks(std::string_view key, uint64_
   return PutResult{FromProto(response.blob()), FromProto(response.outcome())};
 }
 
+absl::StatusOr<FetchResult> StorageClient::Fetch(std::string_view key, std::string_view source) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  grpc::ClientContext context;
+  // The node streams the whole blob before it answers.
+  Prepare(context, options_, options_.call_timeout + options_.stream_timeout);
+  v1::FetchRequest request;
+  request.set_key(std::string(key));
+  request.set_source(std::string(source));
+  request.set_tls_ca_pem(options_.tls_ca_pem);
+  v1::FetchResponse response;
+  grpc::Status status = channel_->stub->Fetch(&context, request, &response);
+  if (!status.ok()) return NodeError(status, address_);
+  FetchResult result;
+  if (response.source_code() != 0) {
+    bool known = response.source_code() > 0 && response.source_code() <= 16;
+    result.source_error = absl::Status(
+        known ? static_cast<absl::StatusCode>(response.source_code()) : absl::StatusCode::kUnknown,
+        absl::StrCat(response.source_message(), " (read by storage node ", address_, " from ",
+                     common::AsAbsl(source), ")"));
+    return result;
+  }
+  result.stored =
+      PutResult{FromProto(response.stored().blob()), FromProto(response.stored().outcome())};
+  return result;
+}
+
 // ---- Get ----
 
 struct BlobStream::Call {

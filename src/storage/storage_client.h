@@ -93,6 +93,12 @@ class BlobStream {
   std::unique_ptr<Call> call_;
 };
 
+// What a Fetch did: stored the blob, or found its source failing.
+struct FetchResult {
+  PutResult stored;           // when source_error is OK
+  absl::Status source_error;  // the source's failure, as the node saw it
+};
+
 class StorageClient {
  public:
   // `address` is "host:port". Dials lazily: making a client never fails.
@@ -119,6 +125,13 @@ class StorageClient {
                                                     std::string_view sha256,
                                                     const ChunkSource& source,
                                                     std::string_view block_sha256 = "");
+
+  // Has this node copy `key` from the node `source` itself (node to node:
+  // the bytes do not pass through here), trusting the CA of this client's
+  // options for the source's certificate. An error is this node's own; the
+  // source's failure comes back in FetchResult::source_error. Unimplemented
+  // from a node that predates Fetch.
+  [[nodiscard]] absl::StatusOr<FetchResult> Fetch(std::string_view key, std::string_view source);
 
   // Opens a read of `length` bytes from `offset` (length 0: to the end).
   // NotFound, OutOfRange and a damaged first chunk are reported here.

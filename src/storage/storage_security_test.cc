@@ -69,6 +69,8 @@ class ClusterTokenTest : public ::testing::Test {
               absl::StatusCode::kUnauthenticated);
     EXPECT_EQ(client.List().status().code(), absl::StatusCode::kUnauthenticated);
     EXPECT_EQ(client.Info().status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(client.Fetch("clip/g1/new.m4s", trusted_->address()).status().code(),
+              absl::StatusCode::kUnauthenticated);
   }
   // The store holds exactly what SetUp put.
   void ExpectNothingChanged() {
@@ -111,7 +113,7 @@ TEST_F(ClusterTokenTest, EveryRpcChecksTheToken) {
   const google::protobuf::ServiceDescriptor* service =
       v1::PutRequest::descriptor()->file()->FindServiceByName("Storage");
   ASSERT_NE(service, nullptr);
-  EXPECT_EQ(service->method_count(), 6) << "a new storage RPC: check the cluster token in it";
+  EXPECT_EQ(service->method_count(), 7) << "a new storage RPC: check the cluster token in it";
 
   auto stub = v1::Storage::NewStub(
       grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
@@ -156,7 +158,39 @@ TEST_F(ClusterTokenTest, EveryRpcChecksTheToken) {
   expect_refused(stub->Delete(&delete_context, remove, &delete_response), "Delete");
   v1::InfoResponse info_response;
   expect_refused(stub->Info(&info_context, v1::InfoRequest(), &info_response), "Info");
+  grpc::ClientContext fetch_context;
+  v1::FetchRequest fetch;
+  fetch.set_key("clip/g1/planted");
+  fetch.set_source(server_->address());
+  v1::FetchResponse fetch_response;
+  expect_refused(stub->Fetch(&fetch_context, fetch, &fetch_response), "Fetch");
   ExpectNothingChanged();
+}
+
+// A node copying from another presents its own cluster token to it: nodes
+// sharing the token copy node to node; a source with another token refuses,
+// and that is reported as the source's failure.
+TEST_F(ClusterTokenTest, FetchPresentsTheNodesOwnTokenToTheSource) {
+  auto same = StorageServer::Start(
+      {.host = "127.0.0.1", .port = 0, .dir = dir_ / "same", .cluster_token = kToken});
+  ASSERT_TRUE(same.ok()) << same.status();
+  StorageClientOptions options;
+  options.cluster_token = kToken;
+  StorageClient to_same((*same)->address(), options);
+  auto fetched = to_same.Fetch("clip/g1/manifest.mpd", server_->address());
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  ASSERT_TRUE(fetched->source_error.ok()) << fetched->source_error;
+  EXPECT_EQ(to_same.GetBytes("clip/g1/manifest.mpd").value_or("?"), "recorded");
+
+  auto other = StorageServer::Start(
+      {.host = "127.0.0.1", .port = 0, .dir = dir_ / "other", .cluster_token = "another-token"});
+  ASSERT_TRUE(other.ok()) << other.status();
+  options.cluster_token = "another-token";
+  StorageClient to_other((*other)->address(), options);
+  fetched = to_other.Fetch("clip/g1/manifest.mpd", server_->address());
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->source_error.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(to_other.Stat("clip/g1/manifest.mpd").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(StorageConfigTest, NonLoopbackHostWithoutATokenIsRefused) {
@@ -232,6 +266,28 @@ TEST_F(StorageTlsTest, ClientTrustingTheCaIsServed) {
   auto client = Client(ReadAll(certificates_.ca_cert));
   ASSERT_TRUE(client->Put("clip/g1/a", "over tls").ok());
   EXPECT_EQ(client->GetBytes("clip/g1/a").value(), "over tls");
+}
+
+// Node to node over TLS: the destination checks the source's certificate
+// against the CA its caller trusts (sent with the Fetch).
+TEST_F(StorageTlsTest, FetchBetweenNodesUsesTlsWithTheCallersCa) {
+  std::string ca = ReadAll(certificates_.ca_cert);
+  ASSERT_TRUE(Client(ca)->Put("clip/g1/a", "over tls").ok());
+  auto second = StorageServer::Start({.host = "127.0.0.1",
+                                      .port = 0,
+                                      .dir = dir_ / "second",
+                                      .cluster_token = kToken,
+                                      .tls_cert_file = certificates_.server_cert.string(),
+                                      .tls_key_file = certificates_.server_key.string()});
+  ASSERT_TRUE(second.ok()) << second.status();
+  StorageClientOptions options;
+  options.cluster_token = kToken;
+  options.tls_ca_pem = ca;
+  StorageClient to_second((*second)->address(), options);
+  auto fetched = to_second.Fetch("clip/g1/a", server_->address());
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  ASSERT_TRUE(fetched->source_error.ok()) << fetched->source_error;
+  EXPECT_EQ(to_second.GetBytes("clip/g1/a").value_or("?"), "over tls");
 }
 
 TEST_F(StorageTlsTest, PlaintextClientIsRefused) {

@@ -207,4 +207,64 @@ grpc::Status StorageService::Info(grpc::ServerContext* context, const v1::InfoRe
   return grpc::Status::OK;
 }
 
+grpc::Status StorageService::Fetch(grpc::ServerContext* context, const v1::FetchRequest* request,
+                                   v1::FetchResponse* response) {
+  if (grpc::Status auth = credential_.Check(*context); !auth.ok()) return auth;
+  absl::Status source_error;
+  absl::StatusOr<PutResult> stored = ReceiveFetch(context, *request, source_error);
+  if (!source_error.ok()) {
+    response->set_source_code(static_cast<int32_t>(source_error.code()));
+    response->set_source_message(std::string(source_error.message()));
+    return grpc::Status::OK;
+  }
+  if (!stored.ok()) return Reply(stored.status(), "Fetch");
+  ToProto(stored->blob, response->mutable_stored()->mutable_blob());
+  response->mutable_stored()->set_outcome(ToProto(stored->outcome));
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<PutResult> StorageService::ReceiveFetch(grpc::ServerContext* context,
+                                                       const v1::FetchRequest& request,
+                                                       absl::Status& source_error) {
+  RETURN_IF_ERROR(ValidateKey(request.key()));
+  if (request.source().empty()) return absl::InvalidArgumentError("a fetch names its source node");
+  std::shared_ptr<StorageClient> source = PeerClient(request.source(), request.tls_ca_pem());
+  absl::StatusOr<std::unique_ptr<BlobStream>> stream = source->OpenCopySource(request.key());
+  if (!stream.ok()) return source_error = stream.status();
+  const BlobInfo blob = (*stream)->blob();
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<BlobWriter> writer,
+      store_.BeginPut(request.key(), blob.size, blob.sha256, (*stream)->block_sha256()));
+  // Dropping `writer` on any return below removes its temp file.
+  std::string chunk;
+  while (true) {
+    if (context->IsCancelled()) return absl::CancelledError("the fetch was cancelled");
+    absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
+    if (!more.ok()) return source_error = more.status();
+    if (!*more) break;
+    RETURN_IF_ERROR(writer->Append(chunk));
+  }
+  absl::StatusOr<PutResult> stored = writer->Commit();
+  // DataLoss: the bytes the source sent do not hash to its blob's SHA-256.
+  if (absl::IsDataLoss(stored.status())) source_error = stored.status();
+  return stored;
+}
+
+std::shared_ptr<StorageClient> StorageService::PeerClient(const std::string& address,
+                                                          const std::string& tls_ca_pem) {
+  // Enough for any cluster's nodes; a caller naming ever new addresses only
+  // makes clients be made again.
+  constexpr size_t kMaxPeers = 256;
+  std::lock_guard lock(peers_mutex_);
+  std::pair<std::string, std::string> key{address, tls_ca_pem};
+  if (auto found = peers_.find(key); found != peers_.end()) return found->second;
+  if (peers_.size() >= kMaxPeers) peers_.clear();  // calls in flight keep theirs
+  StorageClientOptions options;
+  options.cluster_token = cluster_token_;
+  options.tls_ca_pem = tls_ca_pem;
+  auto client = std::make_shared<StorageClient>(address, std::move(options));
+  peers_.emplace(std::move(key), client);
+  return client;
+}
+
 }  // namespace dvs::storage

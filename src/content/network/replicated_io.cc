@@ -157,45 +157,80 @@ absl::StatusOr<ReplicatedPutResult> ReplicatedPut(NodePool& pool, const RingPlac
   return result;
 }
 
+namespace {
+
+// `destination` copies `key` from `source` itself (Fetch): the bytes go node
+// to node. A failure that is the source's goes to `source_error`.
+absl::StatusOr<uint64_t> FetchCopy(NodePool& pool, std::string_view key, const std::string& source,
+                                   const std::string& destination, absl::Status& source_error) {
+  absl::StatusOr<storage::FetchResult> fetched = pool.Client(destination).Fetch(key, source);
+  if (!fetched.ok()) {
+    if (!absl::IsUnimplemented(fetched.status())) pool.Report(destination, fetched.status());
+    return fetched.status();
+  }
+  if (!fetched->source_error.ok()) return source_error = fetched->source_error;
+  return fetched->stored.blob.size;
+}
+
+// The same copy relayed through this server, for a destination that cannot
+// fetch it itself.
+absl::StatusOr<uint64_t> RelayCopy(NodePool& pool, std::string_view key, const std::string& source,
+                                   const std::string& destination, absl::Status& source_error) {
+  absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream =
+      pool.Client(source).OpenCopySource(key);
+  pool.Report(source, stream.status());
+  if (!stream.ok()) return source_error = stream.status();
+  const storage::BlobInfo blob = (*stream)->blob();
+  absl::StatusOr<storage::PutResult> put = pool.Client(destination)
+                                               .PutChunks(
+                                                   key, blob.size, blob.sha256,
+                                                   [&](std::string& chunk) -> absl::StatusOr<bool> {
+                                                     absl::StatusOr<bool> more =
+                                                         (*stream)->TakeChunk(chunk);
+                                                     if (!more.ok()) source_error = more.status();
+                                                     return more;
+                                                   },
+                                                   (*stream)->block_sha256());
+  if (put.ok()) return blob.size;
+  // The destination's DataLoss is the source's fault: the bytes it sent do
+  // not hash to the blob's SHA-256.
+  if (absl::IsDataLoss(put.status()) && source_error.ok()) {
+    source_error = absl::DataLossError(
+        absl::StrCat("the copy on ", source, " is damaged (", put.status().message(), ")"));
+  }
+  if (source_error.ok()) pool.Report(destination, put.status());
+  return put.status();
+}
+
+bool IsUnreachable(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
+}  // namespace
+
 absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
                                   const std::vector<std::string>& sources,
                                   const std::string& destination) {
   std::vector<NodeAttempt> attempts;
   for (const std::string& source : sources) {
-    // The destination checks the bytes against blob.sha256: no hashing here.
-    absl::StatusOr<std::unique_ptr<storage::BlobStream>> stream =
-        pool.Client(source).OpenCopySource(key);
-    pool.Report(source, stream.status());
-    if (!stream.ok()) {
-      attempts.push_back({source, stream.status()});
-      continue;
-    }
-    // Tells the source's errors apart from the destination's: only the
-    // former are worth another source. The destination's DataLoss is the
-    // source's too: the bytes it sent do not hash to the blob's SHA-256.
+    // Errors are told apart by whose they are: only the source's are worth
+    // another source.
     absl::Status source_error;
-    const storage::BlobInfo blob = (*stream)->blob();
-    absl::StatusOr<storage::PutResult> put =
-        pool.Client(destination)
-            .PutChunks(
-                key, blob.size, blob.sha256,
-                [&](std::string& chunk) -> absl::StatusOr<bool> {
-                  absl::StatusOr<bool> more = (*stream)->TakeChunk(chunk);
-                  if (!more.ok()) source_error = more.status();
-                  return more;
-                },
-                (*stream)->block_sha256());
-    if (put.ok()) return blob.size;
-    if (absl::IsDataLoss(put.status()) && source_error.ok()) {
-      source_error = absl::DataLossError(
-          absl::StrCat("the copy on ", source, " is damaged (", put.status().message(), ")"));
-      spdlog::error("copy of {} from {}: {}", key, source, source_error.message());
+    absl::StatusOr<uint64_t> copied = FetchCopy(pool, key, source, destination, source_error);
+    // Through this server when the destination cannot make the copy alone:
+    // it predates Fetch, or cannot reach a source this server may reach.
+    if (absl::IsUnimplemented(copied.status()) || IsUnreachable(source_error)) {
+      source_error = absl::OkStatus();
+      copied = RelayCopy(pool, key, source, destination, source_error);
     }
+    if (copied.ok()) return copied;
     if (source_error.ok()) {
-      pool.Report(destination, put.status());
-      return absl::Status(put.status().code(),
+      return absl::Status(copied.status().code(),
                           absl::StrCat("cannot copy ", common::AsAbsl(key), " to ", destination,
-                                       ": ", put.status().message()));
+                                       ": ", copied.status().message()));
+    }
+    if (absl::IsDataLoss(source_error)) {
+      spdlog::error("copy of {} from {}: {}", key, source, source_error.message());
     }
     attempts.push_back({source, source_error});
   }

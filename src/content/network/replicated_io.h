@@ -66,10 +66,13 @@ struct ReplicatedPutResult {
     NodePool& pool, const RingPlacement& placement, std::string_view key, uint64_t size,
     std::string_view sha256, const PutSourceFactory& make_source);
 
-// Streams `key` from the first of `sources` that serves it whole into
-// `destination`, which checks the declared size and SHA-256 before keeping
-// it. A failing source moves on to the next; a failing destination ends the
-// copy, since another source would not help. The bytes copied.
+// Copies `key` from the first of `sources` that serves it whole into
+// `destination`, which checks the size and SHA-256 before keeping it. The
+// destination reads the source itself (Fetch); the bytes are relayed through
+// this server only when it cannot (a node that predates Fetch, or a source
+// it cannot reach). A failing source moves on to the next; a failing
+// destination ends the copy, since another source would not help. The bytes
+// copied.
 [[nodiscard]] absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
                                                 const std::vector<std::string>& sources,
                                                 const std::string& destination);
