@@ -430,7 +430,13 @@ int main(int argc, char** argv) {
   for (const char* name : {"web", "worker", "storage"}) {
     AddLogFormatFlag(dvs.get_subcommand(name), log_format);
   }
-  CLI11_PARSE(dvs, argc, argv);
+  try {
+    dvs.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // CLI11 prints the reason (or the help asked for); a malformed command
+    // line exits 2 whatever CLI11's own code for it is.
+    return dvs.exit(error) == 0 ? 0 : 2;
+  }
   // Every subcommand may hold many sockets and files: the soft limit (often
   // 1024) up to the hard one. `dvs web` clamps --max-connections to it.
   if (absl::StatusOr<dvs::common::FileLimit> raised = dvs::common::RaiseFileLimit(); !raised.ok()) {

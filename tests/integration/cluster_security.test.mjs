@@ -238,6 +238,19 @@ describe('refusals at start-up', () => {
     assert.match(result.stdout + result.stderr, /--tls-key/);
   });
 
+  test('a malformed command line exits 2 with the reason, whatever is wrong with it', async () => {
+    for (const [args, reason] of [
+      [['web', '--copy-parallelism', '0', 'sqlite', path.join(dir, 'm.db'), 'fs', dir], /not in range 1 to 64/],
+      [['web', '--port', 'abc'], /Could not convert: --port = abc/],
+      [['storage', '--no-such-flag', path.join(dir, 's')], /--no-such-flag/],
+    ]) {
+      const result = await runDvs(args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, reason);
+    }
+    assert.equal((await runDvs(['web', '--help'])).code, 0);
+  });
+
   test('dvs web --admin-allow-remote without an admin token refuses to start', async () => {
     const result = await runDvs(['web', '--port', '0', '--admin-allow-remote',
       'sqlite', path.join(dir, 'metadata.db'), 'nw', '0.0.0.0:0,127.0.0.1:1'],
