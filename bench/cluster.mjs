@@ -13,7 +13,7 @@
 // given. --json FILE writes the target row for bench/run.sh.
 //
 //   node bench/cluster.mjs [--clips 2] [--seconds 30] [--files 24] [--file-seconds 1]
-//                          [--disk-mb 256] [--json FILE]
+//                          [--disk-mb 512] [--runs 3] [--json FILE]
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,18 +30,45 @@ const clips = Number(option('clips', 2));
 const seconds = Number(option('seconds', 30));
 const files = Number(option('files', 0));
 const fileSeconds = Number(option('file-seconds', 1));
-const diskMb = Number(option('disk-mb', 256));
+const diskMb = Number(option('disk-mb', 512));
 const jsonFile = option('json', '');
+const runs = Number(option('runs', 3));
 // The issue's target: migration at no less than this share of the disk's speed.
 const targetRatio = 0.35;
 
 // Sequential writes of 64 MiB files in `dir`, each fsynced before the next
-// starts (as a storage server makes each blob durable): MB/s.
-async function diskWriteSpeed(dir, totalMb) {
+// starts (as a storage server makes each blob durable): MB/s. Through the
+// page cache (node), or with O_DIRECT (python3, whose mmap gives the aligned
+// buffer O_DIRECT needs), as storage servers write copies. On this kind of
+// virtual disk the page-cache figure swings between about 100 and 1300 MB/s
+// from run to run; the O_DIRECT one is steadier.
+const directWriter = `
+import mmap, os, sys, time
+folder, count, file_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+block = mmap.mmap(-1, 1 << 20)
+block.write(b"\x5a" * (1 << 20))
+started = time.perf_counter()
+for i in range(count):
+    fd = os.open(os.path.join(folder, "direct-%d.bin" % i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT)
+    for _ in range(file_mb):
+        os.write(fd, block)
+    os.fsync(fd)
+    os.close(fd)
+elapsed = time.perf_counter() - started
+for i in range(count):
+    os.unlink(os.path.join(folder, "direct-%d.bin" % i))
+print(count * file_mb * (1 << 20) / 1e6 / elapsed)
+`;
+
+async function diskWriteSpeed(dir, totalMb, direct) {
   await promisify(execFile)('sync');  // not the writeback of earlier work
-  const chunk = Buffer.alloc(1 << 20, 0x5a);
   const fileMb = 64;
   const count = Math.max(1, Math.round(totalMb / fileMb));
+  if (direct) {
+    const { stdout } = await promisify(execFile)('python3', ['-c', directWriter, dir, String(count), String(fileMb)]);
+    return Number(stdout.trim());
+  }
+  const chunk = Buffer.alloc(1 << 20, 0x5a);
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const file = await open(path.join(dir, `disk-${i}.bin`), 'w');
@@ -52,6 +79,11 @@ async function diskWriteSpeed(dir, totalMb) {
   const elapsed = (performance.now() - started) / 1000;
   for (let i = 0; i < count; i++) await rm(path.join(dir, `disk-${i}.bin`));
   return (count * fileMb * (1 << 20)) / 1e6 / elapsed;
+}
+
+// Both ways of writing, in the folder the storage servers use.
+async function diskSpeeds(dir) {
+  return { cached: await diskWriteSpeed(dir, diskMb, false), direct: await diskWriteSpeed(dir, diskMb, true) };
 }
 
 async function uploadVideos(web, dir) {
@@ -74,57 +106,74 @@ async function uploadVideos(web, dir) {
 }
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-const dir = await makeTempDir('dvs-bench-cluster-');
-const nodes = [];
-let web;
-try {
-  for (const name of ['s1', 's2', 's3', 's4']) {
-    await mkdir(path.join(dir, name));
-    nodes.push(await startStorage(path.join(dir, name)));
+const both = (d) => `${d.cached.toFixed(0)} / ${d.direct.toFixed(0)}`;
+
+// One whole run on a fresh cluster: its table row and ratio.
+async function migrateOnce() {
+  const dir = await makeTempDir('dvs-bench-cluster-');
+  const nodes = [];
+  let web;
+  try {
+    for (const name of ['s1', 's2', 's3', 's4']) {
+      await mkdir(path.join(dir, name));
+      nodes.push(await startStorage(path.join(dir, name)));
+    }
+    web = await startWeb(dir, [...(files > 0 ? ['--jobs', '0'] : []), 'sqlite', './data/metadata.db', 'nw',
+      ['127.0.0.1:0', ...nodes.slice(0, 3).map((n) => n.address)].join(',')]);
+    const adminAddress = web.log().match(/admin gRPC serving (\S+)/)[1];
+    await uploadVideos(web, dir);
+    const before = await admin('status', adminAddress);
+    const diskBefore = await diskSpeeds(dir);
+    await promisify(execFile)('sync');
+    // --perf FILE: a system-wide profile of the migration alone (for finding its costs).
+    const perf = option('perf', '') && spawn('perf', ['record', '-a', '-g', '-F', '499', '-o', option('perf'), '--quiet'],
+      { stdio: 'ignore' });
+    const started = performance.now();
+    const added = await admin('add', adminAddress, nodes[3].address);
+    const elapsed = (performance.now() - started) / 1000;
+    if (perf) {
+      const done = new Promise((resolve) => perf.on('exit', resolve));
+      perf.kill('SIGINT');
+      await done;
+    }
+    if (added.code !== 0) throw new Error(added.stderr);
+    const diskAfter = await diskSpeeds(dir);
+    const after = await admin('status', adminAddress);
+    const moved = after.output.nodes.find((n) => n.address === nodes[3].address).bytes_used;
+    const stored = before.output.nodes.reduce((sum, n) => sum + n.bytes_used, 0);
+    // The fastest of the four disk runs: the strictest yardstick.
+    const disk = Math.max(diskBefore.cached, diskBefore.direct, diskAfter.cached, diskAfter.direct);
+    const speed = moved / 1e6 / elapsed;
+    const ratio = speed / disk;
+    const row = `| ${mb(stored)} | ${added.output.migrated_file_count} | ${mb(moved)} | ${elapsed.toFixed(2)} s | ` +
+      `${speed.toFixed(1)} MB/s | ${both(diskBefore)} MB/s | ${both(diskAfter)} MB/s | ${ratio.toFixed(2)}× |`;
+    return { row, ratio, speed, disk };
+  } finally {
+    if (web) await web.stop();
+    for (const node of nodes) await node.stop();
+    await removeDir(dir);
   }
-  web = await startWeb(dir, [...(files > 0 ? ['--jobs', '0'] : []), 'sqlite', './data/metadata.db', 'nw',
-    ['127.0.0.1:0', ...nodes.slice(0, 3).map((n) => n.address)].join(',')]);
-  const adminAddress = web.log().match(/admin gRPC serving (\S+)/)[1];
-  await uploadVideos(web, dir);
-  const before = await admin('status', adminAddress);
-  const diskBefore = await diskWriteSpeed(dir, diskMb);
-  await promisify(execFile)('sync');
-  // --perf FILE: a system-wide profile of the migration alone (for finding its costs).
-  const perf = option('perf', '') && spawn('perf', ['record', '-a', '-g', '-F', '499', '-o', option('perf'), '--quiet'],
-    { stdio: 'ignore' });
-  const started = performance.now();
-  const added = await admin('add', adminAddress, nodes[3].address);
-  const elapsed = (performance.now() - started) / 1000;
-  if (perf) {
-    const done = new Promise((resolve) => perf.on('exit', resolve));
-    perf.kill('SIGINT');
-    await done;
-  }
-  if (added.code !== 0) throw new Error(added.stderr);
-  const diskAfter = await diskWriteSpeed(dir, diskMb);
-  const after = await admin('status', adminAddress);
-  const moved = after.output.nodes.find((n) => n.address === nodes[3].address).bytes_used;
-  const stored = before.output.nodes.reduce((sum, n) => sum + n.bytes_used, 0);
-  // The faster of the two disk runs: the stricter yardstick.
-  const disk = Math.max(diskBefore, diskAfter);
-  const speed = moved / 1e6 / elapsed;
-  const ratio = speed / disk;
-  console.log('| stored before (all replicas) | files migrated | bytes onto the new node | time | migration | disk write + fsync (before / after) | migration / disk |');
-  console.log('|---|---|---|---|---|---|---|');
-  console.log(`| ${mb(stored)} | ${added.output.migrated_file_count} | ${mb(moved)} | ${elapsed.toFixed(2)} s | ` +
-    `${speed.toFixed(1)} MB/s | ${diskBefore.toFixed(0)} / ${diskAfter.toFixed(0)} MB/s | ${ratio.toFixed(2)}× |`);
-  console.log();
-  console.log(`Disk: ${diskMb} MB in 64 MiB files, each written and fsynced in turn, in the storage servers' folder; ` +
-    'the faster run is the yardstick. Migration time is the whole `dvs admin add` (listing, planning, copies, commit, clean-up).');
-  if (jsonFile) {
-    await writeFile(jsonFile, JSON.stringify({ targets: [{
-      what: 'migration (`dvs admin add`) / disk write speed with fsync, same run',
-      measured: `${ratio.toFixed(2)}× (${speed.toFixed(0)} of ${disk.toFixed(0)} MB/s)`,
-      target: `≥ ${targetRatio}×`, met: ratio >= targetRatio,
-    }] }));
-  }
-} finally {
-  if (web) await web.stop();
-  for (const node of nodes) await node.stop();
-  await removeDir(dir);
+}
+
+console.log('| stored before (all replicas) | files migrated | bytes onto the new node | time | migration | disk before: page cache / O_DIRECT | disk after: page cache / O_DIRECT | migration / fastest disk run |');
+console.log('|---|---|---|---|---|---|---|---|');
+const results = [];
+for (let run = 0; run < runs; run++) {
+  const result = await migrateOnce();
+  console.log(result.row);
+  results.push(result);
+}
+// The run with the median ratio stands for all (the machine is shared).
+const median = [...results].sort((a, b) => a.ratio - b.ratio)[Math.floor((results.length - 1) / 2)];
+console.log();
+console.log(`Disk: ${diskMb} MB in 64 MiB files, each written and fsynced in turn, in the storage servers' folder, ` +
+  'through the page cache and with O_DIRECT, before and after the migration; the fastest of the four runs is the yardstick. ' +
+  'Migration time is the whole `dvs admin add` (listing, planning, copies, commit, clean-up). ' +
+  `${runs} runs, each on a fresh cluster; the target row is the run with the median ratio (the lower one of an even count).`);
+if (jsonFile) {
+  await writeFile(jsonFile, JSON.stringify({ targets: [{
+    what: 'migration (`dvs admin add`) / disk write speed with fsync, same run',
+    measured: `${median.ratio.toFixed(2)}× (${median.speed.toFixed(0)} of ${median.disk.toFixed(0)} MB/s; median of ${runs} runs)`,
+    target: `≥ ${targetRatio}×`, met: median.ratio >= targetRatio,
+  }] }));
 }
