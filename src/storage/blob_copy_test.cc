@@ -3,25 +3,19 @@
 // destination's put checks the whole SHA-256 only and keeps those checksums.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
-#include <random>
 
 #include "common/sha256.h"
 #include "storage/blob_store.h"
+#include "storage/storage_test_support.h"
 
 namespace dvs::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string RandomBytes(size_t size, uint32_t seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& c : bytes) c = static_cast<char>(random());
-  return bytes;
-}
+using testing::RandomBytes;
 
 // Drains a reader; the error it stops at, if any.
 absl::StatusOr<std::string> Drain(BlobReader& reader) {
@@ -37,10 +31,7 @@ absl::StatusOr<std::string> Drain(BlobReader& reader) {
 class BlobCopyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("blob_copy_test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("blob_copy_test");
     source_ = BlobStore::Open(dir_ / "source").value();
     destination_ = BlobStore::Open(dir_ / "destination").value();
   }

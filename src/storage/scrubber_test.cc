@@ -9,6 +9,7 @@
 
 #include "common/posix_file.h"
 #include "common/sha256.h"
+#include "storage/storage_test_support.h"
 
 namespace dvs::storage {
 namespace {
@@ -57,10 +58,7 @@ TEST(ByteRateLimiterTest, IdleTimeIsNotSavedUpForABurst) {
 class ScrubberTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("scrubber_test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("scrubber_test");
     auto store = BlobStore::Open(dir_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);

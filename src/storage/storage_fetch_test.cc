@@ -3,14 +3,13 @@
 // destination's; a failing source comes back as source_error.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
-#include <random>
 
 #include "common/sha256.h"
 #include "storage/storage_client.h"
 #include "storage/storage_server.h"
+#include "storage/storage_test_support.h"
 
 namespace dvs::storage {
 namespace {
@@ -18,20 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string RandomBytes(size_t size, uint32_t seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& c : bytes) c = static_cast<char>(random());
-  return bytes;
-}
+using testing::RandomBytes;
 
 class StorageFetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("storage_fetch_test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("storage_fetch_test");
     for (const char* name : {"source", "destination"}) {
       auto server = StorageServer::Start({.host = "127.0.0.1", .port = 0, .dir = dir_ / name});
       ASSERT_TRUE(server.ok()) << server.status();

@@ -7,12 +7,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +18,7 @@
 #include "proto/storage.grpc.pb.h"
 #include "storage/storage_client.h"
 #include "storage/storage_server.h"
+#include "storage/storage_test_support.h"
 
 namespace dvs::storage {
 namespace {
@@ -28,12 +27,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string RandomBytes(size_t size, uint32_t seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& c : bytes) c = static_cast<char>(random());
-  return bytes;
-}
+using testing::RandomBytes;
 
 // A source that hands out `bytes` in pieces of `step`.
 PutSource SourceOf(const std::string& bytes, size_t step = kBlockSize) {
@@ -49,10 +43,7 @@ PutSource SourceOf(const std::string& bytes, size_t step = kBlockSize) {
 class StorageServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("storage_service_test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("storage_service_test");
     auto server = StorageServer::Start({.host = "127.0.0.1", .port = 0, .dir = dir_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
