@@ -105,6 +105,14 @@ async function uploadVideos(web, dir) {
   }
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc.
+async function cpuSeconds(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;  // utime, stime
+}
+const clockTicks = Number((await promisify(execFile)('getconf', ['CLK_TCK'])).stdout.trim());
+
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const both = (d) => `${d.cached.toFixed(0)} / ${d.direct.toFixed(0)}`;
 
@@ -128,9 +136,13 @@ async function migrateOnce() {
     // --perf FILE: a system-wide profile of the migration alone (for finding its costs).
     const perf = option('perf', '') && spawn('perf', ['record', '-a', '-g', '-F', '499', '-o', option('perf'), '--quiet'],
       { stdio: 'ignore' });
+    const pids = [web.child.pid, ...nodes.map((n) => n.pid)];
+    const cpuBefore = await Promise.all(pids.map(cpuSeconds));
     const started = performance.now();
     const added = await admin('add', adminAddress, nodes[3].address);
     const elapsed = (performance.now() - started) / 1000;
+    const cpuAfter = await Promise.all(pids.map(cpuSeconds));
+    const cpu = cpuAfter.reduce((sum, t, i) => sum + t - cpuBefore[i], 0);
     if (perf) {
       const done = new Promise((resolve) => perf.on('exit', resolve));
       perf.kill('SIGINT');
@@ -146,7 +158,8 @@ async function migrateOnce() {
     const speed = moved / 1e6 / elapsed;
     const ratio = speed / disk;
     const row = `| ${mb(stored)} | ${added.output.migrated_file_count} | ${mb(moved)} | ${elapsed.toFixed(2)} s | ` +
-      `${speed.toFixed(1)} MB/s | ${both(diskBefore)} MB/s | ${both(diskAfter)} MB/s | ${ratio.toFixed(2)}× |`;
+      `${speed.toFixed(1)} MB/s | ${(cpu / (moved / 1e9)).toFixed(2)} s | ${(cpu / elapsed).toFixed(2)} | ` +
+      `${both(diskBefore)} MB/s | ${both(diskAfter)} MB/s | ${ratio.toFixed(2)}× |`;
     return { row, ratio, speed, disk };
   } finally {
     if (web) await web.stop();
@@ -155,8 +168,8 @@ async function migrateOnce() {
   }
 }
 
-console.log('| stored before (all replicas) | files migrated | bytes onto the new node | time | migration | disk before: page cache / O_DIRECT | disk after: page cache / O_DIRECT | migration / fastest disk run |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| stored before (all replicas) | files migrated | bytes onto the new node | time | migration | dvs CPU per GB moved | cores busy | disk before: page cache / O_DIRECT | disk after: page cache / O_DIRECT | migration / fastest disk run |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const results = [];
 for (let run = 0; run < runs; run++) {
   const result = await migrateOnce();
@@ -169,6 +182,7 @@ console.log();
 console.log(`Disk: ${diskMb} MB in 64 MiB files, each written and fsynced in turn, in the storage servers' folder, ` +
   'through the page cache and with O_DIRECT, before and after the migration; the fastest of the four runs is the yardstick. ' +
   'Migration time is the whole `dvs admin add` (listing, planning, copies, commit, clean-up). ' +
+  '"dvs CPU" is the user + system time of the web server and the four storage servers over that time (2 cores: at most 2 busy). ' +
   `${runs} runs, each on a fresh cluster; the target row is the run with the median ratio (the lower one of an even count).`);
 if (jsonFile) {
   await writeFile(jsonFile, JSON.stringify({ targets: [{
