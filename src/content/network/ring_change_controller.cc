@@ -112,7 +112,8 @@ void RingChangeController::TakeOverLoop() {
 }
 
 void RingChangeController::TakeOverIfOrphaned() {
-  if (!placement_.state().in_transition()) return;
+  const RingState& state = placement_.state();
+  if (!state.in_transition() && !state.cleanup_pending()) return;
   absl::StatusOr<std::unique_ptr<RingChangeLease>> lease = Lock("resume an unfinished change");
   if (!lease.ok()) return;  // its owner still runs it (or the lock cannot be reached)
   absl::StatusOr<RingState> settled = SettledStateUnderLock(**lease);
@@ -178,19 +179,27 @@ absl::StatusOr<std::unique_ptr<RingChangeLease>> RingChangeController::Lock(std:
 absl::StatusOr<RingState> RingChangeController::SettledStateUnderLock(
     const RingChangeLease& lease) {
   if (options_.shared_store) RETURN_IF_ERROR(CatchUpWithStore(0).status());
-  RingState state = placement_.state();
-  if (!state.in_transition()) return state;
-  spdlog::warn("ring change {} was left unfinished by a web server that stopped; resuming it",
-               state.DescribeChange());
-  ++resumed_;
   const ClusterProgressCallback no_callback;
   ProgressReporter quiet(no_callback);
-  absl::StatusOr<uint64_t> finished = RunChange(state, lease, quiet, true);
-  RingState now = placement_.state();
-  // Aborted after a failed copy is settled too: the old ring is in force.
-  if (!now.in_transition()) return now;
-  RETURN_IF_ERROR(finished.status());
-  return absl::InternalError("a resumed ring change left its transition in force");
+  if (RingState state = placement_.state(); state.in_transition()) {
+    spdlog::warn("ring change {} was left unfinished by a web server that stopped; resuming it",
+                 state.DescribeChange());
+    ++resumed_;
+    absl::StatusOr<uint64_t> finished = RunChange(state, lease, quiet, true);
+    // Aborted after a failed copy is settled too: the old ring is in force.
+    if (placement_.state().in_transition()) {
+      RETURN_IF_ERROR(finished.status());
+      return absl::InternalError("a resumed ring change left its transition in force");
+    }
+  }
+  if (RingState state = placement_.state(); state.cleanup_pending() && !stop_ && !lease.lost()) {
+    spdlog::warn(
+        "the clean-up after ring epoch {} was left unfinished by a web server that stopped; "
+        "finishing it",
+        state.epoch);
+    CleanUp(state, lease, absl::StrCat("to epoch ", state.epoch), quiet);
+  }
+  return placement_.state();
 }
 
 absl::StatusOr<bool> RingChangeController::CatchUpWithStore(uint64_t version) {
@@ -284,16 +293,20 @@ absl::StatusOr<uint64_t> RingChangeController::RunChange(const RingState& next,
   // Other web servers may still read by the old ring until they hear of
   // the commit.
   if (options_.cleanup_delay.count() > 0) std::this_thread::sleep_for(options_.cleanup_delay);
-  CleanUp(change, placement->target(), walk, stopped, progress);
+  CleanUp(placement_.state(), lease, change, progress);
   return copies.files_to_migrate;
 }
 
-void RingChangeController::CleanUp(const std::string& change, const HashRing& ring,
-                                   const NodeWalk& walk, const std::function<bool()>& stopped,
-                                   ProgressReporter& progress) {
+// The committed state says which nodes to walk (cleanup_nodes: a remove's
+// removed node too), and keeps saying it until the clean-up is stored as
+// done: a server stopped meanwhile leaves it to whoever holds the lock next.
+void RingChangeController::CleanUp(const RingState& committed, const RingChangeLease& lease,
+                                   const std::string& change, ProgressReporter& progress) {
   progress.Phase("cleaning up", 0, "listing the files on every node");
-  CleanupResults cleaned =
-      CleanUpAfterChange(pool_, ring, walk, options_.copy_parallelism, progress, stopped);
+  const NodeWalk walk{.nodes = committed.cleanup_nodes, .page_size = options_.scan_page_size};
+  const std::function<bool()> stopped = [&] { return stop_ || lease.lost(); };
+  CleanupResults cleaned = CleanUpAfterChange(pool_, placement_.Current()->current(), walk,
+                                              options_.copy_parallelism, progress, stopped);
   cleanup_failures_ += cleaned.failed + cleaned.kept_copies;
   spdlog::info("ring change {} cleaned up: {} keys checked, {} old copies deleted", change,
                cleaned.keys_checked, cleaned.deleted);
@@ -303,7 +316,13 @@ void RingChangeController::CleanUp(const std::string& change, const HashRing& ri
         "lack a copy on their replica set; {} nodes could not be listed{}); on the ring's nodes "
         "`dvs admin repair` removes them",
         change, cleaned.failed, cleaned.kept_copies, cleaned.kept_keys, cleaned.unlisted_nodes,
-        cleaned.stopped ? "; stopped before the end" : "");
+        cleaned.stopped ? "; stopped before the end, to be finished later" : "");
+  }
+  if (cleaned.stopped) return;
+  // What the walk could not do (a node down, a failed delete) is repair's.
+  if (absl::Status stored = InstallState(committed.CleanedUp(), lease); !stored.ok()) {
+    spdlog::warn("ring change {}: the end of its clean-up could not be stored (it runs again): {}",
+                 change, stored.message());
   }
 }
 

@@ -19,11 +19,11 @@
 // has lapsed. A background thread looks every `takeover_every` for a
 // transition in force with the lock free; the next change or repair resumes
 // one too before it starts. Until then reads and writes use both rings of
-// the transition, so nothing is missed meanwhile. A crash after the commit
-// but before the clean-up ended leaves copies outside the committed ring's
-// replica sets (never read, only taking space): the stored ring does not
-// say that a clean-up is owed, so `dvs admin repair` removes those on the
-// ring's nodes; a removed node is out of the ring and may just be wiped.
+// the transition, so nothing is missed meanwhile. The clean-up after a
+// commit is owed in the stored ring (RingState::cleanup_nodes) until it has
+// walked every node of the change: a crash before that leaves it to the
+// next holder of the lock in the same way (the takeover thread, the next
+// change or repair), which walks the nodes again and deletes what is left.
 //
 // Fencing: every ring-state write of a change is RingStateStore::StoreFenced
 // under the change lease, so a server whose lease lapsed (a partition) can
@@ -124,8 +124,9 @@ class RingChangeController {
   [[nodiscard]] absl::StatusOr<std::unique_ptr<RingChangeLease>> Lock(std::string_view what);
   // With `lease` held: the freshest state, with any transition in it (its
   // owner is gone, or we would not hold the lock) resumed and finished
-  // (committed, or aborted when a copy fails). An error when it could not be
-  // finished: the transition stays in force.
+  // (committed, or aborted when a copy fails), and a clean-up still owed
+  // after a commit done. An error when the transition could not be
+  // finished: it stays in force.
   [[nodiscard]] absl::StatusOr<RingState> SettledStateUnderLock(const RingChangeLease& lease);
   // shared_store: loads the stored state and adopts it when newer. Returns
   // whether `version` (the state a write used) is still the stored one.
@@ -145,11 +146,13 @@ class RingChangeController {
   [[nodiscard]] absl::StatusOr<uint64_t> RunChange(const RingState& next,
                                                    const RingChangeLease& lease,
                                                    ProgressReporter& progress, bool resuming);
-  // After the commit of `change`: deletes the copies the committed `ring`
-  // no longer wants (CleanUpAfterChange), until `stopped` (stopping, or the
-  // lease lost); what is left, a repair removes.
-  void CleanUp(const std::string& change, const HashRing& ring, const NodeWalk& walk,
-               const std::function<bool()>& stopped, ProgressReporter& progress);
+  // After a commit, with `committed` in force: deletes the copies its ring
+  // no longer wants on its cleanup_nodes (CleanUpAfterChange), then stores
+  // it cleaned up. Stopped first (stopping, or the lease lost), the clean-up
+  // stays owed in the stored state; what the walk could not do (a node down,
+  // a failed delete), a repair does.
+  void CleanUp(const RingState& committed, const RingChangeLease& lease, const std::string& change,
+               ProgressReporter& progress);
   [[nodiscard]] absl::Status AbortChange(const RingState& transition, const RingChangeLease& lease,
                                          const absl::Status& why);
   // OK when `node` answers Info (after a few tries); else Unavailable.

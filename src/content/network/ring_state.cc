@@ -120,6 +120,9 @@ absl::StatusOr<RingState> StateFromJson(const json& root) {
   if (transition != root.end() && !transition->is_null()) {
     ASSIGN_OR_RETURN(state.transition, TransitionFromJson(*transition));
   }
+  if (auto cleanup = root.find("cleanup"); cleanup != root.end()) {
+    ASSIGN_OR_RETURN(state.cleanup_nodes, NodesFromJson(*cleanup, "cleanup"));
+  }
   RETURN_IF_ERROR(state.Validate());
   return state;
 }
@@ -171,6 +174,7 @@ std::string RingState::ToJson() const {
                           {"target_nodes", transition->target_nodes},
                           {"started_at_ms", transition->started_at_ms}};
   }
+  if (!cleanup_nodes.empty()) root["cleanup"] = cleanup_nodes;
   return root.dump();
 }
 
@@ -190,6 +194,7 @@ absl::Status RingState::Validate() const {
   RETURN_IF_ERROR(CheckNodeList(nodes, "nodes"));
   if (vnodes < 1 || vnodes > kMaxVirtualNodes) return Invalid("vnodes out of range");
   if (replicas < 1 || replicas > kMaxReplicas) return Invalid("replicas out of range");
+  if (!cleanup_nodes.empty()) RETURN_IF_ERROR(CheckNodeList(cleanup_nodes, "cleanup"));
   if (!transition.has_value()) return absl::OkStatus();
   const RingTransition& change = *transition;
   if (change.node.empty()) return Invalid("transition.node is empty");
@@ -224,6 +229,7 @@ absl::StatusOr<RingState> RingState::BeginAdd(std::string_view node, int64_t now
   }
   RingState next = *this;
   ++next.version;
+  next.cleanup_nodes.clear();  // settled first (RingChangeController); else left to repair
   next.transition = RingTransition{Changed(nodes, TransitionKind::kAdd, node), TransitionKind::kAdd,
                                    std::string(node), now_ms};
   return next;
@@ -240,6 +246,7 @@ absl::StatusOr<RingState> RingState::BeginRemove(std::string_view node, int64_t 
   }
   RingState next = *this;
   ++next.version;
+  next.cleanup_nodes.clear();  // as in BeginAdd
   next.transition = RingTransition{Changed(nodes, TransitionKind::kRemove, node),
                                    TransitionKind::kRemove, std::string(node), now_ms};
   return next;
@@ -247,7 +254,18 @@ absl::StatusOr<RingState> RingState::BeginRemove(std::string_view node, int64_t 
 
 absl::StatusOr<RingState> RingState::Commit() const {
   if (!transition.has_value()) return absl::FailedPreconditionError("no ring change to commit");
-  return SettledState(*this, epoch + 1, transition->target_nodes);
+  RingState committed = SettledState(*this, epoch + 1, transition->target_nodes);
+  // Old and new nodes: an add's are its target's, a remove's the old ring's.
+  committed.cleanup_nodes =
+      transition->kind == TransitionKind::kAdd ? transition->target_nodes : nodes;
+  return committed;
+}
+
+RingState RingState::CleanedUp() const {
+  RingState done = *this;
+  ++done.version;
+  done.cleanup_nodes.clear();
+  return done;
 }
 
 absl::StatusOr<RingState> RingState::Abort() const {

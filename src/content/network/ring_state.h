@@ -47,6 +47,12 @@ struct RingState {
   int vnodes = kDefaultVirtualNodes;
   int replicas = kDefaultReplicas;  // configured; each ring uses min(replicas, its nodes)
   std::optional<RingTransition> transition;
+  // Set by Commit: every node of the change just committed (its old and new
+  // nodes), where copies outside the committed ring are still to be deleted.
+  // Empty once that clean-up has run, and in documents from before it
+  // existed. A server that stops during the clean-up leaves it set, so
+  // whoever next holds the ring-change lock finishes it.
+  std::vector<std::string> cleanup_nodes;
 
   friend bool operator==(const RingState&, const RingState&) = default;
 
@@ -58,6 +64,7 @@ struct RingState {
 
   // {"epoch":1,"version":1,"nodes":[...],"vnodes":128,"replicas":3,
   //  "transition":null | {"kind":"add","node":"...","target_nodes":[...],"started_at_ms":0}}
+  // plus "cleanup":[...] while a clean-up is owed (absent otherwise).
   std::string ToJson() const;
   // InvalidArgument for malformed JSON, wrong types, or a state that fails
   // Validate(); never throws. Node lists are sorted on the way in.
@@ -69,6 +76,7 @@ struct RingState {
   [[nodiscard]] absl::Status Validate() const;
 
   bool in_transition() const { return transition.has_value(); }
+  bool cleanup_pending() const { return !cleanup_nodes.empty(); }
   // "add host:port" or "remove host:port"; empty when no transition runs.
   std::string DescribeChange() const;
   // The committed node list, or the target list during a transition.
@@ -86,6 +94,9 @@ struct RingState {
   // The transition is dropped; the old ring stays in force with its epoch.
   // FailedPrecondition when no transition is running.
   [[nodiscard]] absl::StatusOr<RingState> Abort() const;
+  // The same ring with its clean-up done (cleanup_nodes cleared), as the
+  // next version.
+  [[nodiscard]] RingState CleanedUp() const;
 };
 
 // Where keys live under a RingState: the committed ring and, during a

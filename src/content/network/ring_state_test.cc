@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::vector<std::string> kNodes = {"localhost:8090", "localhost:8091", "localhost:8092"};
 
@@ -133,6 +134,36 @@ TEST(RingStateTest, AddThenCommitBumpsEpochAndAdoptsTarget) {
   EXPECT_EQ(committed.epoch, 2u);
   EXPECT_EQ(committed.nodes, added.target_nodes());
   EXPECT_FALSE(committed.in_transition());
+}
+
+// A commit owes a clean-up on the change's old and new nodes (a remove's
+// removed node too) until CleanedUp; the next change starts without one.
+TEST(RingStateTest, ACommitOwesACleanUpUntilItIsDone) {
+  RingState added = Seeded().BeginAdd("localhost:8093", 10).value().Commit().value();
+  EXPECT_TRUE(added.cleanup_pending());
+  EXPECT_EQ(added.cleanup_nodes, added.nodes);
+  RingState removed = added.CleanedUp().BeginRemove("localhost:8090", 11).value().Commit().value();
+  EXPECT_THAT(removed.cleanup_nodes,
+              ElementsAre("localhost:8090", "localhost:8091", "localhost:8092", "localhost:8093"));
+  EXPECT_EQ(RingState::FromJson(removed.ToJson()).value(), removed);
+  EXPECT_THAT(removed.ToJson(), HasSubstr(R"("cleanup":["localhost:8090",)"));
+
+  RingState cleaned = removed.CleanedUp();
+  EXPECT_FALSE(cleaned.cleanup_pending());
+  EXPECT_EQ(cleaned.version, removed.version + 1);
+  EXPECT_EQ(cleaned.epoch, removed.epoch);
+  EXPECT_EQ(cleaned.nodes, removed.nodes);
+  EXPECT_THAT(cleaned.ToJson(), Not(HasSubstr("cleanup")));  // as documents were before
+  EXPECT_FALSE(removed.BeginAdd("localhost:8094", 12).value().cleanup_pending());
+  EXPECT_FALSE(removed.BeginAdd("localhost:8094", 12).value().Abort().value().cleanup_pending());
+  // Malformed lists are refused like the other node lists.
+  for (const char* bad :
+       {R"("cleanup":["b:1","a:1","a:1"])", R"("cleanup":"a:1")", R"("cleanup":[7])"}) {
+    std::string text =
+        std::string(R"({"epoch":1,"nodes":["a:1"],"vnodes":1,"replicas":1,)") + bad + "}";
+    EXPECT_EQ(RingState::FromJson(text).status().code(), absl::StatusCode::kInvalidArgument)
+        << text;
+  }
 }
 
 TEST(RingStateTest, AbortKeepsTheOldRingAndEpoch) {
