@@ -266,10 +266,6 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
         "nw needs ADMIN_HOST:PORT,NODE[,NODE...], e.g. 127.0.0.1:8081,127.0.0.1:8090");
   }
   ASSIGN_OR_RETURN(admin::HostPort admin_address, admin::ParseHostPort(parts[0], true));
-  if (config.copy_parallelism < 1 || config.copy_parallelism > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--copy-parallelism must be 1..64, not ", config.copy_parallelism));
-  }
   for (size_t i = 1; i < parts.size(); ++i) {
     RETURN_IF_ERROR(admin::ParseHostPort(parts[i]).status());
   }
@@ -283,7 +279,7 @@ absl::Status Backends::OpenNetwork(const WebConfig& config) {
   options.seed_nodes.assign(parts.begin() + 1, parts.end());
   options.vnodes = config.vnodes;
   options.replicas = config.replicas;
-  options.copy_parallelism = static_cast<size_t>(config.copy_parallelism);
+  options.copy_parallelism = config.copy_parallelism;
   options.client.cluster_token = config.cluster_token;
   if (!config.tls_ca_file.empty()) {
     ASSIGN_OR_RETURN(options.client.tls_ca_pem,

@@ -2,6 +2,7 @@
 // the app and the HTTP server, and serves until SIGINT/SIGTERM.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -47,7 +48,7 @@ struct WebConfig {
   int replicas = 3;
   int vnodes = 128;
   // nw mode: copies and deletes a ring change or repair runs at once.
-  int copy_parallelism = 4;
+  size_t copy_parallelism = 4;
   // nw mode, upkeep (content::ContentJanitor): how often pending deletes are
   // retried and the nodes asked for damaged blobs; how often garbage is
   // collected (0: only by `dvs admin repair`) and after how long a folder

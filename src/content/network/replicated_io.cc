@@ -202,10 +202,6 @@ absl::StatusOr<uint64_t> RelayCopy(NodePool& pool, std::string_view key, const s
   return put.status();
 }
 
-bool IsUnreachable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
-
 }  // namespace
 
 absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
@@ -219,7 +215,7 @@ absl::StatusOr<uint64_t> CopyBlob(NodePool& pool, std::string_view key,
     absl::StatusOr<uint64_t> copied = FetchCopy(pool, key, source, destination, source_error);
     // Through this server when the destination cannot make the copy alone:
     // it predates Fetch, or cannot reach a source this server may reach.
-    if (absl::IsUnimplemented(copied.status()) || IsUnreachable(source_error)) {
+    if (absl::IsUnimplemented(copied.status()) || IsNodeDownError(source_error)) {
       source_error = absl::OkStatus();
       copied = RelayCopy(pool, key, source, destination, source_error);
     }
