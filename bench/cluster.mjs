@@ -24,7 +24,8 @@
 // given. --json FILE writes the target row for bench/run.sh.
 //
 //   node bench/cluster.mjs [--clips 2] [--seconds 30] [--files 24] [--file-seconds 1]
-//                          [--disk-mb 512] [--runs 3] [--json FILE]
+//                          [--disk-mb 512] [--runs 5] [--layouts own,one] [--json FILE]
+//                          [--perf FILE [--perf-args '-g -F 499']]
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,7 +44,12 @@ const files = Number(option('files', 0));
 const fileSeconds = Number(option('file-seconds', 1));
 const diskMb = Number(option('disk-mb', 512));
 const jsonFile = option('json', '');
-const runs = Number(option('runs', 3));
+const runs = Number(option('runs', 5));
+// --layouts own,one: which layouts to run (see above); the target needs own.
+const layouts = option('layouts', 'own,one').split(',');
+if (!layouts.every((layout) => layout === 'own' || layout === 'one') || !layouts.includes('own')) {
+  throw new Error('--layouts takes own and one, with own among them');
+}
 // The issue's target: migration at no less than this share of the disk's speed.
 const targetRatio = 0.35;
 
@@ -200,8 +206,12 @@ async function migrateOnce(ownDisks) {
     const diskBefore = await diskSpeeds(newFolder);
     const copyCeiling = ownDisks ? 0 : await diskCopySpeed(newFolder);
     await promisify(execFile)('sync');
-    // --perf FILE: a system-wide profile of the migration alone (for finding its costs).
-    const perf = option('perf', '') && spawn('perf', ['record', '-a', '-g', '-F', '499', '-o', option('perf'), '--quiet'],
+    // --perf FILE: a system-wide profile of the migration alone (for finding
+    // its costs); --perf-args replaces the sampling options, e.g.
+    // "-F 299 --call-graph dwarf,32768" for stacks through code built
+    // without frame pointers, or "-e context-switches -c 1".
+    const perfArgs = option('perf-args', '-g -F 499').split(' ').filter(Boolean);
+    const perf = option('perf', '') && spawn('perf', ['record', '-a', ...perfArgs, '-o', option('perf'), '--quiet'],
       { stdio: 'ignore' });
     const pids = [web.child.pid, ...nodes.map((n) => n.pid)];
     const cpuBefore = await Promise.all(pids.map(cpuSeconds));
@@ -246,7 +256,7 @@ console.log('| old servers\' files | stored before (all replicas) | files migrat
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 const results = { own: [], one: [] };
 for (let run = 0; run < runs; run++) {
-  for (const ownDisks of [true, false]) {
+  for (const ownDisks of layouts.map((layout) => layout === 'own')) {
     const result = await migrateOnce(ownDisks);
     console.log(result.row);
     results[ownDisks ? 'own' : 'one'].push(result);
@@ -255,7 +265,7 @@ for (let run = 0; run < runs; run++) {
 // The run with the median ratio stands for all (the machine is shared).
 const medianOf = (list) => [...list].sort((a, b) => a.ratio - b.ratio)[Math.floor((list.length - 1) / 2)];
 const median = medianOf(results.own);
-const shared = medianOf(results.one);
+const shared = results.one.length > 0 ? medianOf(results.one) : null;
 console.log();
 console.log(`Disk: ${diskMb} MB in 64 MiB files, each written and fsynced in turn, in the new storage server's folder, ` +
   'through the page cache and with O_DIRECT, before and after the migration; the fastest of the four runs is the yardstick. ' +
@@ -267,7 +277,7 @@ console.log(`Disk: ${diskMb} MB in 64 MiB files, each written and fsynced in tur
   'carries both the reads and the writes of every byte moved. ' +
   `${runs} runs of each, each on a fresh cluster, alternating; the target is the own-disks run with the median ratio ` +
   `(the lower one of an even count): ${median.ratio.toFixed(2)}× (${median.speed.toFixed(0)} of ${median.disk.toFixed(0)} MB/s). ` +
-  `One disk, median: ${shared.ratio.toFixed(2)}× (${shared.speed.toFixed(0)} of ${shared.disk.toFixed(0)} MB/s).`);
+  (shared ? `One disk, median: ${shared.ratio.toFixed(2)}× (${shared.speed.toFixed(0)} of ${shared.disk.toFixed(0)} MB/s).` : ''));
 if (jsonFile) {
   await writeFile(jsonFile, JSON.stringify({ targets: [{
     what: 'migration (`dvs admin add`) / disk write speed with fsync, same run (old servers on their own disks)',
