@@ -1,5 +1,7 @@
 // `dvs`: subcommand dispatch only. Each subcommand's flags may also come from
 // DVS_* environment variables.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -409,6 +411,21 @@ int RunAdmin(AdminFlags& flags) {
   return dvs::admin::RunAdminCommand(flags.command);
 }
 
+// gRPC reads the bytes of a stream into freshly allocated buffers of up to a
+// few MiB, freed once each message is parsed. With glibc's defaults every
+// thread gets an arena of its own, whose heaps go back to the kernel as soon
+// as they empty, and the next buffer faults in new zeroed pages. A storage
+// server receiving a copy took 120-150 page faults per MB (about 7 % of its
+// CPU time), and `dvs web` serving segments from storage servers with its
+// cache off 78-83 per MB. One arena that keeps up to 64 MiB of freed memory
+// reuses the pages: about 35 and 13-35 per MB, and the web server then spent
+// 2.8-3.1 s of CPU per GB served instead of 3.1-4.5 s. Called before any
+// thread starts.
+void KeepFreedBuffers() {
+  (void)::mallopt(M_ARENA_MAX, 1);
+  (void)::mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -443,6 +460,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dvs: %s\n", std::string(raised.status().message()).c_str());
   }
   dvs::metrics::ConfigureLogging(*dvs::metrics::ParseLogFormat(log_format));
+  KeepFreedBuffers();
 
   if (dvs.got_subcommand("web")) {
     if (!ResolveClusterToken(web_token)) return kExitUsage;

@@ -2,7 +2,6 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/resource_quota.h>
-#include <malloc.h>
 #include <pthread.h>
 
 #include <csignal>
@@ -27,19 +26,6 @@ constexpr int kMaxMessageBytes = 4 << 20;
 std::string HostPort(const std::string& host, int port) {
   bool bare_ipv6 = host.find(':') != std::string::npos && host.front() != '[';
   return bare_ipv6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
-}
-
-// gRPC reads the bytes of a stream into freshly allocated buffers of up to a
-// few MiB, freed once each message is parsed. With glibc's defaults every
-// thread gets an arena of its own, whose heaps are handed back to the kernel
-// as soon as they empty: the next buffer then faults in new zeroed pages, and
-// a node receiving a copy spent about 7 % of its CPU time on page faults (120
-// of them per MB received). One arena, which keeps up to 64 MiB of freed
-// memory, reuses the same pages (45 faults per MB). Called before any thread
-// starts.
-void KeepFreedBuffers() {
-  (void)::mallopt(M_ARENA_MAX, 1);
-  (void)::mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 }  // namespace
@@ -157,7 +143,6 @@ int RunStorageServer(const StorageConfig& config) {
     spdlog::error("dvs storage: {}", valid.message());
     return 2;
   }
-  KeepFreedBuffers();
   absl::StatusOr<std::unique_ptr<StorageServer>> server = StorageServer::Start(config);
   if (!server.ok()) {
     spdlog::error("dvs storage: {}", server.status().message());
