@@ -53,73 +53,63 @@ if (!layouts.every((layout) => layout === 'own' || layout === 'one') || !layouts
 // The issue's target: migration at no less than this share of the disk's speed.
 const targetRatio = 0.35;
 
-// Sequential writes of 64 MiB files in `dir`, each fsynced before the next
-// starts (as a storage server makes each blob durable): MB/s. Through the
-// page cache (node), or with O_DIRECT (python3, whose mmap gives the aligned
-// buffer O_DIRECT needs), as storage servers write copies. On this kind of
-// virtual disk the page-cache figure swings between about 100 and 1300 MB/s
-// from run to run; the O_DIRECT one is steadier.
-const directWriter = `
-import mmap, os, sys, time
-folder, count, file_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-block = mmap.mmap(-1, 1 << 20)
-block.write(b"\x5a" * (1 << 20))
-started = time.perf_counter()
-for i in range(count):
-    fd = os.open(os.path.join(folder, "direct-%d.bin" % i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT)
-    for _ in range(file_mb):
-        os.write(fd, block)
-    os.fsync(fd)
-    os.close(fd)
-elapsed = time.perf_counter() - started
-for i in range(count):
-    os.unlink(os.path.join(folder, "direct-%d.bin" % i))
-print(count * file_mb * (1 << 20) / 1e6 / elapsed)
-`;
-
-// One reader and one writer on the disk at once, both with O_DIRECT (as a
-// copy between two servers sharing the disk): MB/s each way.
-const readWhileWriting = `
+// O_DIRECT disk work in python3, whose mmap gives the aligned buffer O_DIRECT
+// needs: "write COUNT FILE_MB" writes COUNT files of FILE_MB MiB in turn,
+// each fsynced before the next, as storage servers write copies; "copy MB"
+// reads an MB MiB file while writing another, as a copy between two servers
+// sharing the disk does. Prints MB/s (each way, for copy).
+const directDisk = `
 import mmap, os, sys, threading, time
-folder, mb = sys.argv[1], int(sys.argv[2])
-source, target = os.path.join(folder, "rw-source.bin"), os.path.join(folder, "rw-target.bin")
+folder, mode = sys.argv[1], sys.argv[2]
 block = mmap.mmap(-1, 1 << 20)
 block.write(b"\x5a" * (1 << 20))
-fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT)
-for _ in range(mb):
-    os.write(fd, block)
-os.fsync(fd)
-os.close(fd)
-def read():
-    buffer = mmap.mmap(-1, 1 << 20)
-    fd = os.open(source, os.O_RDONLY | os.O_DIRECT)
-    while os.readv(fd, [buffer]) > 0:
-        pass
-    os.close(fd)
-def write():
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT)
+def write(path, mb):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT)
     for _ in range(mb):
         os.write(fd, block)
     os.fsync(fd)
     os.close(fd)
-started = time.perf_counter()
-threads = [threading.Thread(target=read), threading.Thread(target=write)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+def read(path):
+    buffer = mmap.mmap(-1, 1 << 20)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    while os.readv(fd, [buffer]) > 0:
+        pass
+    os.close(fd)
+if mode == "write":
+    count, file_mb = int(sys.argv[3]), int(sys.argv[4])
+    paths = [os.path.join(folder, "direct-%d.bin" % i) for i in range(count)]
+    started = time.perf_counter()
+    for path in paths:
+        write(path, file_mb)
+    moved = count * file_mb
+else:
+    moved = int(sys.argv[3])
+    source, target = os.path.join(folder, "rw-source.bin"), os.path.join(folder, "rw-target.bin")
+    write(source, moved)
+    paths = [source, target]
+    started = time.perf_counter()
+    threads = [threading.Thread(target=read, args=(source,)), threading.Thread(target=write, args=(target, moved))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 elapsed = time.perf_counter() - started
-os.unlink(source)
-os.unlink(target)
-print(mb * (1 << 20) / 1e6 / elapsed)
+for path in paths:
+    os.unlink(path)
+print(moved * (1 << 20) / 1e6 / elapsed)
 `;
 
+// Sequential writes of 64 MiB files in `dir`, each fsynced before the next
+// starts (as a storage server makes each blob durable): MB/s. Through the
+// page cache (node), or with O_DIRECT (directDisk). On this kind of virtual
+// disk the page-cache figure swings between about 100 and 1300 MB/s from run
+// to run; the O_DIRECT one is steadier.
 async function diskWriteSpeed(dir, totalMb, direct) {
   await promisify(execFile)('sync');  // not the writeback of earlier work
   const fileMb = 64;
   const count = Math.max(1, Math.round(totalMb / fileMb));
   if (direct) {
-    const { stdout } = await promisify(execFile)('python3', ['-c', directWriter, dir, String(count), String(fileMb)]);
+    const { stdout } = await promisify(execFile)('python3', ['-c', directDisk, dir, 'write', String(count), String(fileMb)]);
     return Number(stdout.trim());
   }
   const chunk = Buffer.alloc(1 << 20, 0x5a);
@@ -142,7 +132,7 @@ async function diskSpeeds(dir) {
 
 async function diskCopySpeed(dir) {
   await promisify(execFile)('sync');
-  const { stdout } = await promisify(execFile)('python3', ['-c', readWhileWriting, dir, String(diskMb)]);
+  const { stdout } = await promisify(execFile)('python3', ['-c', directDisk, dir, 'copy', String(diskMb)]);
   return Number(stdout.trim());
 }
 

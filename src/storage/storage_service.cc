@@ -123,8 +123,8 @@ absl::Status StorageService::SendRange(grpc::ServerContext* context, const v1::G
   if (!reader->checked()) response.set_block_sha256(reader->block_sha256());
   // The first message carries the first chunk too (checked, unless for a
   // copy), so a caller learns of damage at the start before it commits to
-  // anything. The chunk's
-  // string is kept from message to message: the reader fills it in place.
+  // anything. The chunk's string is kept from message to message: the
+  // reader fills it in place.
   for (bool first = true;; first = false) {
     RETURN_IF_ERROR(reader->NextInto(*response.mutable_chunk()));
     if (response.chunk().empty() && !first) return absl::OkStatus();
